@@ -1,0 +1,35 @@
+"""emcore: Expectation-Maximization for Gaussian mixtures, correct, stable and steppable.
+
+- :class:`Gauss` and :class:`Mixture`: the friendly object model (a mixture is a list of
+  components with ``expectation``, ``maximization``, ``log_likelihood`` and ``fit``).
+- :class:`EM`: run EM one iteration or one half-step at a time and record its history.
+- :func:`e_step`, :func:`m_step`: the two halves as plain functions.
+- :class:`GaussianMixture`: a scikit-learn compatible estimator on the same core.
+- :mod:`emcore.covariance`: the covariance types full, tied, diag and spherical.
+"""
+
+from emcore.covariance import COVARIANCE_TYPES, covariance_model
+from emcore.engine import EM, Event, Snapshot
+from emcore.init import INIT_METHODS, initial_params
+from emcore.mixture import Gauss, Mixture
+from emcore.params import MixtureParams
+from emcore.sklearn_api import GaussianMixture
+from emcore.steps import EStep, e_step, log_likelihood, m_step
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "EM",
+    "INIT_METHODS",
+    "EStep",
+    "Event",
+    "Gauss",
+    "GaussianMixture",
+    "Mixture",
+    "MixtureParams",
+    "Snapshot",
+    "covariance_model",
+    "e_step",
+    "initial_params",
+    "log_likelihood",
+    "m_step",
+]

@@ -1,0 +1,268 @@
+"""Running EM: step by step, half-step by half-step, or to convergence, with a history.
+
+The state machine the app teaches with::
+
+    start --E--> E-done(0) --M--> M-done(1) --E--> E-done(1) --M--> ...
+
+``E-done(t)`` has the parameters after t M-steps, their responsibilities and log-likelihood;
+``M-done(t)`` has new parameters and the responsibilities they were computed from. Every state
+can be recorded as a :class:`Snapshot`, so a front end can scrub back and forth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from emcore.params import MixtureParams
+from emcore.steps import EStep, e_step, m_step
+from emcore.validation import check_data, check_positive
+
+Stage = Literal["start", "E", "M"]
+
+# A covariance whose smallest variance is below this fraction of the data's average variance
+# (on top of reg_covar) has collapsed onto a point or a line.
+COLLAPSE_FRACTION = 1e-8
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth telling the user that happened at one iteration."""
+
+    iteration: int
+    kind: Literal["emptied", "collapsed", "reseeded", "converged"]
+    component: int | None
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One recorded state of an EM run.
+
+    ``resp`` is None at the start, or when responsibilities are not recorded.
+    ``log_likelihood`` is the total log-likelihood of ``params``, None until it is computed.
+    """
+
+    iteration: int
+    stage: Stage
+    params: MixtureParams
+    resp: np.ndarray | None
+    log_likelihood: float | None
+    events: tuple[Event, ...] = ()
+
+
+@dataclass
+class EM:
+    """An EM run on data ``X`` from starting parameters.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    params : MixtureParams
+        Starting parameters.
+    reg_covar : float
+        Added to covariance diagonals so they stay invertible.
+    tol : float
+        Convergence when the mean log-likelihood per point changes by less than this.
+    max_iter : int
+        Most iterations :meth:`run` will do.
+    record : {"none", "params", "resp"}
+        What the history keeps: nothing, every state's parameters, or parameters and
+        responsibilities (what a front end needs to colour points).
+    history_limit : int or None
+        Keep at most this many snapshots (the earliest are kept, later ones dropped and
+        ``truncated`` set), so memory stays bounded.
+    """
+
+    X: np.ndarray
+    params: MixtureParams
+    reg_covar: float = 1e-6
+    tol: float = 1e-3
+    max_iter: int = 100
+    record: Literal["none", "params", "resp"] = "params"
+    history_limit: int | None = None
+    iteration: int = field(default=0, init=False)
+    stage: Stage = field(default="start", init=False)
+    estep: EStep | None = field(default=None, init=False, repr=False)
+    log_likelihoods: list[float] = field(default_factory=list, init=False)
+    events: list[Event] = field(default_factory=list, init=False)
+    history: list[Snapshot] = field(default_factory=list, init=False, repr=False)
+    converged: bool = field(default=False, init=False)
+    truncated: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.X = check_data(self.X, self.params.n_components, self.params.n_features)
+        self.reg_covar = check_positive("reg_covar", self.reg_covar)
+        self.tol = check_positive("tol", self.tol)
+        self._data_variance = float(np.mean(self.X.var(axis=0)))
+        self._collapsed = self._collapsed_components(self.params)
+        self._record(resp=None, events=())
+
+    # -- the two halves ---------------------------------------------------------------------
+
+    def e_step(self) -> np.ndarray:
+        """Compute responsibilities for the current parameters; returns them (n, K)."""
+        self.estep = e_step(self.X, self.params)
+        log_likelihood = self.estep.log_likelihood
+        self.log_likelihoods.append(log_likelihood)
+        self.stage = "E"
+        events = self._convergence_events()
+        self._record(resp=self.estep.resp, events=events)
+        return self.estep.resp
+
+    def m_step(self) -> MixtureParams:
+        """Update the parameters from the current responsibilities."""
+        if self.stage != "E":
+            self.e_step()
+        resp = self.estep.resp
+        previous = self.params
+        self.params = m_step(self.X, resp, previous.covariance_type, self.reg_covar, previous)
+        self.iteration += 1
+        self.stage = "M"
+        self._record(resp=resp, events=self._degeneracy_events(previous))
+        return self.params
+
+    def step(self) -> Snapshot | None:
+        """One full iteration: end in the E-done state of the next iteration.
+
+        From the start this is E, M, E; after an E-step it is M, E; after an M-step it is the
+        E-step that completes the iteration.
+        """
+        if self.stage == "start":
+            self.e_step()
+        if self.stage == "E":
+            self.m_step()
+        self.e_step()
+        return self.history[-1] if self.history else None
+
+    def run(
+        self,
+        max_iter: int | None = None,
+        callback: Callable[[EM], object] | None = None,
+    ) -> EM:
+        """Iterate until converged or ``max_iter`` more iterations; returns self."""
+        budget = self.max_iter if max_iter is None else max_iter
+        if self.stage == "start":
+            self.e_step()
+        target = self.iteration + budget
+        while not self.converged and self.iteration < target:
+            self.step()
+            if callback is not None:
+                callback(self)
+        return self
+
+    # -- explicit repairs ----------------------------------------------------------------
+
+    def reseed(self, component: int, rng: np.random.Generator | int | None = None) -> None:
+        """Move a component to the worst-explained point, with the data's average variance.
+
+        This is the explicit cure for an empty or collapsed component; EM never does it by
+        itself. The weights are shared out again equally between it and the others' mass.
+        """
+        rng = np.random.default_rng(rng)
+        scores = self.estep.log_prob if self.estep is not None else rng.random(len(self.X))
+        worst = int(np.argmin(scores))
+        params = self.params
+        model = params.model
+        full = params.full_covariances
+        full[component] = np.eye(params.n_features) * (self._data_variance + self.reg_covar)
+        means = params.means.copy()
+        means[component] = self.X[worst]
+        weights = params.weights.copy()
+        weights[component] = 1.0 / params.n_components
+        weights /= weights.sum()
+        self.params = params.replace(
+            weights=weights, means=means, covariances=model.from_full(full, weights)
+        )
+        self._collapsed.discard(component)
+        self.converged = False
+        event = Event(
+            self.iteration,
+            "reseeded",
+            component,
+            f"Component {component + 1} was re-seeded at the point the mixture explained worst.",
+        )
+        self.stage = "M"
+        self.estep = None
+        self._record(resp=self.history[-1].resp if self.history else None, events=(event,))
+        self.e_step()
+
+    # -- reporting -----------------------------------------------------------------------
+
+    @property
+    def resp(self) -> np.ndarray | None:
+        return None if self.estep is None else self.estep.resp
+
+    @property
+    def log_likelihood(self) -> float | None:
+        """Total log-likelihood of the current parameters, if the E-step has computed it."""
+        return self.log_likelihoods[-1] if self.stage == "E" else None
+
+    def _convergence_events(self) -> tuple[Event, ...]:
+        if len(self.log_likelihoods) < 2 or self.iteration == 0:
+            return ()
+        change = abs(self.log_likelihoods[-1] - self.log_likelihoods[-2]) / len(self.X)
+        if self.converged or change >= self.tol:
+            return ()
+        self.converged = True
+        return (
+            Event(
+                self.iteration,
+                "converged",
+                None,
+                f"Converged: the log-likelihood per point changed by {change:.2g} < tol.",
+            ),
+        )
+
+    def _degeneracy_events(self, previous: MixtureParams) -> tuple[Event, ...]:
+        events = []
+        newly_empty = np.flatnonzero(self.params.empty & ~previous.empty)
+        for k in newly_empty:
+            events.append(
+                Event(
+                    self.iteration,
+                    "emptied",
+                    int(k),
+                    f"Component {k + 1} lost all its points: it keeps its place with weight 0 "
+                    "and no longer takes part (re-seed it to try again).",
+                )
+            )
+        collapsed = self._collapsed_components(self.params)
+        for k in sorted(collapsed - self._collapsed):
+            events.append(
+                Event(
+                    self.iteration,
+                    "collapsed",
+                    int(k),
+                    f"Component {k + 1} collapsed onto too few points: its covariance is "
+                    "(almost) singular and only reg_covar keeps its density finite.",
+                )
+            )
+        self._collapsed = collapsed
+        return tuple(events)
+
+    def _collapsed_components(self, params: MixtureParams) -> set[int]:
+        smallest = np.linalg.eigvalsh(params.full_covariances)[:, 0] - self.reg_covar
+        floor = COLLAPSE_FRACTION * self._data_variance
+        return {int(k) for k in np.flatnonzero((smallest <= floor) & ~params.empty)}
+
+    def _record(self, resp: np.ndarray | None, events: tuple[Event, ...]) -> None:
+        self.events.extend(events)
+        if self.record == "none":
+            return
+        if self.history_limit is not None and len(self.history) >= self.history_limit:
+            self.truncated = True
+            return
+        self.history.append(
+            Snapshot(
+                iteration=self.iteration,
+                stage=self.stage,
+                params=self.params,
+                resp=resp if self.record == "resp" else None,
+                log_likelihood=self.log_likelihood,
+                events=events,
+            )
+        )
