@@ -19,9 +19,37 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
+
+Regularization = Literal["add", "floor"]
+REGULARIZATIONS: tuple[str, ...] = ("add", "floor")
+
+
+def effective_reg(X: np.ndarray, reg_covar: float, regularization: Regularization) -> float:
+    """The variance floor or addend actually used.
+
+    ``"add"`` uses ``reg_covar`` as is (scikit-learn's absolute convention). ``"floor"``
+    measures it in units of the data's average variance, so the same setting works for data
+    at any scale (1e-8 or 1e8) and the condition number of a covariance stays near
+    ``1 / reg_covar`` at most, where float64 still computes densities accurately.
+    """
+    if regularization == "add":
+        return reg_covar
+    return reg_covar * data_scale(X)
+
+
+def data_scale(X: np.ndarray) -> float:
+    """The data's average variance, or 1 when the points are (numerically) all identical.
+
+    The variance of identical floats comes out as rounding noise (1e-30, not 0), so "no
+    spread" means a variance negligible next to the data's magnitude.
+    """
+    variance = float(np.mean(np.var(X, axis=0)))
+    magnitude = float(np.mean(np.square(X)))
+    return variance if variance > 1e-20 * magnitude and variance > 0 else 1.0
+
 
 # Rows per block when a computation needs an (n, K, d) intermediate, so memory stays bounded.
 _BLOCK_ELEMENTS = 1 << 20
@@ -32,6 +60,57 @@ def row_blocks(n_rows: int, elements_per_row: int) -> Iterator[slice]:
     size = max(1, _BLOCK_ELEMENTS // max(1, elements_per_row))
     for start in range(0, n_rows, size):
         yield slice(start, min(start + size, n_rows))
+
+
+def _centred_squares(X: np.ndarray, resp: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """``sum_i r_ik (x_i - mu_k)**2`` per component and feature, shape (K, d).
+
+    Centring on each component's own mean before squaring avoids the cancellation of the
+    expanded form ``E[x^2] - mu^2``, which loses all digits for data far from the origin.
+    """
+    n_components, n_features = means.shape
+    sums = np.zeros((n_components, n_features))
+    for rows in row_blocks(len(X), n_components * n_features):
+        diff = X[rows, None, :] - means[None, :, :]
+        sums += np.einsum("nk,nkd->kd", resp[rows], diff * diff)
+    return sums
+
+
+def _centred_scatter(X: np.ndarray, resp: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """``sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T`` per component, shape (K, d, d)."""
+    n_components, n_features = means.shape
+    scatter = np.zeros((n_components, n_features, n_features))
+    for rows in row_blocks(len(X), n_components * n_features):
+        diff = X[rows, None, :] - means[None, :, :]  # (n, K, d)
+        weighted = diff * resp[rows, :, None]
+        # One batched product for all components: (K, d, n) @ (K, n, d).
+        scatter += np.matmul(weighted.transpose(1, 2, 0), diff.transpose(1, 0, 2))
+    return scatter
+
+
+def _scaled_distances(X: np.ndarray, means: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """``sum_d ((x_d - mu_kd) * scales_kd)**2``, shape (n, K), computed on differences."""
+    n_components, n_features = means.shape
+    distances = np.empty((len(X), n_components))
+    for rows in row_blocks(len(X), n_components * n_features):
+        scaled = (X[rows, None, :] - means[None, :, :]) * scales[None, :, :]
+        distances[rows] = np.einsum("nkd,nkd->nk", scaled, scaled)
+    return distances
+
+
+def _projected_distances(X: np.ndarray, means: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """``||(x_i - mu_k) P_k||^2`` for all points and components, shape (n, K).
+
+    The difference is taken before projecting: projecting first (``x P - mu P``) cancels
+    catastrophically for a point sitting on a collapsed component far from the origin.
+    """
+    n_components, n_features = means.shape
+    distances = np.empty((len(X), n_components))
+    for rows in row_blocks(len(X), n_components * n_features):
+        diff = (X[rows, None, :] - means[None, :, :]).transpose(1, 0, 2)  # (K, n, d)
+        projected = np.matmul(diff, factors)  # one batched product for all components
+        distances[rows] = np.einsum("knd,knd->nk", projected, projected)
+    return distances
 
 
 def _floor_eigenvalues(matrices: np.ndarray, floor: float) -> np.ndarray:
@@ -46,6 +125,15 @@ def _floor_eigenvalues(matrices: np.ndarray, floor: float) -> np.ndarray:
     # The floor must be representable next to the largest eigenvalue, or Cholesky fails again.
     safe_floor = np.maximum(floor, largest * 1e-12)
     values = np.maximum(values, safe_floor)
+    return (vectors * values[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
+def _raise_small_eigenvalues(matrices: np.ndarray, floor: float) -> np.ndarray:
+    """Symmetric matrices with eigenvalues below ``floor`` raised to it, others untouched."""
+    values, vectors = np.linalg.eigh(matrices)
+    if values.min() >= floor:
+        return matrices
+    values = np.maximum(values, floor)
     return (vectors * values[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
@@ -71,7 +159,6 @@ class CovarianceModel(ABC):
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         """Shape of the stored covariances."""
 
-    @abstractmethod
     def estimate(
         self,
         X: np.ndarray,
@@ -79,10 +166,32 @@ class CovarianceModel(ABC):
         nk: np.ndarray,
         means: np.ndarray,
         reg_covar: float,
+        regularization: Regularization = "add",
     ) -> np.ndarray:
-        """M-step: covariances from data, responsibilities, their column sums and the means.
+        """M-step: regularised covariances from data, responsibilities, counts and means.
 
         ``nk`` must be positive; callers replace empty components' counts beforehand.
+        """
+        return self.regularize(
+            self.maximum_likelihood(X, resp, nk, means), reg_covar, regularization
+        )
+
+    @abstractmethod
+    def maximum_likelihood(
+        self, X: np.ndarray, resp: np.ndarray, nk: np.ndarray, means: np.ndarray
+    ) -> np.ndarray:
+        """The unregularised M-step estimate (may be singular)."""
+
+    @abstractmethod
+    def regularize(
+        self, covariances: np.ndarray, reg_covar: float, regularization: Regularization
+    ) -> np.ndarray:
+        """Keep covariances invertible.
+
+        ``"add"`` adds ``reg_covar`` to every variance, as scikit-learn does. ``"floor"`` raises
+        every eigenvalue below ``reg_covar`` up to it and leaves the others alone: that is the
+        exact maximiser of the M-step's objective over covariances whose eigenvalues are at
+        least ``reg_covar``, so EM stays a true EM and its log-likelihood never decreases.
         """
 
     @abstractmethod
@@ -135,46 +244,66 @@ class CovarianceModel(ABC):
         return f"covariance_model({self.name!r})"
 
 
-class FullCovariance(CovarianceModel):
-    name = "full"
-    mclust_name = "VVV"
-    description = "each component has its own covariance matrix: any shape, size and angle"
+class _MatrixCovariance(CovarianceModel):
+    """Covariances stored as d x d matrices (one per component, or one shared)."""
+
+    def regularize(self, covariances, reg_covar, regularization):
+        if regularization == "floor":
+            return _raise_small_eigenvalues(covariances, reg_covar)
+        return covariances + reg_covar * np.eye(covariances.shape[-1])
+
+    def precisions_cholesky(self, covariances, reg_covar):
+        return _cholesky_of_precision(covariances, reg_covar)
 
     def inverse(self, matrices):
         return np.linalg.inv(matrices)
 
+    def cholesky_from_precisions(self, precisions):
+        # P = chol(precision) is lower; P @ P.T = precision is all the E-step needs.
+        return np.linalg.cholesky(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+
+
+class _VarianceCovariance(CovarianceModel):
+    """Covariances stored as variances (per feature, or one per component)."""
+
+    def regularize(self, covariances, reg_covar, regularization):
+        if regularization == "floor":
+            return np.maximum(covariances, reg_covar)
+        return covariances + reg_covar
+
+    def precisions_cholesky(self, covariances, reg_covar):
+        return 1.0 / np.sqrt(np.maximum(covariances, max(reg_covar, 1e-300)))
+
+    def inverse(self, matrices):
+        return 1.0 / matrices
+
+    def cholesky_from_precisions(self, precisions):
+        return np.sqrt(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky**2
+
+
+class FullCovariance(_MatrixCovariance):
+    name = "full"
+    mclust_name = "VVV"
+    description = "each component has its own covariance matrix: any shape, size and angle"
+
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features, n_features)
 
-    def estimate(self, X, resp, nk, means, reg_covar):
-        n_components, n_features = means.shape
-        scatter = np.zeros((n_components, n_features, n_features))
-        for rows in row_blocks(len(X), n_components * n_features):
-            diff = X[rows, None, :] - means[None, :, :]  # (n, K, d)
-            weighted = diff * resp[rows, :, None]
-            # One batched product for all components: (K, d, n) @ (K, n, d).
-            scatter += np.matmul(weighted.transpose(1, 2, 0), diff.transpose(1, 0, 2))
-        covariances = scatter / nk[:, None, None]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
-        return covariances
-
-    def precisions_cholesky(self, covariances, reg_covar):
-        return _cholesky_of_precision(covariances, reg_covar)
+    def maximum_likelihood(self, X, resp, nk, means):
+        return _centred_scatter(X, resp, means) / nk[:, None, None]
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         diagonals = np.diagonal(precisions_cholesky, axis1=1, axis2=2)
         return np.log(diagonals).sum(axis=1)
 
     def mahalanobis(self, X, means, precisions_cholesky):
-        n_components, n_features, _ = precisions_cholesky.shape
-        # Stack every component's factor side by side so one matrix product serves them all.
-        stacked = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, -1)
-        shift = np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
-        distances = np.empty((len(X), n_components))
-        for rows in row_blocks(len(X), n_components * n_features):
-            projected = X[rows] @ stacked - shift
-            distances[rows] = np.square(projected).reshape(-1, n_components, n_features).sum(2)
-        return distances
+        return _projected_distances(X, means, precisions_cholesky)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
@@ -185,46 +314,25 @@ class FullCovariance(CovarianceModel):
     def from_full(self, full, nk=None):
         return np.array(full, dtype=float)
 
-    def precisions(self, precisions_cholesky):
-        return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
 
-    def cholesky_from_precisions(self, precisions):
-        # P = chol(precision) is lower; P @ P.T = precision is all the E-step needs.
-        return np.linalg.cholesky(precisions)
-
-
-class TiedCovariance(CovarianceModel):
+class TiedCovariance(_MatrixCovariance):
     name = "tied"
     mclust_name = "EEE"
     description = "all components share one covariance matrix: same shape, size and angle"
 
-    def inverse(self, matrices):
-        return np.linalg.inv(matrices)
-
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 
-    def estimate(self, X, resp, nk, means, reg_covar):
-        second_moment = X.T @ X
-        means_moment = (nk * means.T) @ means
-        covariance = (second_moment - means_moment) / nk.sum()
-        covariance.flat[:: len(covariance) + 1] += reg_covar
-        return covariance
-
-    def precisions_cholesky(self, covariances, reg_covar):
-        return _cholesky_of_precision(covariances, reg_covar)
+    def maximum_likelihood(self, X, resp, nk, means):
+        # The shared matrix pools every component's centred scatter.
+        return _centred_scatter(X, resp, means).sum(axis=0) / nk.sum()
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(np.diag(precisions_cholesky)).sum()
 
     def mahalanobis(self, X, means, precisions_cholesky):
-        shifted_means = means @ precisions_cholesky
-        n_components, n_features = means.shape
-        distances = np.empty((len(X), n_components))
-        for rows in row_blocks(len(X), n_components * n_features):
-            projected = (X[rows] @ precisions_cholesky)[:, None, :] - shifted_means[None]
-            distances[rows] = np.square(projected).sum(axis=2)
-        return distances
+        shared = np.broadcast_to(precisions_cholesky, (len(means), *precisions_cholesky.shape))
+        return _projected_distances(X, means, shared)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
@@ -240,45 +348,23 @@ class TiedCovariance(CovarianceModel):
         # The shared matrix is estimated from the components that have points; nothing to keep.
         return covariances
 
-    def precisions(self, precisions_cholesky):
-        return precisions_cholesky @ precisions_cholesky.T
 
-    def cholesky_from_precisions(self, precisions):
-        return np.linalg.cholesky(precisions)
-
-
-class DiagCovariance(CovarianceModel):
+class DiagCovariance(_VarianceCovariance):
     name = "diag"
     mclust_name = "VVI"
     description = "each component has its own variances along the axes: ellipses not rotated"
 
-    def inverse(self, matrices):
-        return 1.0 / matrices
-
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features)
 
-    def estimate(self, X, resp, nk, means, reg_covar):
-        mean_of_squares = (resp.T @ (X * X)) / nk[:, None]
-        mean_cross = means * (resp.T @ X) / nk[:, None]
-        variances = mean_of_squares - 2 * mean_cross + means**2
-        # Rounding can make a zero variance slightly negative; it is zero.
-        return np.maximum(variances, 0.0) + reg_covar
-
-    def precisions_cholesky(self, covariances, reg_covar):
-        return 1.0 / np.sqrt(np.maximum(covariances, max(reg_covar, 1e-300)))
+    def maximum_likelihood(self, X, resp, nk, means):
+        return _centred_squares(X, resp, means) / nk[:, None]
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(precisions_cholesky).sum(axis=1)
 
     def mahalanobis(self, X, means, precisions_cholesky):
-        precisions = precisions_cholesky**2
-        # Expanded square: one matrix product per term instead of a loop over components.
-        return (
-            np.sum(means**2 * precisions, axis=1)
-            - 2.0 * (X @ (means * precisions).T)
-            + (X * X) @ precisions.T
-        ).clip(min=0.0)
+        return _scaled_distances(X, means, precisions_cholesky)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -291,39 +377,24 @@ class DiagCovariance(CovarianceModel):
     def from_full(self, full, nk=None):
         return np.diagonal(np.asarray(full, dtype=float), axis1=1, axis2=2).copy()
 
-    def precisions(self, precisions_cholesky):
-        return precisions_cholesky**2
 
-    def cholesky_from_precisions(self, precisions):
-        return np.sqrt(precisions)
-
-
-class SphericalCovariance(CovarianceModel):
+class SphericalCovariance(_VarianceCovariance):
     name = "spherical"
     mclust_name = "VII"
     description = "each component has one variance in every direction: circles of any size"
 
-    def inverse(self, matrices):
-        return 1.0 / matrices
-
     def shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)
 
-    def estimate(self, X, resp, nk, means, reg_covar):
-        return DIAG.estimate(X, resp, nk, means, reg_covar).mean(axis=1)
-
-    def precisions_cholesky(self, covariances, reg_covar):
-        return 1.0 / np.sqrt(np.maximum(covariances, max(reg_covar, 1e-300)))
+    def maximum_likelihood(self, X, resp, nk, means):
+        return DIAG.maximum_likelihood(X, resp, nk, means).mean(axis=1)
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return n_features * np.log(precisions_cholesky)
 
     def mahalanobis(self, X, means, precisions_cholesky):
-        precisions = precisions_cholesky**2
-        squared_norms = (
-            np.sum(means**2, axis=1) - 2.0 * (X @ means.T) + np.sum(X * X, axis=1)[:, None]
-        )
-        return (squared_norms * precisions).clip(min=0.0)
+        scales = np.broadcast_to(precisions_cholesky[:, None], means.shape)
+        return _scaled_distances(X, means, scales)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components
@@ -333,12 +404,6 @@ class SphericalCovariance(CovarianceModel):
 
     def from_full(self, full, nk=None):
         return np.trace(np.asarray(full, dtype=float), axis1=1, axis2=2) / full.shape[-1]
-
-    def precisions(self, precisions_cholesky):
-        return precisions_cholesky**2
-
-    def cholesky_from_precisions(self, precisions):
-        return np.sqrt(precisions)
 
 
 FULL = FullCovariance()

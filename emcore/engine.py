@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from emcore.covariance import REGULARIZATIONS, Regularization, data_scale, effective_reg
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, m_step
 from emcore.validation import check_data, check_positive
@@ -72,6 +73,9 @@ class EM:
     record : {"none", "params", "resp"}
         What the history keeps: nothing, every state's parameters, or parameters and
         responsibilities (what a front end needs to colour points).
+    regularization : {"floor", "add"}
+        How ``reg_covar`` is applied (see :func:`emcore.steps.m_step`); ``"floor"`` keeps the
+        log-likelihood from ever decreasing.
     history_limit : int or None
         Keep at most this many snapshots (the earliest are kept, later ones dropped and
         ``truncated`` set), so memory stays bounded.
@@ -84,6 +88,7 @@ class EM:
     max_iter: int = 100
     record: Literal["none", "params", "resp"] = "params"
     history_limit: int | None = None
+    regularization: Regularization = "floor"
     iteration: int = field(default=0, init=False)
     stage: Stage = field(default="start", init=False)
     estep: EStep | None = field(default=None, init=False, repr=False)
@@ -97,7 +102,12 @@ class EM:
         self.X = check_data(self.X, self.params.n_components, self.params.n_features)
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
-        self._data_variance = float(np.mean(self.X.var(axis=0)))
+        if self.regularization not in REGULARIZATIONS:
+            raise ValueError(
+                f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
+            )
+        self._data_variance = data_scale(self.X)
+        self._reg = effective_reg(self.X, self.reg_covar, self.regularization)
         self._collapsed = self._collapsed_components(self.params)
         self._record(resp=None, events=())
 
@@ -119,7 +129,9 @@ class EM:
             self.e_step()
         resp = self.estep.resp
         previous = self.params
-        self.params = m_step(self.X, resp, previous.covariance_type, self.reg_covar, previous)
+        self.params = m_step(
+            self.X, resp, previous.covariance_type, self.reg_covar, previous, self.regularization
+        )
         self.iteration += 1
         self.stage = "M"
         self._record(resp=resp, events=self._degeneracy_events(previous))
@@ -168,7 +180,7 @@ class EM:
         params = self.params
         model = params.model
         full = params.full_covariances
-        full[component] = np.eye(params.n_features) * (self._data_variance + self.reg_covar)
+        full[component] = np.eye(params.n_features) * (self._data_variance + self._reg)
         means = params.means.copy()
         means[component] = self.X[worst]
         weights = params.weights.copy()
@@ -245,7 +257,7 @@ class EM:
         return tuple(events)
 
     def _collapsed_components(self, params: MixtureParams) -> set[int]:
-        smallest = np.linalg.eigvalsh(params.full_covariances)[:, 0] - self.reg_covar
+        smallest = np.linalg.eigvalsh(params.full_covariances)[:, 0] - self._reg
         floor = COLLAPSE_FRACTION * self._data_variance
         return {int(k) for k in np.flatnonzero((smallest <= floor) & ~params.empty)}
 

@@ -18,12 +18,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emcore.covariance import covariance_model
+from emcore.covariance import Regularization, covariance_model
 from emcore.params import MixtureParams
 from emcore.steps import data_params, m_step
 
 RandomState = int | np.random.Generator | np.random.RandomState | None
-Initializer = Callable[[np.ndarray, int, str, np.random.Generator, float], MixtureParams]
+Initializer = Callable[
+    [np.ndarray, int, str, np.random.Generator, float, Regularization], MixtureParams
+]
 
 
 def as_generator(random_state: RandomState) -> np.random.Generator:
@@ -36,13 +38,17 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
 
 
 def _means_with_data_covariance(
-    X: np.ndarray, means: np.ndarray, covariance_type: str, reg_covar: float
+    X: np.ndarray,
+    means: np.ndarray,
+    covariance_type: str,
+    reg_covar: float,
+    regularization: Regularization,
 ) -> MixtureParams:
-    base = data_params(X, len(means), covariance_type, reg_covar)
+    base = data_params(X, len(means), covariance_type, reg_covar, regularization)
     return base.replace(means=np.asarray(means, dtype=float))
 
 
-def init_random(X, n_components, covariance_type, rng, reg_covar):
+def init_random(X, n_components, covariance_type, rng, reg_covar, regularization):
     center, spread = X.mean(axis=0), X.std(axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     means = center + spread * rng.standard_normal((n_components, X.shape[1]))
@@ -57,19 +63,19 @@ def init_random(X, n_components, covariance_type, rng, reg_covar):
     )
 
 
-def init_random_from_data(X, n_components, covariance_type, rng, reg_covar):
+def init_random_from_data(X, n_components, covariance_type, rng, reg_covar, regularization):
     chosen = rng.choice(len(X), size=n_components, replace=False)
-    return _means_with_data_covariance(X, X[chosen], covariance_type, reg_covar)
+    return _means_with_data_covariance(X, X[chosen], covariance_type, reg_covar, regularization)
 
 
-def init_kmeans_plus_plus(X, n_components, covariance_type, rng, reg_covar):
+def init_kmeans_plus_plus(X, n_components, covariance_type, rng, reg_covar, regularization):
     from sklearn.cluster import kmeans_plusplus
 
     centers, _ = kmeans_plusplus(X, n_components, random_state=int(rng.integers(2**31 - 1)))
-    return _means_with_data_covariance(X, centers, covariance_type, reg_covar)
+    return _means_with_data_covariance(X, centers, covariance_type, reg_covar, regularization)
 
 
-def init_kmeans(X, n_components, covariance_type, rng, reg_covar):
+def init_kmeans(X, n_components, covariance_type, rng, reg_covar, regularization):
     from sklearn.cluster import KMeans
 
     labels = (
@@ -79,7 +85,7 @@ def init_kmeans(X, n_components, covariance_type, rng, reg_covar):
     )
     resp = np.zeros((len(X), n_components))
     resp[np.arange(len(X)), labels] = 1.0
-    return m_step(X, resp, covariance_type, reg_covar)
+    return m_step(X, resp, covariance_type, reg_covar, regularization=regularization)
 
 
 INIT_METHODS: dict[str, Initializer] = {
@@ -100,6 +106,7 @@ def initial_params(
     weights: np.ndarray | None = None,
     means: np.ndarray | None = None,
     precisions: np.ndarray | None = None,
+    regularization: Regularization = "floor",
 ) -> MixtureParams:
     """Starting parameters by ``method``, overridden by any user-given weights, means, precisions.
 
@@ -113,9 +120,8 @@ def initial_params(
     if weights is not None and means is not None and precisions is not None:
         start = None
     else:
-        start = INIT_METHODS[method](
-            X, n_components, model.name, as_generator(random_state), reg_covar
-        )
+        rng = as_generator(random_state)
+        start = INIT_METHODS[method](X, n_components, model.name, rng, reg_covar, regularization)
     weights = start.weights if weights is None else _check_weights(weights, n_components)
     means = start.means if means is None else _check_means(means, n_components, X.shape[1])
     if precisions is None:

@@ -45,6 +45,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         User-given starting parameters (precisions in the covariance type's storage).
     random_state : int, RandomState or None
         Seed for the starts and for :meth:`sample`.
+    regularization : {"add", "floor"}, default="add"
+        ``"add"`` adds ``reg_covar`` to every variance, exactly as scikit-learn (same numbers
+        from the same start). ``"floor"`` only raises eigenvalues below ``reg_covar``: EM's
+        log-likelihood then never decreases, even on degenerate data.
 
     Attributes
     ----------
@@ -72,6 +76,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         means_init=None,
         precisions_init=None,
         random_state=None,
+        regularization: str = "add",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -84,6 +89,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_init = means_init
         self.precisions_init = precisions_init
         self.random_state = random_state
+        self.regularization = regularization
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -110,8 +116,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self.weights_init,
                 self.means_init,
                 self.precisions_init,
+                self.regularization,
             )
-            run = EM(X, start, self.reg_covar, self.tol, self.max_iter, record="none").run()
+            run = EM(
+                X,
+                start,
+                self.reg_covar,
+                self.tol,
+                self.max_iter,
+                record="none",
+                regularization=self.regularization,
+            ).run()
             if best is None or run.log_likelihoods[-1] > best.log_likelihoods[-1]:
                 best = run
         if not best.converged:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emcore.covariance import covariance_model
+from emcore.covariance import Regularization, covariance_model, effective_reg
 from emcore.params import MixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -43,14 +43,13 @@ class EStep:
         Log responsibilities (``-inf`` for empty components).
     log_prob : ndarray of shape (n,)
         Log-likelihood of every point under the mixture.
+    resp : ndarray of shape (n, K)
+        Responsibilities, ``exp(log_resp)``, computed once.
     """
 
     log_resp: np.ndarray
     log_prob: np.ndarray
-
-    @property
-    def resp(self) -> np.ndarray:
-        return np.exp(self.log_resp)
+    resp: np.ndarray
 
     @property
     def log_likelihood(self) -> float:
@@ -86,7 +85,8 @@ def e_step(X: np.ndarray, params: MixtureParams) -> EStep:
     """Responsibilities of every component for every point, in log space."""
     log_joint = weighted_log_prob(X, params)
     log_prob = logsumexp_rows(log_joint)
-    return EStep(log_resp=log_joint - log_prob[:, None], log_prob=log_prob)
+    log_resp = log_joint - log_prob[:, None]
+    return EStep(log_resp=log_resp, log_prob=log_prob, resp=np.exp(log_resp))
 
 
 def log_likelihood(X: np.ndarray, params: MixtureParams) -> float:
@@ -100,20 +100,27 @@ def m_step(
     covariance_type: str,
     reg_covar: float = 1e-6,
     previous: MixtureParams | None = None,
+    regularization: Regularization = "floor",
 ) -> MixtureParams:
     """New parameters from the data and responsibilities.
+
+    ``regularization`` says how ``reg_covar`` keeps covariances invertible: ``"floor"``
+    (default: eigenvalues at least ``reg_covar`` times the data's average variance, which
+    keeps EM monotone) or ``"add"``
+    (``reg_covar`` added to every variance, as scikit-learn does).
 
     Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean and
     covariance (or the data's, without ``previous``) and get weight exactly 0.
     """
     model = covariance_model(covariance_type)
+    reg_covar = effective_reg(X, reg_covar, regularization)
     nk = resp.sum(axis=0)
     empty = nk < EMPTY_POINTS
     if empty.all():
         raise ValueError("Every component is empty; the responsibilities are all zero.")
     counts = np.where(empty, 1.0, nk)
     means = (resp.T @ X) / counts[:, None]
-    covariances = model.estimate(X, resp, counts, means, reg_covar)
+    covariances = model.estimate(X, resp, counts, means, reg_covar, regularization)
     if empty.any():
         fallback = previous if previous is not None else data_params(X, len(nk), model.name)
         means[empty] = fallback.means[empty]
@@ -125,14 +132,19 @@ def m_step(
 
 
 def data_params(
-    X: np.ndarray, n_components: int, covariance_type: str, reg_covar: float = 1e-6
+    X: np.ndarray,
+    n_components: int,
+    covariance_type: str,
+    reg_covar: float = 1e-6,
+    regularization: Regularization = "floor",
 ) -> MixtureParams:
     """Parameters with every component equal to the whole data's Gaussian, equal weights."""
     model = covariance_model(covariance_type)
+    reg_covar = effective_reg(X, reg_covar, regularization)
     resp = np.full((len(X), n_components), 1.0 / n_components)
     nk = resp.sum(axis=0)
     means = np.broadcast_to(X.mean(axis=0), (n_components, X.shape[1])).copy()
-    covariances = model.estimate(X, resp, nk, means, reg_covar)
+    covariances = model.estimate(X, resp, nk, means, reg_covar, regularization)
     return MixtureParams.from_covariances(
         np.full(n_components, 1.0 / n_components), means, covariances, model.name, reg_covar
     )

@@ -1,0 +1,74 @@
+"""The E-step and M-step as plain functions."""
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from emcore import MixtureParams, e_step, log_likelihood, m_step
+from emcore.steps import EMPTY_POINTS
+
+RNG = np.random.default_rng(3)
+X = np.vstack([RNG.normal(0, 1, (40, 2)), RNG.normal(5, 1, (40, 2))])
+
+
+def two_components(weights=(0.5, 0.5)) -> MixtureParams:
+    return MixtureParams.from_covariances(
+        np.array(weights), np.array([[0.0, 0.0], [5.0, 5.0]]), np.stack([np.eye(2)] * 2)
+    )
+
+
+def test_responsibilities_match_scipy_densities():
+    params = two_components((0.3, 0.7))
+    dens = np.column_stack(
+        [
+            w * multivariate_normal(m, c).pdf(X)
+            for w, m, c in zip(params.weights, params.means, params.full_covariances, strict=True)
+        ]
+    )
+    result = e_step(X, params)
+    np.testing.assert_allclose(result.resp, dens / dens.sum(axis=1, keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(result.log_likelihood, np.log(dens.sum(axis=1)).sum(), rtol=1e-12)
+    assert log_likelihood(X, params) == pytest.approx(result.log_likelihood)
+
+
+def test_far_points_do_not_underflow_to_nan():
+    # Raw densities of these points are exactly 0.0 in float64: the blog's 0 / 0.
+    far = np.array([[1e4, -1e4], [-3e3, 2e5]])
+    result = e_step(far, two_components())
+    assert np.isfinite(result.log_prob).all()
+    np.testing.assert_allclose(result.resp.sum(axis=1), 1.0)
+    assert np.isfinite(result.resp).all()
+
+
+def test_m_step_is_the_weighted_average():
+    resp = e_step(X, two_components()).resp
+    params = m_step(X, resp, "full")
+    nk = resp.sum(axis=0)
+    np.testing.assert_allclose(params.weights, nk / len(X))
+    np.testing.assert_allclose(params.means, resp.T @ X / nk[:, None])
+
+
+def test_empty_component_keeps_its_place_with_weight_zero():
+    previous = MixtureParams.from_covariances(
+        np.array([0.5, 0.3, 0.2]),
+        np.array([[0.0, 0.0], [5.0, 5.0], [99.0, 99.0]]),
+        np.stack([np.eye(2)] * 3),
+    )
+    resp = np.zeros((len(X), 3))
+    resp[:40, 0] = 1.0
+    resp[40:, 1] = 1.0
+    resp[0, 2] = EMPTY_POINTS / 10
+    params = m_step(X, resp, "full", previous=previous)
+    assert params.weights[2] == 0.0
+    assert params.empty.tolist() == [False, False, True]
+    np.testing.assert_array_equal(params.means[2], [99.0, 99.0])
+    np.testing.assert_array_equal(params.covariances[2], np.eye(2))
+    # An empty component takes no responsibility and produces no NaN afterwards.
+    again = e_step(X, params)
+    assert np.isfinite(again.log_prob).all()
+    assert (again.resp[:, 2] == 0.0).all()
+
+
+def test_all_components_empty_is_refused():
+    with pytest.raises(ValueError, match="Every component is empty"):
+        m_step(X, np.zeros((len(X), 2)), "full")
