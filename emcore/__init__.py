@@ -6,6 +6,7 @@
 - :func:`e_step`, :func:`m_step`: the two halves as plain functions.
 - :class:`GaussianMixture`: a scikit-learn compatible estimator on the same core.
 - :mod:`emcore.covariance`: the covariance types full, tied, diag and spherical.
+- :func:`select_model`: BIC/AIC/ICL across K and covariance types, like mclust.
 """
 
 from emcore.covariance import COVARIANCE_TYPES, covariance_model
@@ -13,6 +14,7 @@ from emcore.engine import EM, Event, Snapshot
 from emcore.init import INIT_METHODS, initial_params
 from emcore.mixture import Gauss, Mixture
 from emcore.params import MixtureParams
+from emcore.selection import ModelSelection, select_model
 from emcore.sklearn_api import GaussianMixture
 from emcore.steps import EStep, e_step, log_likelihood, m_step
 
@@ -26,10 +28,12 @@ __all__ = [
     "GaussianMixture",
     "Mixture",
     "MixtureParams",
+    "ModelSelection",
     "Snapshot",
     "covariance_model",
     "e_step",
     "initial_params",
     "log_likelihood",
     "m_step",
+    "select_model",
 ]
