@@ -1,0 +1,912 @@
+"""Read the CSV files people actually upload, and load the built-in data sets.
+
+:func:`read_csv` turns a path, bytes or an uploaded file into a DataFrame of float64 columns
+that EM can use, and says in plain words what it did (a :class:`ReadReport` in
+``df.attrs["report"]``). Anything it cannot use raises :class:`DataError` with a message a
+student can act on; no other exception escapes it.
+
+What it reads
+-------------
+- Separators: comma, semicolon, tab, ``|`` and runs of spaces, found by sniffing. An Excel
+  ``sep=;`` first line is honoured.
+- Decimal commas (``3,14``) when the separator is not a comma. With a comma separator a cell
+  like ``"3,14"`` is text, because ``1,234`` might be a thousands separator.
+- UTF-8 with or without BOM, UTF-16 with BOM, otherwise Latin-1. CRLF and CR line ends.
+- A header row, or none: when every cell of the first row is a number the row is data and the
+  columns are named ``x1, x2, ...``.
+- Missing values: empty cells and tokens such as ``NA``, ``NaN``, ``null``, ``?``, ``-``.
+  Infinite values count as missing. Rows with a missing value in a kept column are dropped and
+  counted. Rows with every cell empty (``,,,`` from spreadsheets) are skipped like blank lines.
+
+What it drops, and says so
+--------------------------
+- An index column: one named like an id (``rownames``, ``index``, ``id``, ``Unnamed: 0``, ...)
+  or the unnamed first column, whose values are all present and unique (whole numbers, or text
+  such as R's row names). In a file without a header only a first column holding exactly
+  ``0..n-1`` or ``1..n`` counts. An ordinary column that merely increases is kept.
+- Text columns, and entirely empty columns.
+- Columns that are mostly numbers but have some text cells ("mixed" columns). They are dropped
+  whole rather than guessed at: a typo such as ``3.4x`` usually means the column needs fixing,
+  and silently turning it into a missing value would hide that.
+
+Limits
+------
+Files over ``max_bytes`` (default 20 MB) or ``max_cells`` (default 2,000,000 cells, header row
+included) are refused so that the app stays responsive. At least 2 usable rows are needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_CELLS = 2_000_000
+MIN_ROWS = 2
+
+# Sniffing looks at about this many characters (whole lines) and at most this many rows.
+_SAMPLE_CHARS = 65_536
+_SAMPLE_ROWS = 500
+# More control characters than this fraction of the text means the file is not text.
+_MAX_CONTROL_FRACTION = 0.01
+# Latin-1 text has a few accented letters; random bytes have about half their bytes >= 0x80.
+_MAX_HIGH_BYTE_FRACTION = 0.3
+# Messages and summaries name at most this many columns of a kind.
+_MAX_LISTED_COLUMNS = 5
+
+# Candidate separators, in the order that wins a tie. " " stands for runs of whitespace.
+_SEPARATORS = (",", ";", "\t", "|", " ")
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar", " ": "whitespace"}
+
+_MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "n.a.", "nan", "null", "none", "nil", "missing", "?", "-", "--", ".", "#n/a"}
+    | {"#na", "<na>", "na_real_"}
+)
+_INDEX_NAMES = frozenset(
+    {"rownames", "row.names", "row_names", "rowname", "index", "idx", "id", "row", "rowid"}
+    | {"row_id", "#", "obs"}
+)
+_UNNAMED = re.compile(r"unnamed: \d+", re.IGNORECASE)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_SEP_HINT = re.compile(r"sep=(.)[ \t]*(\n|$)", re.IGNORECASE)
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+# File signatures (magic bytes) of things people upload by mistake.
+_SIGNATURES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"PAR1", "a Parquet file"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+_EXCEL_HINT = (
+    "In Excel use File > Save As and choose 'CSV UTF-8 (comma delimited)', then upload that."
+)
+_CSV_HINT = "Export your table as CSV (comma-separated values) and upload that file."
+
+
+class DataError(ValueError):
+    """A file or data set that cannot be used, with a message that says what to do."""
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """What :func:`read_csv` found and did, for showing to the user.
+
+    Attributes
+    ----------
+    n_rows, n_columns : int
+        Size of the returned table (kept rows and numeric columns).
+    columns : tuple of str
+        Names of the kept columns.
+    separator : str or None
+        ``","``, ``";"``, ``"\\t"``, ``"|"`` or ``" "`` (runs of whitespace); None when the
+        data did not come from a text file (iris).
+    decimal : str
+        ``"."``, or ``","`` when decimal commas were read.
+    encoding : str or None
+        ``"utf-8"``, ``"utf-8-sig"`` (UTF-8 with BOM), ``"utf-16"`` or ``"latin-1"``.
+    had_header : bool
+        False when the first row held numbers and the columns were named ``x1, x2, ...``.
+    index_column : str or None
+        The id or index column that was dropped, if any.
+    dropped_text_columns, dropped_mixed_columns, dropped_empty_columns : tuple of str
+        Columns dropped because they hold text, numbers mixed with some text, or nothing.
+    dropped_unused_columns : tuple of str
+        Numeric columns a built-in data set leaves out (penguins' ``year``).
+    dropped_rows_missing : int
+        Rows dropped because a kept column had a missing or infinite value in them.
+    """
+
+    n_rows: int
+    n_columns: int
+    columns: tuple[str, ...] = ()
+    separator: str | None = None
+    decimal: str = "."
+    encoding: str | None = None
+    had_header: bool = True
+    index_column: str | None = None
+    dropped_text_columns: tuple[str, ...] = ()
+    dropped_mixed_columns: tuple[str, ...] = ()
+    dropped_empty_columns: tuple[str, ...] = ()
+    dropped_unused_columns: tuple[str, ...] = ()
+    dropped_rows_missing: int = 0
+
+    def summary(self) -> str:
+        """One or two plain sentences, mentioning only what happened.
+
+        Examples
+        --------
+        "Read 342 rows and 5 numeric columns; dropped 3 text columns (species, island, sex),
+        the index column 'rownames' and 2 rows with missing values."
+        """
+        sentence = (
+            f"Read {_count(self.n_rows, 'row')} and {_count(self.n_columns, 'numeric column')}"
+        )
+        dropped = self._dropped_phrases()
+        if dropped:
+            sentence += "; dropped " + _join(dropped)
+        sentence += "."
+        if not self.had_header and self.columns:
+            sentence += (
+                " The first row holds numbers, so it was read as data and the columns are named "
+                f"{_name_range(self.columns)}."
+            )
+        return sentence
+
+    def _dropped_phrases(self) -> list[str]:
+        groups = (
+            (self.dropped_text_columns, "text column", None),
+            (
+                self.dropped_mixed_columns,
+                "column with some text cells",
+                "columns with some text cells",
+            ),
+            (self.dropped_empty_columns, "empty column", None),
+            (self.dropped_unused_columns, "unused column", None),
+        )
+        phrases = [
+            f"{_count(len(names), singular, plural)} ({_list_names(names)})"
+            for names, singular, plural in groups
+            if names
+        ]
+        if self.index_column is not None:
+            phrases.append(_index_phrase(self.index_column))
+        if self.dropped_rows_missing:
+            phrases.append(f"{_count(self.dropped_rows_missing, 'row')} with missing values")
+        return phrases
+
+
+def read_csv(
+    source: object, *, max_bytes: int = MAX_BYTES, max_cells: int = MAX_CELLS
+) -> pd.DataFrame:
+    """Read a CSV file into a DataFrame of the numeric columns, ready for EM.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file-like
+        A path, the file's bytes, or an object with ``getvalue()`` or ``read()`` such as
+        Streamlit's ``UploadedFile`` or ``io.BytesIO``.
+    max_bytes : int
+        Refuse files larger than this (default 20 MB).
+    max_cells : int
+        Refuse files with more cells (rows times columns) than this (default 2,000,000).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float64 columns, finite values, at least 2 rows, a fresh 0..n-1 index, and the
+        :class:`ReadReport` in ``df.attrs["report"]``.
+
+    Raises
+    ------
+    DataError
+        For anything that cannot be used, with a message that says what to do. No other
+        exception escapes.
+    """
+    return _guarded(lambda: _read(source, max_bytes=max_bytes, max_cells=max_cells))
+
+
+def _guarded(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    # The app shows DataError messages to students; anything else would be a crash, so the
+    # specific checks come first and this turns whatever slips past them into a DataError.
+    try:
+        return read()
+    except DataError:
+        raise
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(
+            f"This file could not be read as a table of numbers ({detail[:200]}). {_CSV_HINT}"
+        ) from error
+
+
+def _read(
+    source: object,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_cells: int = MAX_CELLS,
+    keep: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    _check_limit("max_bytes", max_bytes)
+    _check_limit("max_cells", max_cells)
+    data = _source_bytes(source, max_bytes)
+    _refuse_oversized(len(data), max_bytes)
+    _refuse_known_binary(data)
+    text, encoding = _decode(data)
+    _refuse_non_table_text(text)
+    # One kind of line end, so sniffing and parsing agree on what a line is.
+    text, separator = _separator_hint(text.replace("\r\n", "\n").replace("\r", "\n"))
+    sniffed = _sniff(text, separator)
+    cells = _parse_cells(text, sniffed, max_cells)
+    table = _Table.from_cells(cells, sniffed)
+    return table.to_frame(encoding, keep)
+
+
+# ---------------------------------------------------------------------------------------------
+# Getting the bytes
+
+
+def _check_limit(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{name} must be a whole number of at least 1; got {value!r}.")
+
+
+def _source_bytes(source: object, max_bytes: int) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str | os.PathLike):
+        return _path_bytes(source, max_bytes)
+    if hasattr(source, "getvalue"):
+        # Streamlit's UploadedFile: getvalue() returns everything, wherever the read position.
+        return _as_bytes(source.getvalue())
+    if hasattr(source, "read"):
+        # One byte over the limit is enough to know the file is too large.
+        return _as_bytes(source.read(max_bytes + 1))
+    raise DataError(
+        f"read_csv needs a file path, the file's bytes or an uploaded file; "
+        f"got {type(source).__name__}."
+    )
+
+
+def _as_bytes(content: object) -> bytes:
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    if isinstance(content, bytes | bytearray | memoryview):
+        return bytes(content)
+    raise DataError(f"The uploaded file gave {type(content).__name__} instead of bytes.")
+
+
+def _path_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
+    hint = ""
+    if isinstance(path, str) and ("\n" in path or len(path) > 1000):
+        hint = " To read CSV text rather than a file, pass text.encode() (bytes)."
+    try:
+        size = os.path.getsize(path)
+        _refuse_oversized(size, max_bytes)
+        with open(path, "rb") as file:
+            return file.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise DataError(f"There is no file at {_short(str(path))!r}.{hint}") from None
+    except IsADirectoryError:
+        raise DataError(f"{_short(str(path))!r} is a folder, not a file.") from None
+    except PermissionError:
+        raise DataError(f"{_short(str(path))!r} cannot be opened: permission denied.") from None
+    except (OSError, ValueError) as error:
+        raise DataError(f"{_short(str(path))!r} cannot be opened ({error}).{hint}") from None
+
+
+def _refuse_oversized(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DataError(
+            f"The file is {_format_bytes(size)}, more than the {_format_bytes(max_bytes)} limit "
+            "that keeps the app responsive. Upload a smaller file, for example a random sample "
+            "of its rows."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Is it text at all?
+
+
+def _refuse_known_binary(data: bytes) -> None:
+    if not data.strip():
+        raise DataError("The file is empty. Upload a CSV file with a header row and rows of data.")
+    if data.startswith(b"PK\x03\x04"):
+        raise DataError(_zip_message(data))
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(
+            f"This looks like an old Excel file (.xls), not a CSV text file. {_EXCEL_HINT}"
+        )
+    for signature, description in _SIGNATURES:
+        if data.startswith(signature):
+            raise DataError(f"This looks like {description}, not a CSV text file. {_CSV_HINT}")
+
+
+def _zip_message(data: bytes) -> str:
+    if b"opendocument.spreadsheet" in data[:200]:
+        return (
+            "This looks like a LibreOffice spreadsheet (.ods), not a CSV text file. "
+            "Use File > Save As and choose 'Text CSV', then upload that."
+        )
+    if b"word/" in data and b"xl/" not in data:
+        return f"This looks like a Word document, not a CSV text file. {_CSV_HINT}"
+    # Workbooks (.xlsx) are ZIP archives; they are by far the most common mistake.
+    return f"This looks like an Excel file (.xlsx) or a ZIP archive, not a CSV file. {_EXCEL_HINT}"
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return data.decode("utf-8-sig"), encoding
+    except UnicodeDecodeError:
+        pass
+    sample = data[:_SAMPLE_CHARS]
+    n_high = len(sample.translate(None, delete=bytes(range(0x80))))
+    if n_high > _MAX_HIGH_BYTE_FRACTION * len(sample):
+        raise DataError(_binary_message())
+    # Latin-1 maps every byte to a character, so it never fails.
+    return data.decode("latin-1"), "latin-1"
+
+
+def _binary_message() -> str:
+    return (
+        "This file looks binary (it is not plain text), so it is not a CSV file. If it is a "
+        f"spreadsheet, save it as CSV first. {_CSV_HINT}"
+    )
+
+
+def _refuse_non_table_text(text: str) -> None:
+    if not text.strip():
+        raise DataError("The file is empty. Upload a CSV file with a header row and rows of data.")
+    if "\x00" in text:
+        raise DataError(_binary_message())
+    sample = text[:_SAMPLE_CHARS]
+    if len(_CONTROL_CHARS.findall(sample)) > _MAX_CONTROL_FRACTION * len(sample):
+        raise DataError(_binary_message())
+    start = text.lstrip()[:2048].lower()
+    if start.startswith("<") and any(tag in start for tag in ("<html", "<!doctype html", "<head")):
+        raise DataError(
+            "This is a web page (HTML), not a CSV file; it was probably saved from the browser "
+            "by mistake. Download the raw CSV file instead (look for a 'Raw' or 'Download' link)."
+        )
+    if start.startswith("<?xml"):
+        raise DataError(f"This is an XML file, not a CSV file. {_CSV_HINT}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the separator
+
+
+@dataclass(frozen=True)
+class _Sniffed:
+    separator: str
+    width: int  # the usual number of cells in a row
+    # Where the header row lacks a cell that the data rows have: "front" (R's write.table
+    # leaves out the row names' header), "back" (a separator ends every data row) or None.
+    header_gap: str | None = None
+
+    @property
+    def decimal_comma(self) -> bool:
+        # With a comma separator "1,234" may be a thousands separator, so it stays text.
+        return self.separator != ","
+
+
+def _separator_hint(text: str) -> tuple[str, str | None]:
+    """Text without Excel's ``sep=;`` first line, and the separator that line names."""
+    text = text.removeprefix("\ufeff")
+    match = _SEP_HINT.match(text)
+    if match and match.group(1) in _SEPARATORS:
+        return text[match.end() :], match.group(1)
+    return text, None
+
+
+def _sniff(text: str, forced: str | None) -> _Sniffed:
+    sample = _sample(text)
+    candidates = (forced,) if forced else _SEPARATORS
+    rows = {separator: _split_rows(sample, separator) for separator in candidates}
+    scores = {separator: _score(rows[separator], separator) for separator in candidates}
+    usable = [separator for separator in candidates if scores[separator] is not None]
+    # max() keeps the first of equal scores, so ties go to the earlier separator.
+    separator = max(usable, key=lambda sep: scores[sep]) if usable else candidates[0]
+    chosen = rows[separator]
+    return _Sniffed(separator, _modal_width([len(row) for row in chosen]), _header_gap(chosen))
+
+
+def _header_gap(rows: list[list[str]]) -> str | None:
+    if len(rows) < 2 or all(_looks_numeric(cell.strip(), True) for cell in rows[0]):
+        return None
+    width = _modal_width([len(row) for row in rows[1:]])
+    if len(rows[0]) != width - 1:
+        return None
+    full_rows = [row for row in rows[1:] if len(row) == width]
+    return "back" if all(not row[-1].strip() for row in full_rows) else "front"
+
+
+def _sample(text: str) -> str:
+    # Whole lines only, so the last sampled row is not cut in half.
+    end = text.find("\n", _SAMPLE_CHARS)
+    return text if end == -1 else text[:end]
+
+
+def _split_rows(sample: str, separator: str) -> list[list[str]]:
+    """The sample's non-blank rows split on ``separator`` ([] if the csv module gives up)."""
+    if separator == " ":
+        lines = (line.strip() for line in sample.split("\n"))
+        reader = csv.reader((line for line in lines if line), delimiter=" ", skipinitialspace=True)
+    else:
+        reader = csv.reader(io.StringIO(sample), delimiter=separator, skipinitialspace=True)
+    try:
+        rows = list(itertools.islice(reader, _SAMPLE_ROWS))
+    except csv.Error:
+        return []
+    return [row for row in rows if any(cell.strip() for cell in row)]
+
+
+def _modal_width(widths: list[int]) -> int:
+    if not widths:
+        return 1
+    counts = Counter(widths)
+    # The most common width; between equally common widths, the larger.
+    return max(counts, key=lambda width: (counts[width], width))
+
+
+def _score(rows: list[list[str]], separator: str) -> tuple[float, float] | None:
+    """(share of rows of the usual width, share of data cells that are numbers).
+
+    None when the separator does not split rows at all. Consistent widths come first; the
+    share of numbers settles files where two separators split evenly, such as ``1,5;2,5``.
+    """
+    widths = [len(row) for row in rows]
+    modal = _modal_width(widths)
+    if modal < 2:
+        return None
+    data_rows = rows[1:] if len(rows) > 1 else rows
+    cells = [cell.strip() for row in data_rows for cell in row]
+    decimal_comma = separator != ","
+    numbers = sum(1 for cell in cells if _looks_numeric(cell, decimal_comma))
+    return widths.count(modal) / len(widths), numbers / max(len(cells), 1)
+
+
+def _looks_numeric(cell: str, decimal_comma: bool) -> bool:
+    if _NUMBER.fullmatch(cell):
+        return True
+    return decimal_comma and _DECIMAL_COMMA_NUMBER.fullmatch(cell) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting into cells
+
+
+def _parse_cells(text: str, sniffed: _Sniffed, max_cells: int) -> pd.DataFrame:
+    """All cells as stripped strings, header row included, blank rows removed."""
+    estimated_rows = text.rstrip("\n").count("\n") + 1
+    if estimated_rows * sniffed.width > max_cells:
+        raise DataError(_too_many_cells_message(estimated_rows, sniffed.width, max_cells))
+    separator = r"\s+" if sniffed.separator == " " else sniffed.separator
+    try:
+        # No names=: pandas then takes the width from the first row and refuses longer rows,
+        # where names= would make it drop or shift cells silently.
+        cells = pd.read_csv(
+            io.StringIO(_fill_header_gap(text, sniffed)),
+            sep=separator,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            skipinitialspace=True,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            "The file has no rows of data. Upload a CSV file with a header row and data."
+        ) from None
+    except pd.errors.ParserError as error:
+        raise DataError(_parser_message(str(error), sniffed.separator)) from None
+    if cells.size > max_cells:
+        raise DataError(_too_many_cells_message(*cells.shape, max_cells))
+    cells = cells.apply(lambda column: column.str.strip())
+    return cells[(cells != "").any(axis=1)].reset_index(drop=True)
+
+
+def _fill_header_gap(text: str, sniffed: _Sniffed) -> str:
+    """Give the header row the empty cell it lacks, so that every row has the same width."""
+    if sniffed.header_gap is None:
+        return text
+    empty_cell = '""' if sniffed.separator == " " else ""
+    blank = len(text) - len(text.lstrip())
+    end = text.find("\n", blank)
+    end = len(text) if end == -1 else end
+    header = text[blank:end]
+    if sniffed.header_gap == "front":
+        header = f"{empty_cell}{sniffed.separator}{header}"
+    else:
+        header = f"{header}{sniffed.separator}{empty_cell}"
+    return text[:blank] + header + text[end:]
+
+
+def _too_many_cells_message(n_rows: int, n_columns: int, max_cells: int) -> str:
+    return (
+        f"The file has about {n_rows * n_columns:,} cells ({_count(n_rows, 'row')} × "
+        f"{_count(n_columns, 'column')}), more than the limit of {max_cells:,} that keeps the "
+        "app responsive. Upload a random sample of the rows, or fewer columns."
+    )
+
+
+def _parser_message(detail: str, separator: str) -> str:
+    ragged = _RAGGED.search(detail)
+    if ragged:
+        expected, line, seen = ragged.groups()
+        return (
+            f"Line {line} has {seen} values but the first row has {expected}. Every row "
+            f"needs the same number of {_SEPARATOR_NAMES[separator]}-separated values; a stray "
+            "separator, or a separator inside an unquoted value, usually causes this."
+        )
+    if "EOF inside string" in detail or "EOF following" in detail:
+        return (
+            'A quote mark (") is opened but never closed, so the rest of the file reads as one '
+            "value. Remove the stray quote or close it."
+        )
+    return f"The file could not be split into columns ({detail.strip()[:200]}). {_CSV_HINT}"
+
+
+# ---------------------------------------------------------------------------------------------
+# From cells to numbers
+
+
+@dataclass(frozen=True, eq=False)
+class _Column:
+    name: str
+    values: np.ndarray  # float64, NaN where a cell is missing or text
+    n_missing: int
+    n_text: int
+    text_example: str | None
+    cells: np.ndarray  # the original strings, for index detection
+
+    @property
+    def kind(self) -> str:
+        n_present = len(self.values) - self.n_missing
+        if n_present == 0:
+            return "empty"
+        if self.n_text == 0:
+            return "numeric"
+        return "mixed" if self.n_text < n_present - self.n_text else "text"
+
+
+def _numbers(cells: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float values of stripped cells, and a mask of the missing ones."""
+    missing = cells.str.lower().isin(_MISSING_TOKENS).to_numpy(dtype=bool)
+    parsed = pd.to_numeric(cells.astype(object), errors="coerce")
+    values = np.asarray(parsed, dtype=np.float64).copy()
+    values[missing] = np.nan
+    if decimal_comma:
+        failed = ~missing & np.isnan(values)
+        if failed.any():
+            _read_decimal_commas(cells, values, failed)
+    return values, missing
+
+
+def _read_decimal_commas(cells: pd.Series, values: np.ndarray, failed: np.ndarray) -> None:
+    candidates = cells[failed]
+    matches = candidates.str.fullmatch(_DECIMAL_COMMA_NUMBER.pattern).to_numpy(dtype=bool)
+    if matches.any():
+        fixed = candidates[matches].str.replace(",", ".", regex=False).astype(object)
+        positions = np.flatnonzero(failed)[matches]
+        values[positions] = np.asarray(pd.to_numeric(fixed, errors="coerce"), dtype=np.float64)
+
+
+def _make_column(name: str, cells: pd.Series, decimal_comma: bool) -> _Column:
+    values, missing = _numbers(cells, decimal_comma)
+    text = ~missing & np.isnan(values)
+    example = str(cells[text].iloc[0]) if text.any() else None
+    return _Column(
+        name, values, int(missing.sum()), int(text.sum()), example, cells.to_numpy(dtype=object)
+    )
+
+
+def _column_names(header: list[str]) -> list[str]:
+    names: list[str] = []
+    seen: Counter[str] = Counter()
+    for position, cell in enumerate(header):
+        name = cell or f"Unnamed: {position}"
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name}.{seen[name] - 1}")
+    return names
+
+
+@dataclass
+class _Table:
+    columns: list[_Column]
+    sniffed: _Sniffed
+    had_header: bool
+    index_column: str | None
+
+    @classmethod
+    def from_cells(cls, cells: pd.DataFrame, sniffed: _Sniffed) -> _Table:
+        if cells.empty:
+            raise DataError(
+                "The file has no rows of data. Upload a CSV file with a header row and data."
+            )
+        first_row = cells.iloc[0]
+        # A header is any first row that is not all numbers.
+        values, _ = _numbers(first_row, sniffed.decimal_comma)
+        had_header = bool(np.isnan(values).any())
+        if had_header:
+            body = cells.iloc[1:].reset_index(drop=True)
+            names = _column_names([str(cell) for cell in first_row])
+        else:
+            body = cells
+            names = [f"x{position + 1}" for position in range(cells.shape[1])]
+        if body.empty:
+            raise DataError(
+                f"The file has a header row ({_list_names(names)}) but no rows of data below "
+                "it. Upload the file with its data rows."
+            )
+        columns = [
+            _make_column(name, body[key], sniffed.decimal_comma)
+            for name, key in zip(names, body.columns, strict=True)
+        ]
+        return cls(columns, sniffed, had_header, _find_index(columns, had_header))
+
+    def to_frame(self, encoding: str, keep: tuple[str, ...] | None) -> pd.DataFrame:
+        numeric = [
+            column
+            for column in self.columns
+            if column.kind == "numeric" and column.name != self.index_column
+        ]
+        kept = numeric if keep is None else [c for c in numeric if c.name in keep]
+        if not kept:
+            raise DataError(self._no_numeric_message())
+        frame = pd.DataFrame({column.name: column.values for column in kept})
+        usable = np.isfinite(frame.to_numpy()).all(axis=1)
+        frame = frame[usable].reset_index(drop=True)
+        n_dropped = int((~usable).sum())
+        _refuse_too_few_rows(len(frame), n_dropped)
+        frame.attrs["report"] = self._report(frame, encoding, kept, numeric, n_dropped)
+        return frame
+
+    def _report(
+        self,
+        frame: pd.DataFrame,
+        encoding: str,
+        kept: list[_Column],
+        numeric: list[_Column],
+        n_dropped: int,
+    ) -> ReadReport:
+        def names_of(kind: str) -> tuple[str, ...]:
+            return tuple(
+                column.name
+                for column in self.columns
+                if column.kind == kind and column.name != self.index_column
+            )
+
+        kept_names = {column.name for column in kept}
+        return ReadReport(
+            n_rows=len(frame),
+            n_columns=frame.shape[1],
+            columns=tuple(frame.columns),
+            separator=self.sniffed.separator,
+            decimal="," if self._uses_decimal_commas(kept) else ".",
+            encoding=encoding,
+            had_header=self.had_header,
+            index_column=self.index_column,
+            dropped_text_columns=names_of("text"),
+            dropped_mixed_columns=names_of("mixed"),
+            dropped_empty_columns=names_of("empty"),
+            dropped_unused_columns=tuple(c.name for c in numeric if c.name not in kept_names),
+            dropped_rows_missing=n_dropped,
+        )
+
+    def _uses_decimal_commas(self, kept: list[_Column]) -> bool:
+        if not self.sniffed.decimal_comma:
+            return False
+        return any(any("," in str(cell) for cell in column.cells) for column in kept)
+
+    def _no_numeric_message(self) -> str:
+        mixed = [c for c in self.columns if c.kind == "mixed" and c.name != self.index_column]
+        text = [c.name for c in self.columns if c.kind == "text" and c.name != self.index_column]
+        if mixed:
+            column = mixed[0]
+            return (
+                f"Column '{column.name}' is mostly numbers but has text such as "
+                f"'{_short(column.text_example or '')}'. Fix or delete those cells (leave a "
+                "missing value empty or write NA), then upload the file again."
+            )
+        if text:
+            apart = f" apart from the row index '{self.index_column}'" if self.index_column else ""
+            return (
+                f"No column of numbers was found{apart}; the file's "
+                f"{_count(len(text), 'column holds', 'columns hold')} text ({_list_names(text)}). "
+                "emcore needs at least one column of numbers; check that the file uses a comma, "
+                "semicolon or tab between values."
+            )
+        if self.index_column is not None:
+            return (
+                f"The only column of numbers, '{self.index_column}', is a row index (id) and "
+                "was left out. The file needs at least one column of measurements."
+            )
+        return "Every column of the file is empty. Upload a file with columns of numbers."
+
+
+def _find_index(columns: list[_Column], had_header: bool) -> str | None:
+    if not had_header:
+        first = columns[0]
+        return first.name if _is_counting(first.values) else None
+    for position, column in enumerate(columns):
+        name = column.name.strip().lower()
+        unnamed = _UNNAMED.fullmatch(name) is not None
+        if (name in _INDEX_NAMES or (unnamed and position == 0)) and _holds_ids(column):
+            return column.name
+    return None
+
+
+def _holds_ids(column: _Column) -> bool:
+    """All cells present and unique: whole numbers, or text such as R's row names."""
+    if column.n_missing:
+        return False
+    if column.kind == "numeric":
+        values = column.values
+        whole = np.isfinite(values).all() and bool((values == np.round(values)).all())
+        return whole and len(np.unique(values)) == len(values)
+    return column.kind == "text" and len(set(column.cells)) == len(column.cells)
+
+
+def _is_counting(values: np.ndarray) -> bool:
+    """Exactly 0, 1, ..., n-1 or 1, 2, ..., n."""
+    if len(values) == 0 or not np.isfinite(values).all():
+        return False
+    start = values[0]
+    return start in (0.0, 1.0) and bool(np.array_equal(values, start + np.arange(len(values))))
+
+
+def _refuse_too_few_rows(n_rows: int, n_dropped: int) -> None:
+    if n_rows >= MIN_ROWS:
+        return
+    if n_dropped:
+        raise DataError(
+            f"Only {_count(n_rows, 'row')} left after dropping {_count(n_dropped, 'row')} with "
+            f"missing values; at least {MIN_ROWS} are needed. Fill in the missing values or use "
+            "a file with more rows."
+        )
+    raise DataError(
+        f"The file has only {_count(n_rows, 'row')} of data; at least {MIN_ROWS} are needed."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in data sets
+
+DATASETS: dict[str, str] = {
+    "faithful": "Old Faithful geyser: eruption length and waiting time in minutes (272 rows).",
+    "iris": "Iris flowers: sepal and petal length and width in cm (150 flowers, 3 species).",
+    "penguins": "Palmer penguins: bill length and depth, flipper length, body mass (342 birds).",
+}
+
+# Which columns each shipped CSV contributes; the rest are reported as unused.
+_DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "faithful": ("eruptions", "waiting"),
+    "penguins": ("bill_len", "bill_dep", "flipper_len", "body_mass"),
+}
+_IRIS_COLUMNS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """One of the built-in data sets as a DataFrame of numbers, like :func:`read_csv` returns.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DATASETS` ("faithful", "iris" or "penguins"), in any case.
+
+    Raises
+    ------
+    DataError
+        For an unknown name, or when iris is asked for and scikit-learn is not installed.
+    """
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in DATASETS:
+        raise DataError(
+            f"There is no built-in data set called {name!r}; choose one of "
+            f"{', '.join(sorted(DATASETS))}."
+        )
+    # Copies, so callers may modify what they get without changing the cache.
+    return _load_cached(key).copy()
+
+
+@cache
+def _load_cached(key: str) -> pd.DataFrame:
+    if key == "iris":
+        return _load_iris()
+    data = resources.files("emcore").joinpath("_datasets", f"{key}.csv").read_bytes()
+    return _guarded(lambda: _read(data, keep=_DATASET_COLUMNS[key]))
+
+
+def _load_iris() -> pd.DataFrame:
+    try:
+        from sklearn.datasets import load_iris  # scikit-learn is only needed for this one
+    except ImportError:
+        raise DataError(
+            "The iris data set needs scikit-learn; install it with `pip install scikit-learn`."
+        ) from None
+    frame = pd.DataFrame(load_iris().data, columns=list(_IRIS_COLUMNS)).astype(np.float64)
+    frame.attrs["report"] = ReadReport(
+        n_rows=len(frame),
+        n_columns=frame.shape[1],
+        columns=_IRIS_COLUMNS,
+        separator=None,
+        encoding=None,
+        dropped_text_columns=("species",),
+    )
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 row', '2 rows'; ``plural`` for nouns that do not just take an s."""
+    return f"1 {singular}" if n == 1 else f"{n:,} {plural or singular + 's'}"
+
+
+def _name_range(names: tuple[str, ...]) -> str:
+    """'x1, x2 and x3', or 'x1 to x9' when listing them all would be long."""
+    return _join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]}"
+
+
+def _join(parts: list[str] | tuple[str, ...]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _list_names(names: list[str] | tuple[str, ...]) -> str:
+    shown = ", ".join(_short(name, 40) for name in names[:_MAX_LISTED_COLUMNS])
+    extra = len(names) - _MAX_LISTED_COLUMNS
+    return f"{shown} and {extra} more" if extra > 0 else shown
+
+
+def _index_phrase(name: str) -> str:
+    if re.fullmatch(r"Unnamed: \d+", name):
+        return "the unnamed index column"
+    return f"the index column '{name}'"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _format_bytes(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB".replace(".0 KB", " KB")
+    return f"{size} bytes"
+
+
+__all__ = [
+    "DATASETS",
+    "MAX_BYTES",
+    "MAX_CELLS",
+    "DataError",
+    "ReadReport",
+    "load_dataset",
+    "read_csv",
+]
