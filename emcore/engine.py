@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from emcore.covariance import REGULARIZATIONS, Regularization, data_scale, effective_reg
+from emcore.fast import FastEM, Pass
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, m_step
 from emcore.validation import check_data, check_positive
@@ -154,9 +155,24 @@ class EM:
         self,
         max_iter: int | None = None,
         callback: Callable[[EM], object] | None = None,
+        *,
+        dtype: type | np.dtype = np.float64,
     ) -> EM:
-        """Iterate until converged or ``max_iter`` more iterations; returns self."""
+        """Iterate until converged or ``max_iter`` more iterations; returns self.
+
+        When nothing is recorded (``record="none"``) and there is no ``callback``, whole
+        iterations run as fused passes over the data (:mod:`emcore.fast`), several times
+        faster and in bounded memory: the same states, events, stopping rule and final
+        ``estep`` as stepping, with numbers equal to rounding (about 1e-12 relative; nearly
+        singular covariances carry their own rounding noise, see :mod:`emcore.fast`).
+        ``dtype=np.float32`` makes those passes single precision (accuracy in
+        :mod:`emcore.fast`); it needs ``record="none"`` and no callback.
+        """
         budget = self.max_iter if max_iter is None else max_iter
+        if self.record == "none" and callback is None:
+            return self._run_fused(budget, dtype)
+        if np.dtype(dtype) != np.float64:
+            raise ValueError("dtype=float32 needs record='none' and no callback.")
         if self.stage == "start":
             self.e_step()
         target = self.iteration + budget
@@ -164,6 +180,41 @@ class EM:
             self.step()
             if callback is not None:
                 callback(self)
+        return self
+
+    def _run_fused(self, budget: int, dtype: type | np.dtype) -> EM:
+        """:meth:`run` by fused passes: the same states, events and stops as :meth:`step`.
+
+        Each pass over the data evaluates the current parameters (log-likelihood) and gathers
+        the sums the next M-step needs, so ``estep`` (the (n, K) responsibilities) is only
+        made for the final state. The last pass of a run known to end keeps it directly.
+        """
+        fast = FastEM(self.X, self.params.model, self.reg_covar, self.regularization, dtype=dtype)
+        current = None  # the pass over the current parameters, once there is one
+        if self.stage == "E" and self.estep is not None:
+            current = Pass(self.log_likelihoods[-1], estep=self.estep)
+        target = self.iteration + budget
+
+        def evaluate() -> Pass:  # the E-step: stage "E" with the new log-likelihood
+            evaluated = fast.e_step(self.params, keep_resp=self.iteration >= target)
+            self.estep = evaluated.estep
+            self.log_likelihoods.append(evaluated.log_likelihood)
+            self.stage = "E"
+            self._record(resp=None, events=self._convergence_events())
+            return evaluated
+
+        if self.stage == "start":
+            current = evaluate()
+        while not self.converged and self.iteration < target:
+            if self.stage == "E":
+                previous = self.params
+                self.params = fast.m_step(current or fast.e_step(previous), previous)
+                self.iteration += 1
+                self.stage = "M"
+                self._record(resp=None, events=self._degeneracy_events(previous))
+            current = evaluate()
+        if self.stage == "E" and self.estep is None:
+            self.estep = fast.full_e_step(current or fast.e_step(self.params), self.params)
         return self
 
     # -- explicit repairs ----------------------------------------------------------------
