@@ -64,8 +64,9 @@ float64): up to 2x faster where ``exp`` and the matrix products dominate. A pass
 log-likelihood is then accurate to about 1e-7 relative and the M-step's parameters to about
 1e-6 of their largest entry (about ``1e-7 * B_k`` in a log density); measured on the
 benchmark's fits, final scores within 1e-6 relative of float64. Components with
-``B_k > 1e-3 / eps32`` (about 8,000) are evaluated on their own in float64. Because of this
-noise, a ``tol`` below about 1e-7 times the mean log-likelihood per point may never be met.
+``B_k > 1e-3 / eps32`` (about 8,000) are evaluated on their own in float64, and data whose
+variance is outside 1e-20..1e20 (squares beyond float32's range) are fitted in float64. Because
+of this noise, a ``tol`` below about 1e-7 times the mean log-likelihood per point may never be met.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ from emcore.covariance import (
     SphericalCovariance,
     TiedCovariance,
     covariance_model,
+    data_scale,
     effective_reg,
 )
 from emcore.params import MixtureParams
@@ -351,6 +353,8 @@ class FastEM:
         self.dtype = np.dtype(dtype)
         if self.dtype not in _MAX_CANCELLATION:
             raise ValueError(f"dtype must be float64 or float32; got {self.dtype}.")
+        if self.dtype != FLOAT64 and not 1e-20 < data_scale(X) < 1e20:
+            self.dtype = FLOAT64  # squares of such coordinates leave float32's range
         self.n_samples, self.n_features = X.shape
         self.n_quadratic = self.features.n_quadratic(self.n_features)
         self.width = self.n_quadratic + self.n_features + 1
@@ -359,6 +363,7 @@ class FastEM:
         self._chunk_rows = chunk_rows
         self._n_threads = n_threads
         self._data_moment: np.ndarray | None = None
+        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -400,8 +405,10 @@ class FastEM:
             params = self._params_from_moments(again.moments, again.origins, previous)
             if not self._moved(params, FLOAT64, again.origins).any():
                 return params
-        resp = e_step(self.X, previous).resp
-        return m_step(self.X, resp, self.model.name, self.reg_covar, previous, self.regularization)
+        exact = current.estep if current.dtype is None else e_step(self.X, previous)
+        return m_step(
+            self.X, exact.resp, self.model.name, self.reg_covar, previous, self.regularization
+        )
 
     def full_e_step(self, current: Pass, params: MixtureParams) -> EStep:
         """The :class:`EStep` of ``params``: the one ``current`` kept, or a new pass."""
@@ -430,13 +437,16 @@ class FastEM:
         ``sum_ij |Lambda_k,ij| |Sigma_k,ij|`` for the points around the component (about ``d``
         when the covariance is well conditioned, about its condition number when it is not).
         """
-        model = params.model
-        k, d = params.n_components, params.n_features
-        precisions = np.abs(model.to_full(model.precisions(params.precisions_cholesky), k, d))
+        if self._magnitudes is None or self._magnitudes[0] is not params:
+            # Each parameters are checked twice (after their M-step, before their E-step).
+            model = params.model
+            k, d = params.n_components, params.n_features
+            precisions = np.abs(model.to_full(model.precisions(params.precisions_cholesky), k, d))
+            spread = np.einsum("kij,kij->k", precisions, np.abs(params.full_covariances))
+            self._magnitudes = (params, precisions, spread)
+        _, precisions, spread = self._magnitudes
         offsets = np.abs(params.means - (self.centre if origins is None else origins))
-        offset = np.einsum("ki,kij,kj->k", offsets, precisions, offsets)
-        spread = np.einsum("kij,kij->k", precisions, np.abs(params.full_covariances))
-        return offset, spread
+        return np.einsum("ki,kij,kj->k", offsets, precisions, offsets), spread
 
     def _tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
         """Active components the expanded form around the centre cannot evaluate in ``dtype``.
@@ -545,35 +555,39 @@ class FastEM:
     def _estep_pass(self, plan: _Plan, params: MixtureParams) -> EStep:
         """A pass that keeps the (n, K) responsibilities, as :func:`emcore.steps.e_step`."""
         n, k = self.n_samples, params.n_components
-        log_resp = np.full((n, k), -np.inf)
-        resp = np.zeros((n, k))
-        log_prob = np.empty(n)
         order = plan.order
-        # Writing whole rows is much faster than scattering columns: do so when possible.
-        columns = slice(None) if np.array_equal(order, np.arange(k)) else order
+        if np.array_equal(order, np.arange(k)):
+            # Every component active, in order: whole rows are written, much faster.
+            columns, log_resp, resp = slice(None), np.empty((n, k)), np.empty((n, k))
+        else:
+            columns, log_resp, resp = order, np.full((n, k), -np.inf), np.zeros((n, k))
+        log_prob = np.empty(n)
         shared_factor = self._shared_factor(params)
         linear = slice(self.n_quadratic, self.n_quadratic + self.n_features)
 
         def work(slices: list[slice]) -> None:
             buffer = _buffer(slices, self.width, plan.dtype)
-            scratch = _buffer(slices, len(order), plan.dtype)
+            scratch = _buffer(slices, 2 * len(order), plan.dtype)
             for rows in slices:
                 phi = self._features(rows, buffer, self.centre)
-                log_joint = _view(scratch, (len(order), phi.shape[1]))
+                shape = (len(order), phi.shape[1])
+                log_joint = _view(scratch, shape)
                 self._log_joint(plan, rows, phi, log_joint)
-                log_joint = log_joint.astype(np.float64)
                 largest = log_joint.max(axis=0)
                 log_joint -= largest
-                weights = np.exp(log_joint)
+                weights = np.exp(log_joint, out=_view(scratch[log_joint.size :], shape))
                 totals = weights.sum(axis=0)
-                log_resp[rows, columns] = (log_joint - np.log(totals)).T
-                resp[rows, columns] = (weights / totals).T
-                log_prob[rows] = largest + np.log(totals)
+                weights /= totals
+                resp[rows, columns] = weights.T
+                log_totals = np.log(totals)
+                log_joint -= log_totals
+                log_resp[rows, columns] = log_joint.T
+                log_prob[rows] = largest + log_totals
                 if shared_factor is not None:
                     projected = shared_factor.T @ phi[linear]
                     log_prob[rows] -= 0.5 * np.einsum("ij,ij->j", projected, projected)
 
-        self._map_chunks(work, self._rows_per_chunk(len(order), plan.dtype))
+        self._map_chunks(work, self._rows_per_chunk(2 * len(order), plan.dtype))
         return EStep(log_resp=log_resp, log_prob=log_prob, resp=resp)
 
     # -- tied covariances: the shared x^T Lambda x ---------------------------------------------
@@ -629,10 +643,15 @@ class FastEM:
     # -- chunks and threads -------------------------------------------------------------------
 
     def _rows_per_chunk(self, n_components: int, dtype: np.dtype) -> int:
+        """``chunk_rows`` if given, else about ``CHUNK_BYTES`` of scratch per chunk, with the
+        same number of equal chunks for every thread."""
         if self._chunk_rows is not None:
             return max(1, int(self._chunk_rows))
         row_bytes = dtype.itemsize * (self.width + n_components)
-        return max(64, CHUNK_BYTES // row_bytes)
+        n_chunks = -(-self.n_samples // max(64, CHUNK_BYTES // row_bytes))
+        n_threads = min(self._n_threads or _available_cpus(), n_chunks)
+        n_chunks = -(-n_chunks // n_threads) * n_threads
+        return -(-self.n_samples // n_chunks)
 
     def _features(self, rows: slice, buffer: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """``phi(x - origin)`` of the given rows, shape (p, m): one column per point.
