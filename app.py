@@ -1,7 +1,62 @@
-"""Streamlit entry point (the teaching app is built in its own issue)."""
+"""EM for Gaussian mixtures, one step at a time: the Streamlit teaching page.
+
+Layout only; the work is in :mod:`emapp`. The EM run for the current settings is computed
+once (to convergence, capped) and drawn as one Plotly figure with a frame per half-step.
+The stepping panel above the chart is a fragment: its buttons move a cursor, and the
+browser moves the chart, the status line and the table to match (see :mod:`emapp.player`).
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="EM for Gaussian mixtures", layout="wide")
-st.title("Expectation-Maximization for Gaussian mixtures")
-st.write("The interactive page is on its way.")
+from emapp.controls import stepping_panel
+from emapp.player import CHART_KEY, render_table, table_data
+from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
+from emapp.session import current_view
+from emapp.sidebar import Settings, sidebar
+from emapp.text import explanation, page_header
+
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def load_run(settings: Settings) -> PreparedRun | None:
+    """The prepared run for the sidebar's settings, or None after saying why not."""
+    model = settings_tuple(settings.model)
+    try:
+        if settings.source == "Blobs":
+            return blob_run(settings_tuple(settings.blobs), model)
+        if settings.table is None:
+            st.info("Upload a CSV file in the sidebar to run EM on your own data.")
+            return None
+        table = settings.table
+        return table_run(table.digest, table.X, table.feature_names, model)
+    except ValueError as error:  # emcore explains bad settings in one sentence
+        st.error(str(error))
+        return None
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="EM, one step at a time",
+        page_icon="🎯",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    page_header()
+    settings = sidebar()
+    run = load_run(settings)
+    if run is None:
+        explanation()
+        return
+    current_view(run)  # a clean reset when the settings changed
+    stepping_panel(run, settings.speed)
+    st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        render_table(table_data(run.timeline, run.version, run.feature_names))
+    with right:
+        explanation()
+
+
+main()

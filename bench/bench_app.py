@@ -1,0 +1,254 @@
+"""Browser speed of the teaching app, against bare Streamlit pages (opt-in, not a test).
+
+    .venv/bin/python bench/bench_app.py [--repeats 7] [--points 2000] [--json PATH]
+
+Measured in headless Debian Chromium on this machine, each as the median of ``--repeats``:
+
+- bare rerun: a page with one button and one text; click -> the text changes.
+- bare chart: a page with one st.plotly_chart of as many points as the app's default data;
+  load -> points drawn.
+- first chart: the app's page with its defaults; load -> points drawn and status shown.
+- step: click ``Step`` -> the status line and the chart show the next iteration (the 0.26 s
+  glide of the ellipses that follows is deliberate and not counted).
+- play: iterations per second while ``Play`` animates ``--points`` points to convergence,
+  plus the browser's frame rate during playback (smoothness).
+
+Targets from the issue: play >= 10 it/s; step <= 2x bare rerun; first chart <= 1.5x bare chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from emapp.blobs import BlobSettings  # noqa: E402
+from emapp.serve import IDLE, launch_chromium, serve  # noqa: E402
+
+BARE_RERUN_APP = """
+import streamlit as st
+st.session_state.setdefault("clicks", 0)
+if st.button("Click", key="click"):
+    st.session_state.clicks += 1
+st.markdown(f"Clicks: {st.session_state.clicks}")
+"""
+BARE_CHART_APP = """
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+X = np.random.default_rng(0).normal(size=({points}, 2))
+st.plotly_chart(go.Figure(go.Scatter(x=X[:, 0], y=X[:, 1], mode="markers")))
+"""
+# Timings are taken inside the page (performance.now), so Playwright's own round trips do
+# not count: from navigation start to the points being drawn, and from the pointer-down on a
+# button to the page showing the result.
+POINTS_DRAWN = """() => {
+  if (document.querySelectorAll('.js-plotly-plot .scatterlayer .point').length === 0) return false;
+  window.__drawnAt = performance.now();
+  return true;
+}"""
+# The status line lives in the player's shadow root; the player keeps a handle on it.
+STATUS_SHOWN = "window.__emPlayer?.status?.querySelector('.em-loglik').textContent.length > 0"
+PLAYER = "window.__emPlayer"
+CLICK_PROBE = """(watch) => {
+  window.__lat = {};
+  window.addEventListener('pointerdown', () => { window.__lat = {t0: performance.now()}; }, true);
+  const seen = (name) => { const l = window.__lat; if (l.t0 && !l[name]) l[name] = performance.now() - l.t0; };
+  if (watch === 'bare') {
+    new MutationObserver(() => seen('text')).observe(document.body, {subtree: true, childList: true, characterData: true});
+  } else {
+    const reg = window.__emPlayer;
+    new MutationObserver(() => seen('status')).observe(reg.status, {subtree: true, childList: true, characterData: true, attributes: true});
+    reg.gd.on('plotly_animatingframe', () => seen('frame'));
+  }
+}"""
+
+
+def idle(page: Page) -> None:
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples), 1)
+
+
+def time_load(page: Page, url: str, extra: str = "true") -> float:
+    """Milliseconds from navigation start to the points drawn (and ``extra`` true)."""
+    page.goto(url)
+    page.wait_for_function(f"({POINTS_DRAWN})() && ({extra})", polling="raf", timeout=60_000)
+    return page.evaluate("window.__drawnAt")
+
+
+def bare_rerun(page: Page, url: str, repeats: int) -> list[float]:
+    page.goto(url)
+    idle(page)
+    page.evaluate(CLICK_PROBE, "bare")
+    samples = []
+    for i in range(1, repeats + 2):
+        page.get_by_role("button", name="Click").click()
+        page.get_by_text(f"Clicks: {i}", exact=True).wait_for()
+        idle(page)
+        samples.append(page.evaluate("window.__lat.text"))
+    return samples[1:]  # the first click also loads code paths once
+
+
+def set_points(page: Page, points: int) -> None:
+    """Move the "Number of points" slider with the keyboard (50 points per arrow press)."""
+    thumb = page.locator("input[type=range][aria-label='Number of points']")
+    current = int(thumb.input_value())
+    key = "ArrowRight" if points > current else "ArrowLeft"
+    thumb.focus()
+    for _ in range(abs(points - current) // 50):
+        thumb.press(key)
+    page.wait_for_function(
+        f"document.querySelector(\"input[aria-label='Number of points']\").value === '{points}'"
+    )
+    time.sleep(1.0)
+    idle(page)
+    page.wait_for_function(f"{PLAYER} && {PLAYER}.data && {PLAYER}.gd && !{PLAYER}.playing")
+
+
+def wait_shown(page: Page, target: int) -> None:
+    page.wait_for_function(
+        f"{PLAYER}.shown === {target} && {PLAYER}.status.dataset.index === '{target}'",
+        timeout=30_000,
+    )
+
+
+def steps(page: Page, repeats: int) -> list[float]:
+    """Click Step repeatedly; each sample is when both the status and the chart changed."""
+    page.get_by_role("button", name="Reset", exact=True).click()
+    idle(page)
+    wait_shown(page, 0)
+    page.evaluate(CLICK_PROBE, "app")
+    samples = []
+    target = 0
+    for _ in range(repeats + 1):
+        target = 3 if target == 0 else target + 2  # Step from the start is E, M, E
+        page.get_by_role("button", name="Step", exact=True).click()
+        wait_shown(page, target)
+        idle(page)
+        latency = page.evaluate("window.__lat")
+        samples.append(max(latency["status"], latency["frame"]))
+        time.sleep(0.6)  # let the glide finish before the next click
+    return samples[1:]
+
+
+PLAY_PROBE = """() => {
+  const reg = window.__emPlayer;
+  window.__bench = {frames: [], rafs: 0, run: true};
+  if (!reg.__benchHooked) {  // the player calls its listeners with every state it shows
+    reg.__benchHooked = true;
+    reg.listeners.push((index) => window.__bench.frames.push([performance.now(), index]));
+  }
+  const tick = () => { if (!window.__bench.run) return; window.__bench.rafs++; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+}"""
+PLAY_RESULT = """() => {
+  window.__bench.run = false;
+  const labels = window.__emPlayer.data.labels;
+  const iteration = (i) => Number(/Iteration (\\d+)/.exec(labels[i])[1]);
+  const f = window.__bench.frames;
+  const seconds = (f[f.length - 1][0] - f[0][0]) / 1000;
+  const gaps = f.slice(1).map((x, i) => x[0] - f[i][0]);
+  return {frames: f.length, seconds, iterations: iteration(f[f.length - 1][1]) - iteration(f[0][1]),
+          rafs: window.__bench.rafs, maxGapMs: Math.max(...gaps)};
+}"""
+
+
+def play(page: Page) -> dict:
+    page.get_by_role("button", name="Reset", exact=True).click()
+    idle(page)
+    wait_shown(page, 0)
+    page.evaluate(PLAY_PROBE)
+    start = time.perf_counter()
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function(f"{PLAYER}.playing === true", timeout=30_000)
+    page.wait_for_function(f"{PLAYER}.playing === false", timeout=120_000)
+    wall = time.perf_counter() - start
+    result = page.evaluate(PLAY_RESULT)
+    idle(page)
+    result["iterations_per_second"] = round(result["iterations"] / result["seconds"], 2)
+    result["browser_fps"] = round(result.pop("rafs") / wall, 1)
+    result["wall_seconds"] = round(wall, 2)
+    return result
+
+
+def run(repeats: int, points: int) -> dict:
+    results: dict = {"points": points, "repeats": repeats}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        (Path(tmp) / "bare_rerun.py").write_text(BARE_RERUN_APP)
+        default_points = BlobSettings().n_points
+        (Path(tmp) / "bare_chart.py").write_text(BARE_CHART_APP.format(points=default_points))
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        with serve(Path(tmp) / "bare_rerun.py", tmp) as url:
+            results["bare_rerun_ms"] = median_ms(bare_rerun(page, url, repeats))
+        with serve(Path(tmp) / "bare_chart.py", tmp) as bare, serve("app.py", ROOT) as app:
+            time_load(page, bare)  # warm both servers and the browser cache
+            time_load(page, app, STATUS_SHOWN)
+            bare_loads, app_loads = [], []
+            for _ in range(repeats):  # interleaved, so background load hits both alike
+                bare_loads.append(time_load(page, bare))
+                app_loads.append(time_load(page, app, STATUS_SHOWN))
+            results["bare_chart_ms"] = median_ms(bare_loads)
+            results["first_chart_ms"] = median_ms(app_loads)
+            results["load_samples_ms"] = {"bare": sorted(bare_loads), "app": sorted(app_loads)}
+            idle(page)
+            set_points(page, points)
+            results["step_ms"] = median_ms(steps(page, repeats))
+            results["play"] = [play(page) for _ in range(2)]
+        browser.close()
+    results["step_vs_bare_rerun"] = round(results["step_ms"] / results["bare_rerun_ms"], 2)
+    results["first_chart_vs_bare_chart"] = round(
+        results["first_chart_ms"] / results["bare_chart_ms"], 2
+    )
+    return results
+
+
+def report(results: dict) -> None:
+    play_rates = [p["iterations_per_second"] for p in results["play"]]
+    print(f"medians of {results['repeats']} runs; play and step with {results['points']} points")
+    print(f"bare rerun          {results['bare_rerun_ms']:8.1f} ms")
+    print(
+        f"step                {results['step_ms']:8.1f} ms   "
+        f"= {results['step_vs_bare_rerun']:.2f}x bare rerun   (target <= 2x)"
+    )
+    print(f"bare chart page     {results['bare_chart_ms']:8.1f} ms")
+    print(
+        f"first chart         {results['first_chart_ms']:8.1f} ms   "
+        f"= {results['first_chart_vs_bare_chart']:.2f}x bare chart   (target <= 1.5x)"
+    )
+    for p in results["play"]:
+        print(
+            f"play                {p['iterations_per_second']:8.2f} it/s "
+            f"({p['iterations']} iterations in {p['seconds']:.2f} s, {p['frames']} frames, "
+            f"longest gap {p['maxGapMs']:.0f} ms, browser {p['browser_fps']} fps)"
+        )
+    print(f"play target >= 10 it/s: {'met' if min(play_rates) >= 10 else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--points", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    results = run(args.repeats, args.points)
+    report(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The stepping panel above the chart: buttons, status line and scrub slider.
+
+It is a fragment: a button press reruns only this panel, not the chart, whose figure (with
+every animation frame) stays in the browser and is moved there by the player.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from emapp.player import player_data, render_player
+from emapp.runs import PreparedRun
+from emapp.session import SCRUB, apply_action, apply_scrub, apply_stopped, current_view
+from emapp.state import ViewState
+from emapp.timeline import Timeline, short_label
+
+# key -> (label, tooltip). The labels are the ones the issue asks for, word for word.
+BUTTONS: dict[str, tuple[str, str]] = {
+    "e_step": ("E-step", "Recolour the points: how much does each component explain each point?"),
+    "m_step": ("M-step", "Move the components to fit the points they are responsible for."),
+    "step": ("Step", "One full iteration: E-step and M-step, ending with fresh colours."),
+    "play": ("Play", "Animate the iterations to convergence, in the browser."),
+    "pause": ("Pause", "Stop the animation on the iteration on screen."),
+    "run": ("Run to convergence", "Jump to the end of the run."),
+    "reset": ("Reset", "Back to the starting point (same data, same start)."),
+}
+PRIMARY = {"step", "play"}
+# Relative widths: the long label gets more room so the row stays on one line.
+WIDTHS = {"run": 1.9, "reset": 1.0}
+
+
+def is_disabled(key: str, playing: bool) -> bool:
+    """While playing only Pause and Reset work; otherwise everything but Pause."""
+    if key == "reset":
+        return False
+    return not playing if key == "pause" else playing
+
+
+def controls_row(view: ViewState) -> None:
+    """The buttons; presses are handled by callbacks before the panel is drawn again."""
+    keys = list(BUTTONS)
+    columns = st.columns([WIDTHS.get(k, 1.0) for k in keys], gap="small")
+    for column, key in zip(columns, keys, strict=True):
+        label, tooltip = BUTTONS[key]
+        column.button(
+            label,
+            key=key,
+            help=tooltip,
+            type="primary" if key in PRIMARY else "secondary",
+            disabled=is_disabled(key, view.playing),
+            on_click=apply_action,
+            args=(key,),
+            width="stretch",
+        )
+
+
+def scrub_slider(view: ViewState, timeline: Timeline) -> None:
+    """A slider over every state visited so far (both halves of every iteration)."""
+    if view.furthest == 0:
+        st.caption("Take a step: every state you visit can then be scrubbed back and forth.")
+        return
+    st.session_state[SCRUB] = view.cursor
+    st.select_slider(
+        "Scrub through the iterations computed so far",
+        options=list(range(view.furthest + 1)),
+        format_func=lambda i: short_label(i, timeline.states[i]),
+        key=SCRUB,
+        on_change=apply_scrub,
+        disabled=view.playing,
+        help="Drag to go back and forth; 'E' marks an E-step, 'M' an M-step.",
+    )
+
+
+@st.fragment
+def stepping_panel(run: PreparedRun, speed: float) -> None:
+    """Buttons, status line and scrub slider for ``run``; reruns on its own."""
+    view = current_view(run)
+    if view.notice:
+        st.toast(view.notice)
+        view.notice = None
+    controls_row(view)
+    render_player(player_data(run.timeline, view, run.version, speed), apply_stopped)
+    scrub_slider(view, run.timeline)

@@ -1,0 +1,397 @@
+"""Pure functions from a computed EM run to a Plotly figure (a plain dict, no Streamlit).
+
+One figure holds everything the browser needs to animate and scrub without asking the
+server: the data and the starting state as its traces, and one animation frame per state of
+the :class:`~emapp.timeline.Timeline` (frame name = state index).
+
+Traces, in this fixed order (frames address them by index):
+
+0. the points, coloured by their responsibilities;
+1 .. 3K. for every component k the 1, 2 and 3 standard-deviation ellipses;
+3K + 1. the means, labelled 1..K;
+3K + 2. the log-likelihood curve; 3K + 3. the current point on it; 3K + 4. the "converged" mark.
+
+E states (and the start) carry every trace; M states leave the points alone, because an
+M-step moves the ellipses and keeps the colours: the two halves of EM look different.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from emapp.colors import NEUTRAL_HEX, component_hex, point_colors, shade
+from emapp.geometry import N_STDS, ellipse_xy, square_ranges
+from emapp.timeline import Timeline
+from emcore import MixtureParams, Snapshot
+
+# Classroom styling: large type, calm grid, strong data colours.
+FONT = {"family": "Source Sans Pro, Helvetica, Arial, sans-serif", "size": 17, "color": "#1F2430"}
+GRID = "#E3E7EF"
+AXIS_LINE = "#9AA3B5"
+FIGURE_HEIGHT = 600
+ELLIPSE_STYLES = (  # 1, 2 and 3 standard deviations: solid, then fainter and thinner
+    {"width": 4.0, "dash": "solid"},
+    {"width": 2.0, "dash": "dash"},
+    {"width": 1.5, "dash": "dot"},
+)
+MEAN_OUTLINE = "#1F2430"
+POINT_OPACITY = 0.6
+CURVE_COLOUR = "#3B4A6B"
+CURRENT_COLOUR = "#E8590C"
+CONVERGED_COLOUR = "#2B8A3E"
+
+
+def ellipse_colour(k: int) -> str:
+    """Ellipses are drawn darker than their points, or they vanish inside their own cluster."""
+    return shade(component_hex(k), 0.72)
+
+
+def marker_size(n_points: int) -> float:
+    """Smaller dots for more points, so dense clusters stay readable."""
+    if n_points <= 500:
+        return 8
+    if n_points <= 1500:
+        return 6.5
+    if n_points <= 3000:
+        return 5.5
+    return 4.5
+
+
+def round_for(span: float) -> int:
+    """Decimals that resolve a thousandth of the plot's span: a fraction of a pixel, and
+    short numbers keep the animation frames' JSON small."""
+    return int(max(0, 3 - np.floor(np.log10(max(span, 1e-12)))))
+
+
+class Layout:
+    """Index arithmetic for the fixed trace order."""
+
+    def __init__(self, n_components: int) -> None:
+        self.n_components = n_components
+
+    @staticmethod
+    def points() -> int:
+        return 0
+
+    def ellipse(self, k: int, level: int) -> int:
+        return 1 + 3 * k + level
+
+    @property
+    def means(self) -> int:
+        return 1 + 3 * self.n_components
+
+    @property
+    def curve(self) -> int:
+        return self.means + 1
+
+    @property
+    def current(self) -> int:
+        return self.means + 2
+
+    @property
+    def converged(self) -> int:
+        return self.means + 3
+
+    @property
+    def n_traces(self) -> int:
+        return self.means + 4
+
+
+# -- the pieces of one state --------------------------------------------------------------
+
+
+def ellipse_update(params: MixtureParams, k: int, level: int, decimals: int) -> dict:
+    """x, y and line colour of component ``k``'s ellipse at ``N_STDS[level]`` deviations.
+
+    The first two features are plotted, so the ellipse is that of the 2x2 marginal
+    covariance. An empty component (weight 0) keeps its last shape, drawn in grey.
+    """
+    covariance = params.full_covariances[k][:2, :2]
+    outline = np.round(ellipse_xy(params.means[k], covariance, N_STDS[level]), decimals)
+    colour = NEUTRAL_HEX if params.empty[k] else ellipse_colour(k)
+    return {
+        "type": "scatter",
+        "x": outline[:, 0].tolist(),
+        "y": outline[:, 1].tolist(),
+        "line": {**ELLIPSE_STYLES[level], "color": colour},
+    }
+
+
+def means_update(params: MixtureParams, decimals: int) -> dict:
+    """Markers at the means, in the components' colours; empty components hollow and grey."""
+    means = np.round(params.means[:, :2], decimals)
+    k_range = range(params.n_components)
+    empty = params.empty
+    hover = [
+        f"Component {k + 1}<br>weight {params.weights[k]:.3f}"
+        + ("<br>empty: weight 0" if empty[k] else "")
+        for k in k_range
+    ]
+    return {
+        "type": "scatter",
+        "x": means[:, 0].tolist(),
+        "y": means[:, 1].tolist(),
+        "text": [str(k + 1) for k in k_range],
+        "hovertext": hover,
+        "marker": {
+            "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
+            "symbol": ["diamond-open" if empty[k] else "diamond" for k in k_range],
+        },
+    }
+
+
+def curve_updates(timeline: Timeline, index: int, decimals: int = 2) -> list[dict]:
+    """The log-likelihood line, the current point and the "converged" mark at state ``index``.
+
+    The line always has one point per iteration of the whole run: points not reached yet sit
+    on the current point, so when Plotly animates from one state to the next the line grows
+    smoothly instead of being redrawn with a different number of points.
+    """
+    iterations, values = timeline.log_likelihood_curve(index)
+    total = timeline.n_iterations + 1
+    if not values:
+        nothing = [None] * total
+        line = {"type": "scatter", "x": list(range(total)), "y": nothing}
+        current = {"type": "scatter", "x": [None], "y": [None]}
+        return [line, current, {"type": "scatter", "x": [None], "y": [None]}]
+    values = [round(v, decimals) for v in values]
+    pad = total - len(values)
+    line = {
+        "type": "scatter",
+        "x": iterations + [iterations[-1]] * pad,
+        "y": values + [values[-1]] * pad,
+    }
+    current = {"type": "scatter", "x": [iterations[-1]], "y": [values[-1]]}
+    converged_at = timeline.converged_index()
+    if converged_at is not None and converged_at <= index:
+        state = timeline.states[converged_at]
+        mark = {"type": "scatter", "x": [state.iteration], "y": [round(state.log_likelihood, 2)]}
+    else:
+        mark = {"type": "scatter", "x": [None], "y": [None]}
+    return [line, current, mark]
+
+
+def state_traces(
+    timeline: Timeline, index: int, layout: Layout, decimals: int, with_points: bool
+) -> tuple[list[dict], list[int]]:
+    """The trace updates that show state ``index`` and the trace indices they replace."""
+    state: Snapshot = timeline.states[index]
+    updates: list[dict] = []
+    targets: list[int] = []
+    if with_points:
+        resp = timeline.responsibilities(index)
+        updates.append({"type": "scatter", "marker": {"color": point_colors(resp)}})
+        targets.append(layout.points())
+    for k in range(layout.n_components):
+        for level in range(len(N_STDS)):
+            updates.append(ellipse_update(state.params, k, level, decimals))
+            targets.append(layout.ellipse(k, level))
+    updates.append(means_update(state.params, decimals))
+    targets.append(layout.means)
+    updates.extend(curve_updates(timeline, index))
+    targets.extend([layout.curve, layout.current, layout.converged])
+    return updates, targets
+
+
+def frame(timeline: Timeline, index: int, layout: Layout, decimals: int) -> dict:
+    """The animation frame for state ``index`` (points only on the start and E states)."""
+    with_points = timeline.stage(index) != "M"
+    data, traces = state_traces(timeline, index, layout, decimals, with_points)
+    return {"name": str(index), "data": data, "traces": traces}
+
+
+# -- the static parts -----------------------------------------------------------------------
+
+
+def base_traces(X: np.ndarray, layout: Layout, decimals: int) -> list[dict]:
+    """Traces with their fixed styling; their state-dependent parts come from frame 0."""
+    points = np.round(X[:, :2], decimals)
+    traces: list[dict] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "points",
+            "x": points[:, 0].tolist(),
+            "y": points[:, 1].tolist(),
+            "marker": {
+                "size": marker_size(len(X)),
+                "opacity": POINT_OPACITY,
+                "line": {"width": 0},
+            },
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    ]
+    for k in range(layout.n_components):
+        for level, n_std in enumerate(N_STDS):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"Component {k + 1}",
+                    "legendgroup": f"c{k}",
+                    "showlegend": level == 0,
+                    "hovertemplate": f"Component {k + 1}: {n_std} standard deviation"
+                    + ("s" if n_std > 1 else "")
+                    + "<extra></extra>",
+                }
+            )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": "means",
+            "showlegend": False,
+            "textposition": "top right",
+            "textfont": {"size": 22, "color": MEAN_OUTLINE},
+            "marker": {"size": 20, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        }
+    )
+    traces.extend(curve_base_traces())
+    return traces
+
+
+def curve_base_traces() -> list[dict]:
+    axes = {"xaxis": "x2", "yaxis": "y2", "showlegend": False}
+    return [
+        {
+            **axes,
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "log-likelihood",
+            "line": {"color": CURVE_COLOUR, "width": 3},
+            "marker": {"size": 7, "color": CURVE_COLOUR},
+            "hovertemplate": "iteration %{x}<br>log-likelihood %{y:.2f}<extra></extra>",
+        },
+        {
+            **axes,
+            "type": "scatter",
+            "mode": "markers",
+            "name": "current",
+            "marker": {"size": 16, "color": CURRENT_COLOUR, "line": {"width": 2, "color": "#fff"}},
+            "hovertemplate": "now: iteration %{x}<br>log-likelihood %{y:.2f}<extra></extra>",
+        },
+        {
+            **axes,
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": "converged",
+            "text": ["converged"],
+            "textposition": "bottom center",
+            "textfont": {"size": 16, "color": CONVERGED_COLOUR},
+            "marker": {"size": 22, "symbol": "star", "color": CONVERGED_COLOUR},
+            "hovertemplate": "converged at iteration %{x}<extra></extra>",
+        },
+    ]
+
+
+def curve_ranges(timeline: Timeline) -> tuple[list[float], list[float]]:
+    """Fixed ranges for the whole run, so the curve's axes never move."""
+    values = [s.log_likelihood for s in timeline.states if s.log_likelihood is not None]
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.08, abs(high) * 1e-4, 1.0)
+    last = max(timeline.n_iterations, 1)
+    # Room on the right for the "converged" label under the last point.
+    return [-0.5, last * 1.1 + 1.0], [low - pad, high + pad]
+
+
+def axis(title: str, value_range: list[float], **extra: object) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 18}},
+        "range": value_range,
+        "gridcolor": GRID,
+        "zeroline": False,
+        "showline": True,
+        "linecolor": AXIS_LINE,
+        "ticks": "outside",
+        "tickcolor": AXIS_LINE,
+        "automargin": True,
+        **extra,
+    }
+
+
+def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str]) -> dict:
+    x_range, y_range = square_ranges(X)
+    iteration_range, ll_range = curve_ranges(timeline)
+    return {
+        "height": FIGURE_HEIGHT,
+        "font": FONT,
+        "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF",
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        # The same uirevision on every rerun keeps a zoom the student chose.
+        "uirevision": "em",
+        "hovermode": "closest",
+        # Equal scales so circles look round; Plotly widens the x range to fill the space
+        # (once, from the layout; frames never change it).
+        "xaxis": axis(feature_names[0], x_range, domain=[0.0, 0.6]),
+        "yaxis": axis(feature_names[1], y_range, scaleanchor="x", scaleratio=1),
+        "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),
+        "yaxis2": axis("log-likelihood (total)", ll_range, anchor="x2", tickformat=",.0f"),
+        "legend": {
+            "orientation": "h",
+            "x": 0.0,
+            "y": 1.02,
+            "yanchor": "bottom",
+            "font": {"size": 16},
+            "itemclick": False,
+            "itemdoubleclick": False,
+        },
+    }
+
+
+def build_figure(
+    X: np.ndarray, timeline: Timeline, feature_names: Sequence[str] = ("x₁", "x₂")
+) -> dict:
+    """The animated figure as a plain dict: base traces showing state 0, one frame per state.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The data EM ran on; the first two columns are plotted.
+    timeline : Timeline
+    feature_names : sequence of str
+        Axis titles for the first two columns.
+    """
+    n_components = timeline.states[0].params.n_components
+    layout = Layout(n_components)
+    x_range, _ = square_ranges(X)
+    decimals = round_for(x_range[1] - x_range[0])
+    traces = base_traces(X, layout, decimals)
+    start, targets = state_traces(timeline, 0, layout, decimals, with_points=True)
+    for update, target in zip(start, targets, strict=True):
+        traces[target] = merge(traces[target], update)
+    frames = [frame(timeline, i, layout, decimals) for i in range(len(timeline))]
+    return {"data": traces, "layout": figure_layout(X, timeline, feature_names), "frames": frames}
+
+
+def merge(base: dict, update: dict) -> dict:
+    """``base`` with ``update`` applied, one level deep into nested dicts (like restyle)."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+class PrebuiltFigure(go.Figure):
+    """A figure dict that ``st.plotly_chart`` accepts without re-validating it.
+
+    ``st.plotly_chart`` sends ``figure.to_dict()`` for Figure objects and validates plain
+    dicts through Plotly's object model, which takes about 0.6 s for 40 frames of 2,000
+    coloured points. The dicts above are built to Plotly's schema (the tests validate a
+    small one with ``go.Figure``), so this wrapper hands them over as they are.
+    """
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__(layout={"height": spec["layout"].get("height")})
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec

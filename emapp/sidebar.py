@@ -1,0 +1,119 @@
+"""The sidebar: data source, blob sliders, model settings and playback speed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from emapp.blobs import BlobSettings
+from emapp.colors import MAX_COMPONENTS
+from emapp.timeline import COVARIANCE_LABELS, INIT_LABELS, ModelSettings
+from emapp.upload import UploadedTable, upload_widget
+from emcore import COVARIANCE_TYPES, INIT_METHODS
+
+DATA_SOURCES = ("Blobs", "Upload CSV")
+SPEEDS = (1, 2, 5, 12)
+DEFAULT_SPEED = 12
+MAX_POINTS = 5000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar chose. ``table`` is set for "Upload CSV" once a file was read."""
+
+    source: str
+    blobs: BlobSettings
+    model: ModelSettings
+    speed: float
+    table: UploadedTable | None = None
+
+
+def blob_controls() -> BlobSettings:
+    default = BlobSettings()
+    n_points = st.slider(
+        "Number of points", 50, MAX_POINTS, default.n_points, step=50, key="n_points"
+    )
+    n_clusters = st.slider("True clusters", 1, 8, default.n_clusters, key="n_clusters")
+    spread = st.slider(
+        "Cluster spread",
+        0.2,
+        3.0,
+        default.spread,
+        step=0.1,
+        key="spread",
+        help="Standard deviation of a cluster: larger clusters overlap more.",
+    )
+    stretch = st.slider(
+        "Stretch",
+        1.0,
+        6.0,
+        default.stretch,
+        step=0.5,
+        key="stretch",
+        help="How elongated the clusters are: 1 is round.",
+    )
+    rotation = st.slider(
+        "Rotation (degrees)", 0, 180, int(default.rotation), step=5, key="rotation"
+    )
+    own = st.checkbox(
+        "Each cluster its own direction",
+        default.own_orientation,
+        key="own_orientation",
+        help="Off: all clusters share one shape, the case 'tied' assumes.",
+    )
+    seed = st.number_input("Data seed", 0, 9999, default.seed, step=1, key="data_seed")
+    return BlobSettings(
+        n_points, n_clusters, float(spread), float(stretch), float(rotation), bool(own), int(seed)
+    )
+
+
+def model_controls() -> ModelSettings:
+    default = ModelSettings()
+    n_components = st.slider(
+        "Components K", 1, MAX_COMPONENTS, default.n_components, key="n_components"
+    )
+    covariance_type = st.selectbox(
+        "Covariance type",
+        COVARIANCE_TYPES,
+        key="covariance_type",
+        format_func=COVARIANCE_LABELS.get,
+        help="The shapes the components may take.",
+    )
+    init = st.selectbox(
+        "Initialisation",
+        tuple(INIT_METHODS),
+        key="init",
+        format_func=INIT_LABELS.get,
+        help="How the starting means and covariances are chosen.",
+    )
+    seed = st.number_input(
+        "Model seed",
+        0,
+        9999,
+        default.seed,
+        step=1,
+        key="model_seed",
+        help="Another seed gives another random start.",
+    )
+    return ModelSettings(n_components, covariance_type, init, int(seed))
+
+
+def sidebar() -> Settings:
+    """Draw the sidebar and return the chosen settings."""
+    with st.sidebar:
+        st.header("Data")
+        source = st.radio("Data source", DATA_SOURCES, horizontal=True, key="source")
+        table = upload_widget() if source == "Upload CSV" else None
+        blobs = blob_controls() if source == "Blobs" else BlobSettings()
+        st.header("Model")
+        model = model_controls()
+        st.header("Playback")
+        speed = st.select_slider(
+            "Play speed (iterations per second)",
+            SPEEDS,
+            value=DEFAULT_SPEED,
+            key="speed",
+            help="At 1 or 2 per second Play shows the E- and M-steps separately.",
+        )
+    return Settings(source, blobs, model, float(speed), table)

@@ -1,0 +1,166 @@
+"""A whole EM run computed up front, as the list of states the page can show.
+
+The page never runs EM in response to a button: every half-step from the starting point to
+convergence (or the iteration cap) is computed once per settings, and the buttons move a
+cursor through it. EM is deterministic, so this is exactly what stepping would compute; it
+lets the browser animate and scrub without asking the server.
+
+State ``i`` is one :class:`emcore.Snapshot`: ``start -> E(0) -> M(1) -> E(1) -> M(2) -> ...``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emcore import EM, Event, Snapshot, e_step, initial_params
+
+COVARIANCE_LABELS: dict[str, str] = {
+    "full": "full: any ellipse",
+    "tied": "tied: one shared ellipse shape",
+    "diag": "diag: axis-aligned ellipses",
+    "spherical": "spherical: circles",
+}
+INIT_LABELS: dict[str, str] = {
+    "random": "random (as in the blog post)",
+    "random_from_data": "random data points",
+    "k-means++": "k-means++",
+    "kmeans": "k-means",
+}
+# Enough for slow random starts, small enough that the animation frames stay a few MB.
+MAX_ITERATIONS = 150
+TOL = 1e-3
+REG_COVAR = 1e-6
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The model part of the sidebar: K, covariance type, initialisation and its seed."""
+
+    n_components: int = 3
+    covariance_type: str = "full"
+    init: str = "random"
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """Every state of one EM run, plus what the page needs to describe it.
+
+    Attributes
+    ----------
+    states : tuple of Snapshot
+        ``start, E(0), M(1), E(1), ...``; ends with an E state.
+    resp : dict of int to ndarray
+        float32 responsibilities of every E state, by state index (the M state after it
+        colours its points with the same ones).
+    converged : bool
+        Whether EM converged within :data:`MAX_ITERATIONS`.
+    """
+
+    states: tuple[Snapshot, ...]
+    resp: dict[int, np.ndarray] = field(repr=False)
+    converged: bool
+    max_iterations: int = MAX_ITERATIONS
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    @property
+    def last(self) -> int:
+        return len(self.states) - 1
+
+    @property
+    def n_iterations(self) -> int:
+        return self.states[-1].iteration
+
+    def stage(self, index: int) -> str:
+        return self.states[index].stage
+
+    def colour_source(self, index: int) -> int | None:
+        """Index of the E state whose responsibilities colour state ``index`` (None at start)."""
+        stage = self.states[index].stage
+        if stage == "start":
+            return None
+        return index if stage == "E" else index - 1
+
+    def responsibilities(self, index: int) -> np.ndarray | None:
+        source = self.colour_source(index)
+        return None if source is None else self.resp[source]
+
+    def log_likelihood_curve(self, index: int) -> tuple[list[int], list[float]]:
+        """Iterations and log-likelihoods of every E state up to state ``index``."""
+        pairs = [
+            (s.iteration, s.log_likelihood)
+            for s in self.states[: index + 1]
+            if s.stage == "E" and s.log_likelihood is not None
+        ]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def latest_log_likelihood(self, index: int) -> float | None:
+        _, values = self.log_likelihood_curve(index)
+        return values[-1] if values else None
+
+    def events_until(self, index: int) -> list[Event]:
+        return [event for s in self.states[: index + 1] for event in s.events]
+
+    def converged_index(self) -> int | None:
+        """The state at which the "converged" event was raised, if any."""
+        for i, state in enumerate(self.states):
+            if any(e.kind == "converged" for e in state.events):
+                return i
+        return None
+
+
+def state_label(state: Snapshot) -> str:
+    """``"Iteration 3 · E-step done"``: the words shown above the chart."""
+    if state.stage == "start":
+        return "Iteration 0 · starting point"
+    return f"Iteration {state.iteration} · {state.stage}-step done"
+
+
+def short_label(index: int, state: Snapshot) -> str:
+    """A compact label for the scrub slider."""
+    stage = {"start": "start", "E": "E", "M": "M"}[state.stage]
+    return f"{state.iteration} {stage}" if state.stage != "start" else "0 start"
+
+
+def compute_timeline(
+    X: np.ndarray, model: ModelSettings, max_iterations: int = MAX_ITERATIONS
+) -> Timeline:
+    """Run EM from the chosen start to convergence or ``max_iterations`` and record it all.
+
+    Raises
+    ------
+    ValueError
+        From emcore, with a sentence, e.g. when K is larger than the number of points.
+    """
+    params = initial_params(
+        X,
+        model.n_components,
+        covariance_type=model.covariance_type,
+        method=model.init,
+        random_state=model.seed,
+        reg_covar=REG_COVAR,
+    )
+    # History holds parameters only (tiny); responsibilities are recomputed below as float32,
+    # once per E state, because the engine would keep float64 copies for both halves.
+    run = EM(
+        X,
+        params,
+        reg_covar=REG_COVAR,
+        tol=TOL,
+        record="params",
+        history_limit=2 * max_iterations + 2,
+    )
+    run.run(max_iter=max_iterations)
+    states = tuple(run.history)
+    resp = {
+        i: e_step(X, s.params).resp.astype(np.float32)
+        for i, s in enumerate(states)
+        if s.stage == "E"
+    }
+    return Timeline(
+        states=states, resp=resp, converged=run.converged, max_iterations=max_iterations
+    )
