@@ -1,0 +1,185 @@
+"""The page through Streamlit's AppTest: every control and every settings change.
+
+The status line ("Iteration N · ...") and the parameter table are drawn in the browser by the
+player component from data the script sends; these tests read that data (what the browser
+is told to show) and the session's cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+BUTTON_LABELS = ["E-step", "M-step", "Step", "Play", "Pause", "Run to convergence", "Reset"]
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    return at
+
+
+def component(at: AppTest, role: str) -> dict:
+    """The data sent to one of the page's custom components (``player`` or ``table``)."""
+    for element in at.main:
+        data = getattr(element.proto, "json", None) if element.type == "bidi_component" else None
+        if data and json.loads(data).get("role") == role:
+            return json.loads(data)
+    raise AssertionError(f"no {role} component on the page")
+
+
+def shown(at: AppTest) -> str:
+    """The status line the browser shows: ``Iteration N · ...``."""
+    player = component(at, "player")
+    return player["labels"][player["target"]]
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    button = next(b for b in at.button if b.label == label)
+    button.click().run()
+    assert not at.exception
+    return at
+
+
+def view(at: AppTest):
+    return at.session_state["em_view"]
+
+
+def test_the_page_loads_with_every_control_and_the_explanation() -> None:
+    at = start()
+    labels = [b.label for b in at.button]
+    for label in BUTTON_LABELS:
+        assert label in labels
+    assert shown(at) == "Iteration 0 · starting point"
+    assert at.get("plotly_chart")
+    assert any("E-step (Expectation)" in m.value for m in at.markdown)
+    assert len(at.get("latex")) >= 2
+    assert at.radio(key="source").options == ["Blobs", "Upload CSV"]
+
+
+def test_e_step_recolours_then_m_step_moves() -> None:
+    at = start()
+    click(at, "E-step")
+    assert shown(at) == "Iteration 0 · E-step done"
+    click(at, "M-step")
+    assert shown(at) == "Iteration 1 · M-step done"
+    player = component(at, "player")
+    assert "before this M-step" in player["loglik"][player["target"]]
+
+
+def test_step_runs_one_full_iteration() -> None:
+    at = start()
+    click(at, "Step")
+    assert shown(at) == "Iteration 1 · E-step done"
+    click(at, "Step")
+    assert shown(at) == "Iteration 2 · E-step done"
+    player = component(at, "player")
+    assert player["loglik"][player["target"]].startswith("log-likelihood −")
+
+
+def test_run_to_convergence_reaches_the_end_and_says_so() -> None:
+    at = start()
+    click(at, "Run to convergence")
+    player = component(at, "player")
+    assert player["target"] == len(player["labels"]) - 1
+    notes = player["notes"][player["notes_index"][player["target"]]]
+    assert any("converged" in sentence for _, sentence in notes)
+
+
+def test_play_then_pause() -> None:
+    at = start()
+    click(at, "Play")
+    player = component(at, "player")
+    assert player["playing"] and player["sequence"][0] == 1
+    assert next(b for b in at.button if b.label == "Pause").disabled is False
+    assert next(b for b in at.button if b.label == "Step").disabled is True
+    click(at, "Pause")
+    assert not component(at, "player")["playing"]
+    assert view(at).playing is False
+
+
+def test_reset_goes_back_to_the_start() -> None:
+    at = start()
+    click(at, "Step")
+    click(at, "Step")
+    click(at, "Reset")
+    assert shown(at) == "Iteration 0 · starting point"
+    assert view(at).furthest == 0
+
+
+def test_scrub_back_and_forth_through_visited_iterations() -> None:
+    at = start()
+    for _ in range(3):
+        click(at, "Step")
+    scrub = at.select_slider(key="scrub")
+    assert scrub.options[-1].startswith("3")
+    scrub.set_value(2).run()
+    assert shown(at) == "Iteration 1 · M-step done"
+    at.select_slider(key="scrub").set_value(7).run()
+    assert shown(at) == "Iteration 3 · E-step done"
+
+
+def test_the_table_follows_the_state_on_screen() -> None:
+    at = start()
+    click(at, "Step")
+    table = component(at, "table")
+    assert len(table["labels"]) == len(component(at, "player")["labels"])
+    assert "Iteration 1 · E-step done" in table["labels"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("slider", "n_points", 400),
+        ("slider", "n_clusters", 4),
+        ("slider", "spread", 2.0),
+        ("slider", "stretch", 1.0),
+        ("slider", "rotation", 90),
+        ("checkbox", "own_orientation", False),
+        ("number_input", "data_seed", 7),
+        ("slider", "n_components", 2),
+        ("selectbox", "covariance_type", "diag"),
+        ("selectbox", "init", "k-means++"),
+        ("number_input", "model_seed", 3),
+    ],
+)
+def test_changing_a_setting_resets_cleanly(kind: str, key: str, value: object) -> None:
+    at = start()
+    click(at, "Step")
+    before = component(at, "player")["version"]
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert not at.exception
+    assert shown(at) == "Iteration 0 · starting point"
+    assert component(at, "player")["version"] != before
+    click(at, "Step")
+    assert shown(at) == "Iteration 1 · E-step done"
+
+
+def test_every_covariance_type_and_initialisation_runs() -> None:
+    at = start()
+    for covariance_type in ["full", "tied", "diag", "spherical"]:
+        at.selectbox(key="covariance_type").set_value(covariance_type).run()
+        for init in ["random", "random_from_data", "k-means++", "kmeans"]:
+            at.selectbox(key="init").set_value(init).run()
+            assert not at.exception
+            click(at, "Run to convergence")
+            assert component(at, "player")["playing"] is False
+
+
+def test_play_speed_changes_the_frame_timing() -> None:
+    at = start()
+    fast = component(at, "player")["glide_ms"]
+    at.select_slider(key="speed").set_value(1).run()
+    assert component(at, "player")["glide_ms"] > fast
+
+
+def test_more_components_than_points_is_a_sentence_not_a_traceback() -> None:
+    at = start()
+    at.slider(key="n_points").set_value(50).run()
+    at.slider(key="n_components").set_value(10).run()
+    assert not at.exception
+    click(at, "Run to convergence")

@@ -1,0 +1,150 @@
+"""Figure builders as pure functions: ellipse geometry, colours, frames, fixed axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from emapp.blobs import BlobSettings, make_blobs
+from emapp.colors import NEUTRAL_HEX, PALETTE_HEX, blend, hex_to_rgb, palette_rgb, point_colors
+from emapp.figures import Layout, build_figure
+from emapp.geometry import N_STDS, ellipse_axes, ellipse_xy, square_ranges
+from emapp.timeline import ModelSettings, compute_timeline
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    X = make_blobs(BlobSettings(n_points=200, n_clusters=3, seed=1))
+    timeline = compute_timeline(X, ModelSettings(n_components=3, init="k-means++", seed=0))
+    return X, timeline, build_figure(X, timeline)
+
+
+# -- ellipse geometry ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ellipse_axes_are_the_square_roots_of_the_eigenvalues(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(2, 2))
+    covariance = A @ A.T + 0.1 * np.eye(2)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    radii, angle = ellipse_axes(covariance, n_std=2.0)
+    np.testing.assert_allclose(radii, 2.0 * np.sqrt(eigenvalues[::-1]))
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    # The long axis is the eigenvector of the largest eigenvalue (up to sign).
+    assert abs(direction @ eigenvectors[:, 1]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n_std", N_STDS)
+def test_every_outline_point_is_at_mahalanobis_distance_n_std(n_std: int) -> None:
+    mean = np.array([3.0, -1.0])
+    covariance = np.array([[4.0, 1.5], [1.5, 1.0]])
+    outline = ellipse_xy(mean, covariance, n_std)
+    offsets = outline - mean
+    distances = np.sqrt(np.einsum("ni,ij,nj->n", offsets, np.linalg.inv(covariance), offsets))
+    np.testing.assert_allclose(distances, n_std, rtol=1e-10)
+    np.testing.assert_allclose(outline[0], outline[-1])  # closed
+
+
+def test_a_singular_covariance_gives_a_flat_ellipse_not_nan() -> None:
+    outline = ellipse_xy(np.zeros(2), np.array([[1.0, 1.0], [1.0, 1.0]]))
+    assert np.isfinite(outline).all()
+    np.testing.assert_allclose(outline[:, 0], outline[:, 1], atol=1e-7)
+
+
+def test_square_ranges_have_equal_spans_and_contain_the_data() -> None:
+    X = np.array([[0.0, 0.0], [10.0, 2.0], [5.0, -1.0]])
+    x_range, y_range = square_ranges(X)
+    assert x_range[1] - x_range[0] == pytest.approx(y_range[1] - y_range[0])
+    assert x_range[0] < 0 and x_range[1] > 10 and y_range[0] < -1 and y_range[1] > 2
+
+
+# -- colours from responsibilities ------------------------------------------------------------
+
+
+def test_a_point_owned_by_one_component_gets_its_colour() -> None:
+    resp = np.eye(3)
+    assert point_colors(resp) == [c.lower() for c in PALETTE_HEX[:3]]
+
+
+def test_a_shared_point_gets_the_weighted_mix() -> None:
+    resp = np.array([[0.25, 0.75, 0.0]])
+    expected = 0.25 * np.array(hex_to_rgb(PALETTE_HEX[0])) + 0.75 * np.array(
+        hex_to_rgb(PALETTE_HEX[1])
+    )
+    np.testing.assert_array_equal(blend(resp, palette_rgb(3))[0], np.rint(expected))
+
+
+def test_float32_rounding_cannot_overflow_a_channel() -> None:
+    resp = np.array([[0.6, 0.6]], dtype=np.float32)  # sums past 1
+    assert blend(resp, np.array([[255.0, 255, 255], [255, 255, 255]])).max() == 255
+
+
+def test_before_the_first_e_step_points_are_neutral() -> None:
+    assert point_colors(None) == NEUTRAL_HEX
+
+
+# -- the animated figure ---------------------------------------------------------------------
+
+
+def test_one_frame_per_state_named_by_index(small_run) -> None:
+    _, timeline, figure = small_run
+    assert [f["name"] for f in figure["frames"]] == [str(i) for i in range(len(timeline))]
+
+
+def test_m_frames_move_ellipses_and_keep_colours_e_frames_recolour(small_run) -> None:
+    _, timeline, figure = small_run
+    layout = Layout(3)
+    for index, frame in enumerate(figure["frames"]):
+        if timeline.stage(index) == "M":
+            assert layout.points() not in frame["traces"]
+        else:
+            assert frame["traces"][0] == layout.points()
+        assert all(layout.ellipse(k, 0) in frame["traces"] for k in range(3))
+
+
+def test_frames_draw_each_states_ellipse(small_run) -> None:
+    _, timeline, figure = small_run
+    layout = Layout(3)
+    index = 4
+    frame = figure["frames"][index]
+    update = frame["data"][frame["traces"].index(layout.ellipse(1, 0))]
+    params = timeline.states[index].params
+    expected = ellipse_xy(params.means[1], params.full_covariances[1], 1)
+    # Coordinates are rounded to a thousandth of the plot's span (a fraction of a pixel).
+    tolerance = 1e-3 * (
+        figure["layout"]["xaxis"]["range"][1] - figure["layout"]["xaxis"]["range"][0]
+    )
+    np.testing.assert_allclose(update["x"], expected[:, 0], atol=tolerance)
+    np.testing.assert_allclose(update["y"], expected[:, 1], atol=tolerance)
+
+
+def test_colours_in_e_frames_come_from_that_states_responsibilities(small_run) -> None:
+    _, timeline, figure = small_run
+    index = 3
+    assert timeline.stage(index) == "E"
+    colours = figure["frames"][index]["data"][0]["marker"]["color"]
+    assert colours == point_colors(timeline.responsibilities(index))
+
+
+def test_axes_are_fixed_for_the_whole_run(small_run) -> None:
+    X, _, figure = small_run
+    layout = figure["layout"]
+    assert layout["xaxis"]["range"] == square_ranges(X)[0]
+    for frame in figure["frames"]:
+        assert "layout" not in frame  # no frame moves an axis
+
+
+def test_the_figure_is_valid_plotly() -> None:
+    X = make_blobs(BlobSettings(n_points=60, n_clusters=2, seed=3))
+    timeline = compute_timeline(X, ModelSettings(n_components=2, seed=1), max_iterations=4)
+    go.Figure(build_figure(X, timeline))  # raises on anything outside Plotly's schema
+
+
+def test_the_curve_ends_at_the_current_log_likelihood(small_run) -> None:
+    _, timeline, figure = small_run
+    layout = Layout(3)
+    last = figure["frames"][-1]
+    current = last["data"][last["traces"].index(layout.current)]
+    assert current["y"][0] == pytest.approx(timeline.states[-1].log_likelihood, abs=0.01)
