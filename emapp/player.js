@@ -419,9 +419,9 @@ function stopPlayback(reg) {
   });
 }
 
-function report(reg, token) {
+function report(reg, token, index = reg.shown) {
   if (!reg.setStateValue) return;
-  reg.setStateValue("stopped", { token, index: reg.shown, at: Date.now() });
+  reg.setStateValue("stopped", { token, index, at: Date.now() });
 }
 
 // Pause is a Streamlit button. Stop the animation on pointer-down, before the button's own
@@ -434,8 +434,11 @@ function listenForPause(reg) {
     if (!data || !reg.playing || !event.target.closest) return;
     if (!event.target.closest(`.st-key-${data.pause_key}`)) return;
     const token = reg.token;
+    // Read the state on screen first: bringing Plotly up to date replays an M state's
+    // colouring E state, which passes through the index before it.
+    const index = reg.shown;
     stopPlayback(reg);
-    report(reg, token);
+    report(reg, token, index);
   };
   window.addEventListener("pointerdown", onPause, true);
   window.addEventListener("click", onPause, true);

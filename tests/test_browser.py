@@ -1,0 +1,88 @@
+"""The page in headless Chromium: what only a browser shows (the player moves the chart).
+
+Each test gets a fresh page from the ``page`` fixture (tests/conftest.py), which fails the
+test if the page ever shows a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+STATUS = ".em-iteration"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def status(page) -> str:
+    return page.locator(STATUS).first.inner_text()
+
+
+def press(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+    page.wait_for_selector(IDLE)
+
+
+def wait_for_status(page, pattern: str) -> None:
+    page.locator(STATUS).first.filter(has_text=re.compile(pattern)).wait_for()
+
+
+def chart_frame(page) -> int:
+    """The state the chart shows, as the player keeps it."""
+    return page.evaluate("window.__emPlayer ? window.__emPlayer.shown : -1")
+
+
+def test_load_shows_chart_status_and_explanation(page) -> None:
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
+    wait_for_status(page, r"^Iteration 0")
+    assert page.get_by_text("What do the E-step and the M-step do?").is_visible()
+    assert page.locator(".katex").count() >= 2  # the formulas are typeset
+
+
+def test_each_control_moves_the_chart(page) -> None:
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
+    press(page, "E-step")
+    wait_for_status(page, r"Iteration 0 · E-step done")
+    press(page, "M-step")
+    wait_for_status(page, r"Iteration 1 · M-step done")
+    page.wait_for_function("window.__emPlayer && window.__emPlayer.shown === 2")
+    press(page, "Step")  # from an M-step, Step completes the iteration with its E-step
+    wait_for_status(page, r"Iteration 1 · E-step done")
+    press(page, "Step")
+    wait_for_status(page, r"Iteration 2 · E-step done")
+    press(page, "Run to convergence")
+    page.locator(".em-note.success").first.wait_for()
+    assert "converged" in page.locator(".em-note.success").first.inner_text()
+    press(page, "Reset")
+    wait_for_status(page, r"Iteration 0 · starting point")
+    page.wait_for_function("window.__emPlayer && window.__emPlayer.shown === 0")
+
+
+def test_play_animates_in_the_browser_and_pause_stops_it(page) -> None:
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
+    press(page, "Play")
+    # The iterations advance with no rerun per frame.
+    page.wait_for_function("window.__emPlayer && window.__emPlayer.shown >= 6")
+    press(page, "Pause")
+    page.wait_for_function("window.__emPlayer && !window.__emPlayer.playing")
+    stopped = chart_frame(page)
+    page.wait_for_timeout(600)
+    assert chart_frame(page) == stopped  # paused means paused
+    label = status(page)
+    assert label.startswith("Iteration ")
+    # Step continues from where the animation stopped, not from the beginning.
+    press(page, "Step")
+    page.wait_for_function(f"window.__emPlayer.shown > {stopped}")
+
+
+def test_a_settings_change_resets_the_view(page) -> None:
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
+    press(page, "Step")
+    wait_for_status(page, r"Iteration 1 · E-step done")
+    seed = page.get_by_role("spinbutton", name="Model seed")
+    seed.fill("5")
+    seed.press("Enter")
+    page.wait_for_selector(IDLE)
+    wait_for_status(page, r"Iteration 0 · starting point")
