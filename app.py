@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from emapp.controls import stepping_panel
+from emapp.export import download_buttons
 from emapp.player import CHART_KEY, render_table, table_data
 from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
 from emapp.session import current_view
@@ -29,8 +30,7 @@ def load_run(settings: Settings) -> PreparedRun | None:
         if settings.table is None:
             st.info("Upload a CSV file in the sidebar to run EM on your own data.")
             return None
-        table = settings.table
-        return table_run(table.digest, table.X, table.feature_names, model)
+        return table_run(settings.table, model)
     except ValueError as error:  # emcore explains bad settings in one sentence
         st.error(str(error))
         return None
@@ -52,9 +52,13 @@ def main() -> None:
     current_view(run)  # a clean reset when the settings changed
     stepping_panel(run, settings.speed)
     st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
+    if run.caption:
+        st.caption(run.caption)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        render_table(table_data(run.timeline, run.version, run.feature_names))
+        render_table(run.table or table_data(run.timeline, run.version, run.feature_names))
+        if run.export is not None:
+            download_buttons(run.export)
     with right:
         explanation()
 

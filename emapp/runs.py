@@ -15,22 +15,51 @@ import numpy as np
 import streamlit as st
 
 from emapp.blobs import BlobSettings, make_blobs
+from emapp.export import FitExport, final_export
 from emapp.figures import PrebuiltFigure, build_figure
-from emapp.timeline import ModelSettings, Timeline, compute_timeline
+from emapp.histogram import build_histogram_figure, histogram_table
+from emapp.player import table_data
+from emapp.projection import (
+    Projection,
+    column_projection,
+    describe_projection,
+    pca_projection,
+    project_timeline,
+)
+from emapp.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
+from emapp.upload import ChosenData
 
 MAX_CACHED_RUNS = 8
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedRun:
-    """One EM run ready to show: the data, its timeline and the figure with every frame."""
+    """One EM run ready to show: the data, its timeline and the figure with every frame.
+
+    For table data with more than two columns, ``X``, ``feature_names`` and ``timeline`` are
+    what the picture shows (the points and parameters projected onto its plane); the fit in
+    all columns is in ``export``. For one column they are one-dimensional.
+
+    Attributes added for table data
+    -------------------------------
+    table : dict or None
+        The parameter table for the browser when :func:`emapp.player.table_data` does not
+        fit (one column; projected parameters); None means "use table_data".
+    caption : str
+        What the picture shows, in words ("" when it is plain).
+    export : FitExport or None
+        The final fit in all columns, for the download buttons.
+    """
 
     key: tuple
     version: str
     X: np.ndarray
-    feature_names: tuple[str, str]
+    feature_names: tuple[str, ...]
     timeline: Timeline
     figure: PrebuiltFigure
+    table: dict | None = None
+    caption: str = ""
+    export: FitExport | None = None
 
 
 def version_of(key: tuple) -> str:
@@ -52,7 +81,10 @@ def prepare(
     timeline = compute_timeline(X, model)
     spec = build_figure(X, timeline, feature_names)
     spec["layout"]["meta"] = version  # lets the browser check which run the chart shows
-    return PreparedRun(key, version, X, feature_names, timeline, PrebuiltFigure(spec))
+    export = final_export(timeline, X, feature_names, name="blobs")
+    return PreparedRun(
+        key, version, X, feature_names, timeline, PrebuiltFigure(spec), export=export
+    )
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
@@ -63,12 +95,83 @@ def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
-def table_run(
-    digest: str, _X: np.ndarray, feature_names: tuple[str, str], model_values: tuple
+def fit_table(fit_key: tuple, _X: np.ndarray, model_values: tuple) -> Timeline:
+    """The EM run on table data in all its chosen columns, cached by what it depends on
+    (:attr:`ChosenData.fit_key`), so changing only the picture does not run EM again."""
+    return compute_timeline(_X, ModelSettings(*model_values))
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Drawing…")
+def table_view(
+    view_key: tuple, _data: ChosenData, _timeline: Timeline, model_values: tuple
 ) -> PreparedRun:
-    """The run for uploaded data, cached by the file's digest (the array is not hashed)."""
-    key = ("table", digest, feature_names, model_values)
-    return prepare(key, _X, feature_names, ModelSettings(*model_values))
+    """The run for table data as drawn, cached by :attr:`ChosenData.view_key` (the timeline
+    is determined by the key and the model, so it is not hashed)."""
+    return prepare_table(("table", view_key, model_values), _data, _timeline)
+
+
+def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:
+    """The run for uploaded or built-in table data and the chosen picture.
+
+    Raises
+    ------
+    ValueError
+        With emcore's sentence, e.g. when there are fewer points than components.
+    """
+    timeline = fit_table(data.fit_key, data.X, model_values)
+    return table_view(data.view_key, data, timeline, model_values)
+
+
+def projection_for(data: ChosenData) -> Projection:
+    if data.view == "pca":
+        return pca_projection(data.X)
+    axes = data.axes or (data.feature_names[0], data.feature_names[1])
+    return column_projection(data.feature_names, *axes)
+
+
+def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedRun:
+    """Figure, parameter table, caption and export for table data (uncached)."""
+    version = version_of(key)
+    export = final_export(
+        timeline, data.raw, data.feature_names, data.centre, data.scale, data.name
+    )
+    notes = [scale_note(data)] if data.standardised else []
+    if len(data.feature_names) == 1:
+        name = data.feature_names[0]
+        spec = build_histogram_figure(data.X[:, 0], timeline, name)
+        spec["layout"]["meta"] = version
+        table = histogram_table(timeline, version, name)
+        figure = PrebuiltFigure(spec)
+        return PreparedRun(
+            key, version, data.X, (name,), timeline, figure, table, " ".join(notes), export
+        )
+    projection = projection_for(data)
+    points = projection.points(data.X)
+    shown = project_timeline(timeline, projection)
+    spec = build_figure(points, shown, projection.axis_names)
+    spec["layout"]["meta"] = version
+    table = table_data(shown, version, projection.axis_names)
+    if len(data.feature_names) > 2:
+        notes.insert(0, describe_projection(projection, data.feature_names))
+        table["covariance_type"] = fitted_type_words(timeline, len(data.feature_names))
+    figure = PrebuiltFigure(spec)
+    return PreparedRun(
+        key, version, points, projection.axis_names, shown, figure, table, " ".join(notes), export
+    )
+
+
+def scale_note(data: ChosenData) -> str:
+    return (
+        "The columns were standardised (mean 0, standard deviation 1): the axes and the "
+        "parameters are in standard deviations of each column."
+    )
+
+
+def fitted_type_words(timeline: Timeline, n_columns: int) -> str:
+    """The table's covariance type for a projected run: the model's, said to be projected."""
+    kind = timeline.states[0].params.covariance_type
+    label = COVARIANCE_LABELS.get(kind, kind).split(":")[0]
+    return f"{label}, fitted in {n_columns} columns and shown here projected onto the picture"
 
 
 def settings_tuple(settings: BlobSettings | ModelSettings) -> tuple:

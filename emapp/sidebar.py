@@ -1,4 +1,5 @@
-"""The sidebar: data source, blob sliders, model settings and playback speed."""
+"""The sidebar: data source (blobs, an uploaded CSV or a real data set), blob sliders, model
+settings and playback speed."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import streamlit as st
 from emapp.blobs import BlobSettings
 from emapp.colors import MAX_COMPONENTS
 from emapp.timeline import COVARIANCE_LABELS, INIT_LABELS, ModelSettings
-from emapp.upload import UploadedTable, upload_widget
+from emapp.upload import ChosenData, data_widget
 from emcore import COVARIANCE_TYPES, INIT_METHODS
 
-DATA_SOURCES = ("Blobs", "Upload CSV")
+DATA_SOURCES = ("Blobs", "Upload CSV", "Real data sets")
 SPEEDS = (1, 2, 5, 12)
 DEFAULT_SPEED = 12
 MAX_POINTS = 5000
@@ -20,13 +21,14 @@ MAX_POINTS = 5000
 
 @dataclass(frozen=True)
 class Settings:
-    """What the sidebar chose. ``table`` is set for "Upload CSV" once a file was read."""
+    """What the sidebar chose. ``table`` is the data and picture chosen for "Upload CSV" (once
+    a file was read) and "Real data sets"; None for blobs."""
 
     source: str
     blobs: BlobSettings
     model: ModelSettings
     speed: float
-    table: UploadedTable | None = None
+    table: ChosenData | None = None
 
 
 def blob_controls() -> BlobSettings:
@@ -104,7 +106,7 @@ def sidebar() -> Settings:
     with st.sidebar:
         st.header("Data")
         source = st.radio("Data source", DATA_SOURCES, horizontal=True, key="source")
-        table = upload_widget() if source == "Upload CSV" else None
+        table = data_widget(source) if source != "Blobs" else None
         blobs = blob_controls() if source == "Blobs" else BlobSettings()
         st.header("Model")
         model = model_controls()

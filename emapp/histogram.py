@@ -1,0 +1,347 @@
+"""The picture of a one-column EM run: a histogram with the fitted densities (pure, no Streamlit).
+
+Like :func:`emapp.figures.build_figure` it is one Plotly figure (a plain dict) with one
+animation frame per state of the :class:`~emapp.timeline.Timeline`, named by the state's
+index, so the page's player steps and plays it with ``Plotly.animate``. Its first trace is a
+bar trace, which the player's direct-drawing playback does not recognise as the points of a
+2-D figure, so playback always goes through ``Plotly.animate`` (fine for one column: a few
+hundred points, a few curves).
+
+Traces, in this fixed order (frames address them by index):
+
+0. the histogram, scaled as a density (area 1), never changed by a frame;
+1 .. K. every component's weighted density ``pi_k N(x | mu_k, sigma_k^2)``;
+K + 1. the mixture density, the sum of those;
+K + 2. the points, as a jittered strip under the axis, coloured by their responsibilities;
+K + 3. the means, on top of their component's curve, labelled 1..K;
+K + 4 .. K + 6. the log-likelihood curve, the current point and the "converged" mark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emapp.colors import NEUTRAL_HEX, component_hex, point_colors
+from emapp.describe import component_colours, signed
+from emapp.figures import (
+    FIGURE_HEIGHT,
+    FONT,
+    MEAN_OUTLINE,
+    POINT_OPACITY,
+    axis,
+    curve_base_traces,
+    curve_ranges,
+    curve_updates,
+    ellipse_colour,
+    merge,
+    round_for,
+)
+from emapp.timeline import Timeline, state_label
+from emcore import MixtureParams
+
+GRID_POINTS = 161  # the same x grid in every frame, so Plotly can glide one curve into the next
+MAX_BINS = 60
+MIN_BINS = 5
+BAR_COLOUR = "#D5DAE5"
+MIXTURE_COLOUR = "#1F2430"
+STRIP_SEED = 0  # a fixed jitter: the strip looks the same on every rerun
+# Heights as fractions of the density axis's top: room above the tallest curve, and the
+# band under zero where the points are drawn.
+TOP_MARGIN = 1.15
+STRIP_LOW, STRIP_HIGH = -0.11, -0.03
+
+
+class HistogramLayout:
+    """Index arithmetic for the fixed trace order."""
+
+    def __init__(self, n_components: int) -> None:
+        self.n_components = n_components
+
+    bars = 0
+
+    @staticmethod
+    def component(k: int) -> int:
+        return 1 + k
+
+    @property
+    def mixture(self) -> int:
+        return 1 + self.n_components
+
+    @property
+    def points(self) -> int:
+        return self.mixture + 1
+
+    @property
+    def means(self) -> int:
+        return self.mixture + 2
+
+    @property
+    def curve(self) -> int:
+        return self.mixture + 3
+
+    @property
+    def n_traces(self) -> int:
+        return self.mixture + 6
+
+
+# -- numbers ----------------------------------------------------------------------------------
+
+
+def histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bin centres, heights scaled to a density (area 1) and the bin width."""
+    edges = np.histogram_bin_edges(x, bins="auto")
+    n_bins = int(np.clip(len(edges) - 1, MIN_BINS, MAX_BINS))
+    counts, edges = np.histogram(x, bins=n_bins)
+    width = float(edges[1] - edges[0]) or 1.0
+    return (edges[:-1] + edges[1:]) / 2, counts / (len(x) * width), width
+
+
+def x_grid(x: np.ndarray) -> np.ndarray:
+    """Where the densities are evaluated: the data's range and a little beyond."""
+    low, high = float(np.min(x)), float(np.max(x))
+    pad = max(high - low, 1e-9) * 0.08
+    return np.linspace(low - pad, high + pad, GRID_POINTS)
+
+
+def variances(params: MixtureParams) -> np.ndarray:
+    """Every component's variance (K,), whatever the covariance type."""
+    return params.full_covariances[:, 0, 0]
+
+
+def weighted_densities(params: MixtureParams, grid: np.ndarray) -> np.ndarray:
+    """``pi_k N(x | mu_k, sigma_k^2)`` on the grid, shape (K, len(grid)); 0 for empty ones."""
+    var = np.maximum(variances(params), 1e-300)[:, None]
+    z = (grid[None, :] - params.means[:, :1]) ** 2 / var
+    density = np.exp(-0.5 * z) / np.sqrt(2 * np.pi * var)
+    return params.weights[:, None] * density
+
+
+def peak_heights(params: MixtureParams) -> np.ndarray:
+    """Height of every weighted density at its own mean."""
+    return params.weights / np.sqrt(2 * np.pi * np.maximum(variances(params), 1e-300))
+
+
+def density_top(heights: np.ndarray, timeline: Timeline, grid: np.ndarray) -> float:
+    """The top of the density axis: the histogram and the final mixture, with some room.
+
+    Fixed for the whole run, so the picture does not jump. A component collapsing onto a
+    point has a spike far above this; its curve is then cut off at the top.
+    """
+    final = weighted_densities(timeline.states[-1].params, grid).sum(axis=0)
+    return float(max(heights.max(), final.max(), 1e-12)) * TOP_MARGIN
+
+
+def strip_heights(n: int, top: float) -> np.ndarray:
+    """The jittered heights of the points' strip under the axis."""
+    rng = np.random.default_rng(STRIP_SEED)
+    return rng.uniform(STRIP_LOW * top, STRIP_HIGH * top, size=n)
+
+
+# -- traces -----------------------------------------------------------------------------------
+
+
+def state_traces(
+    timeline: Timeline,
+    index: int,
+    layout: HistogramLayout,
+    grid: np.ndarray,
+    decimals: tuple[int, int],
+    top: float,
+) -> tuple[list[dict], list[int]]:
+    """The trace updates that show state ``index`` and the trace indices they replace.
+
+    As in the 2-D figure, M states leave the points' colours alone.
+    """
+    params = timeline.states[index].params
+    x_dec, y_dec = decimals
+    densities = np.round(weighted_densities(params, grid), y_dec)
+    updates: list[dict] = []
+    targets: list[int] = []
+    for k in range(params.n_components):
+        colour = NEUTRAL_HEX if params.empty[k] else ellipse_colour(k)
+        updates.append({"type": "scatter", "y": densities[k].tolist(), "line": {"color": colour}})
+        targets.append(layout.component(k))
+    updates.append({"type": "scatter", "y": np.round(densities.sum(axis=0), y_dec).tolist()})
+    targets.append(layout.mixture)
+    if timeline.stage(index) != "M":
+        colours = point_colors(timeline.responsibilities(index))
+        updates.append({"type": "scatter", "marker": {"color": colours}})
+        targets.append(layout.points)
+    updates.append(means_update(params, x_dec, y_dec, top))
+    targets.append(layout.means)
+    updates.extend(curve_updates(timeline, index))
+    targets.extend(range(layout.curve, layout.curve + 3))
+    return updates, targets
+
+
+def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float) -> dict:
+    """Diamonds at the means, on top of their curves (kept inside the axis when they spike)."""
+    k_range = range(params.n_components)
+    empty = params.empty
+    heights = np.minimum(peak_heights(params), top * 0.97)
+    sd = np.sqrt(variances(params))
+    hover = [
+        f"Component {k + 1}<br>weight {params.weights[k]:.3f}<br>mean {params.means[k, 0]:.4g}"
+        f"<br>standard deviation {sd[k]:.4g}" + ("<br>empty: weight 0" if empty[k] else "")
+        for k in k_range
+    ]
+    return {
+        "type": "scatter",
+        "x": np.round(params.means[:, 0], x_dec).tolist(),
+        "y": np.round(heights, y_dec).tolist(),
+        "text": [str(k + 1) for k in k_range],
+        "hovertext": hover,
+        "marker": {
+            "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
+            "symbol": ["diamond-open" if empty[k] else "diamond" for k in k_range],
+        },
+    }
+
+
+def base_traces(
+    x: np.ndarray, grid: np.ndarray, layout: HistogramLayout, decimals: tuple[int, int], top: float
+) -> list[dict]:
+    """Every trace with its fixed styling; the state-dependent parts come from frame 0."""
+    x_dec, y_dec = decimals
+    centres, heights, width = histogram(x)
+    grid_x = np.round(grid, x_dec).tolist()
+    traces: list[dict] = [
+        {
+            "type": "bar",
+            "name": "data (histogram)",
+            "x": np.round(centres, x_dec).tolist(),
+            "y": np.round(heights, y_dec).tolist(),
+            "width": width,
+            "marker": {"color": BAR_COLOUR, "line": {"width": 0}},
+            "hovertemplate": "%{x}: density %{y}<extra></extra>",
+        }
+    ]
+    for k in range(layout.n_components):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"Component {k + 1}",
+                "x": grid_x,
+                "line": {"width": 3.5},
+                "hovertemplate": f"Component {k + 1}: %{{y}}<extra></extra>",
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "mixture",
+            "x": grid_x,
+            "line": {"width": 3, "dash": "dash", "color": MIXTURE_COLOUR},
+            "hovertemplate": "mixture: %{y}<extra></extra>",
+        }
+    )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "points",
+            "x": np.round(x, x_dec).tolist(),
+            "y": np.round(strip_heights(len(x), top), y_dec).tolist(),
+            "marker": {"size": 6, "opacity": POINT_OPACITY, "line": {"width": 0}},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": "means",
+            "showlegend": False,
+            "textposition": "top right",
+            "textfont": {"size": 22, "color": MEAN_OUTLINE},
+            "marker": {"size": 18, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        }
+    )
+    traces.extend(curve_base_traces())
+    return traces
+
+
+def histogram_layout(grid: np.ndarray, timeline: Timeline, name: str, top: float) -> dict:
+    iteration_range, ll_range = curve_ranges(timeline)
+    return {
+        "height": FIGURE_HEIGHT,
+        "font": FONT,
+        "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF",
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "uirevision": "em",
+        "hovermode": "closest",
+        "bargap": 0.04,
+        "xaxis": axis(name, [float(grid[0]), float(grid[-1])], domain=[0.0, 0.6]),
+        "yaxis": axis("density", [STRIP_LOW * top * 1.1, top], zeroline=True),
+        "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),
+        "yaxis2": axis("log-likelihood (total)", ll_range, anchor="x2", tickformat=",.0f"),
+        "legend": {
+            "orientation": "h",
+            "x": 0.0,
+            "y": 1.02,
+            "yanchor": "bottom",
+            "font": {"size": 16},
+            "itemclick": False,
+            "itemdoubleclick": False,
+        },
+    }
+
+
+def build_histogram_figure(x: np.ndarray, timeline: Timeline, name: str = "x") -> dict:
+    """The animated 1-D figure as a plain dict: base traces at state 0, one frame per state.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n,) or (n, 1)
+        The data EM ran on.
+    timeline : Timeline
+        A run on that one column.
+    name : str
+        The column's name (the x axis's title).
+    """
+    x = np.asarray(x, dtype=float).reshape(-1)
+    layout = HistogramLayout(timeline.states[0].params.n_components)
+    grid = x_grid(x)
+    top = density_top(histogram(x)[1], timeline, grid)
+    decimals = (round_for(float(grid[-1] - grid[0])), round_for(top))
+    traces = base_traces(x, grid, layout, decimals, top)
+    start, targets = state_traces(timeline, 0, layout, grid, decimals, top)
+    for update, target in zip(start, targets, strict=True):
+        traces[target] = merge(traces[target], update)
+    frames = []
+    for i in range(len(timeline)):
+        data, indices = state_traces(timeline, i, layout, grid, decimals, top)
+        frames.append({"name": str(i), "data": data, "traces": indices})
+    return {"data": traces, "layout": histogram_layout(grid, timeline, name, top), "frames": frames}
+
+
+# -- the parameter table ------------------------------------------------------------------------
+
+
+def table_rows(params: MixtureParams) -> list[list[str]]:
+    """One row per component: weight, mean, variance and standard deviation."""
+    var = variances(params)
+    rows = []
+    for k in range(params.n_components):
+        label = f"{k + 1} (empty)" if params.empty[k] else str(k + 1)
+        numbers = (params.weights[k], params.means[k, 0], var[k], np.sqrt(var[k]))
+        rows.append([label, *(signed(float(v)) for v in numbers)])
+    return rows
+
+
+def histogram_table(timeline: Timeline, version: str, name: str) -> dict:
+    """What the page's parameter table shows for a one-column run, state by state."""
+    return {
+        "role": "table",
+        "version": version,
+        "labels": [state_label(s) for s in timeline.states],
+        "header": ["Component", "Weight", f"Mean {name}", f"Var {name}", f"SD {name}"],
+        "rows": [table_rows(s.params) for s in timeline.states],
+        "colours": [component_colours(s.params) for s in timeline.states],
+        "covariance_type": timeline.states[0].params.covariance_type,
+    }
