@@ -14,7 +14,7 @@ from emapp.controls import stepping_panel
 from emapp.export import download_buttons
 from emapp.player import CHART_KEY, render_table, table_data
 from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
-from emapp.session import current_view
+from emapp.session import current_view, with_reseeds
 from emapp.sidebar import Settings, sidebar
 from emapp.text import explanation, page_header
 
@@ -44,7 +44,7 @@ def main() -> None:
         initial_sidebar_state="expanded",
     )
     page_header()
-    settings = sidebar()
+    settings = with_reseeds(sidebar())
     run = load_run(settings)
     if run is None:
         explanation()

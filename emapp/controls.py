@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from emapp.describe import reseedable
 from emapp.player import player_data, render_player
 from emapp.runs import PreparedRun
-from emapp.session import SCRUB, apply_action, apply_scrub, apply_stopped, current_view
+from emapp.session import (
+    SCRUB,
+    apply_action,
+    apply_scrub,
+    apply_stopped,
+    current_view,
+    request_reseed,
+    take_reseed_request,
+)
 from emapp.state import ViewState
 from emapp.timeline import Timeline, short_label
 
@@ -71,13 +80,39 @@ def scrub_slider(view: ViewState, timeline: Timeline) -> None:
     )
 
 
+def reseed_buttons(view: ViewState, timeline: Timeline) -> None:
+    """One button per empty or collapsed component at the state on screen.
+
+    EM never repairs a component by itself; the student decides, and the curve marks it.
+    """
+    if view.playing:
+        return
+    components = reseedable(timeline, view.cursor)
+    if not components:
+        return
+    columns = st.columns(len(components) + 2, gap="small", vertical_alignment="center")
+    columns[0].markdown("**Stuck component?**")
+    for column, k in zip(columns[1:], components, strict=False):
+        column.button(
+            f"Re-seed component {k + 1}",
+            key=f"reseed_{k}",
+            help="Move it to the point the mixture explains worst, with a fresh round "
+            "covariance, and carry on from there. The log-likelihood curve marks it.",
+            on_click=request_reseed,
+            args=(k,),
+        )
+
+
 @st.fragment
 def stepping_panel(run: PreparedRun, speed: float) -> None:
     """Buttons, status line and scrub slider for ``run``; reruns on its own."""
+    if take_reseed_request():
+        st.rerun()  # a re-seed changes the run: the chart must be rebuilt, not just moved
     view = current_view(run)
     if view.notice:
         st.toast(view.notice)
         view.notice = None
     controls_row(view)
+    reseed_buttons(view, run.timeline)
     render_player(player_data(run.timeline, view, run.version, speed), apply_stopped)
     scrub_slider(view, run.timeline)

@@ -37,17 +37,39 @@ def _first(events: Sequence[Event], kind: str, k: int) -> Event | None:
     return next((e for e in events if e.kind == kind and e.component == k), None)
 
 
+def open_problems(events: Sequence[Event]) -> dict[int, Event]:
+    """The latest "collapsed" event of every component not re-seeded since."""
+    problems: dict[int, Event] = {}
+    for event in events:
+        if event.kind == "collapsed":
+            problems[event.component] = event
+        elif event.kind == "reseeded":
+            problems.pop(event.component, None)
+    return problems
+
+
+def reseedable(timeline: Timeline, index: int) -> list[int]:
+    """Components a re-seed would help at state ``index``: empty, or collapsed and not
+    re-seeded since."""
+    params = timeline.states[index].params
+    collapsed = open_problems(timeline.events_until(index))
+    return sorted({int(k) for k in np.flatnonzero(params.empty)} | set(collapsed))
+
+
 def notes_at(timeline: Timeline, index: int) -> list[Note]:
-    """What is worth saying at state ``index``: empty, collapsed, converged or stopped."""
+    """What is worth saying at state ``index``: empty, collapsed, re-seeded, converged."""
     events = timeline.events_until(index)
     params = timeline.states[index].params
     notes: list[Note] = []
     for k in np.flatnonzero(params.empty):
         event = _first(events, "emptied", int(k))
         notes.append(("warning", empty_sentence(int(k), event.iteration if event else None)))
-    for event in events:
-        if event.kind == "collapsed" and not params.empty[event.component]:
+    for event in open_problems(events).values():
+        if not params.empty[event.component]:
             notes.append(("warning", f"At iteration {event.iteration}: {event.message}"))
+    for event in events:
+        if event.kind == "reseeded":
+            notes.append(("info", f"At iteration {event.iteration}: {event.message}"))
     converged_at = timeline.converged_index()
     if converged_at is not None and index >= converged_at:
         notes.append(("success", end_sentence(timeline)))

@@ -9,7 +9,8 @@ Traces, in this fixed order (frames address them by index):
 0. the points, coloured by their responsibilities;
 1 .. 3K. for every component k the 1, 2 and 3 standard-deviation ellipses;
 3K + 1. the means, labelled 1..K;
-3K + 2. the log-likelihood curve; 3K + 3. the current point on it; 3K + 4. the "converged" mark.
+3K + 2. the log-likelihood curve; 3K + 3. the current point on it; 3K + 4. the "converged" mark;
+3K + 5. marks where a component was re-seeded.
 
 E states (and the start) carry every trace; M states leave the points alone, because an
 M-step moves the ellipses and keeps the colours: the two halves of EM look different.
@@ -42,6 +43,7 @@ POINT_OPACITY = 0.6
 CURVE_COLOUR = "#3B4A6B"
 CURRENT_COLOUR = "#E8590C"
 CONVERGED_COLOUR = "#2B8A3E"
+RESEED_COLOUR = "#7048E8"
 
 
 def ellipse_colour(k: int) -> str:
@@ -96,8 +98,12 @@ class Layout:
         return self.means + 3
 
     @property
-    def n_traces(self) -> int:
+    def reseeded(self) -> int:
         return self.means + 4
+
+    @property
+    def n_traces(self) -> int:
+        return self.means + 5
 
 
 # -- the pieces of one state --------------------------------------------------------------
@@ -155,8 +161,8 @@ def curve_updates(timeline: Timeline, index: int, decimals: int = 2) -> list[dic
     if not values:
         nothing = [None] * total
         line = {"type": "scatter", "x": list(range(total)), "y": nothing}
-        current = {"type": "scatter", "x": [None], "y": [None]}
-        return [line, current, {"type": "scatter", "x": [None], "y": [None]}]
+        nowhere = {"type": "scatter", "x": [None], "y": [None]}
+        return [line, nowhere, nowhere, nowhere]
     values = [round(v, decimals) for v in values]
     pad = total - len(values)
     line = {
@@ -171,7 +177,14 @@ def curve_updates(timeline: Timeline, index: int, decimals: int = 2) -> list[dic
         mark = {"type": "scatter", "x": [state.iteration], "y": [round(state.log_likelihood, 2)]}
     else:
         mark = {"type": "scatter", "x": [None], "y": [None]}
-    return [line, current, mark]
+    reseeds = timeline.reseed_marks(index)
+    reseeded = {
+        "type": "scatter",
+        "x": [iteration for iteration, _ in reseeds] or [None],
+        "y": [round(value, decimals) for _, value in reseeds] or [None],
+        "text": ["re-seeded"] * len(reseeds),
+    }
+    return [line, current, mark, reseeded]
 
 
 def state_traces(
@@ -192,7 +205,7 @@ def state_traces(
     updates.append(means_update(state.params, decimals))
     targets.append(layout.means)
     updates.extend(curve_updates(timeline, index))
-    targets.extend([layout.curve, layout.current, layout.converged])
+    targets.extend([layout.curve, layout.current, layout.converged, layout.reseeded])
     return updates, targets
 
 
@@ -285,6 +298,17 @@ def curve_base_traces() -> list[dict]:
             "textfont": {"size": 16, "color": CONVERGED_COLOUR},
             "marker": {"size": 22, "symbol": "star", "color": CONVERGED_COLOUR},
             "hovertemplate": "converged at iteration %{x}<extra></extra>",
+        },
+        {
+            **axes,
+            "type": "scatter",
+            "mode": "markers+text",
+            "name": "re-seeded",
+            "text": ["re-seeded"],
+            "textposition": "top center",
+            "textfont": {"size": 15, "color": RESEED_COLOUR},
+            "marker": {"size": 16, "symbol": "triangle-up", "color": RESEED_COLOUR},
+            "hovertemplate": "re-seeded at iteration %{x}<extra></extra>",
         },
     ]
 

@@ -9,6 +9,8 @@ which buttons are enabled, is drawn from the updated state.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -16,10 +18,16 @@ from emapp.player import stopped_report
 from emapp.runs import PreparedRun
 from emapp.state import ViewState
 
+if TYPE_CHECKING:
+    from emapp.sidebar import Settings
+
 VIEW = "em_view"
 RUN = "em_run"
 SPEED = "speed"
 SCRUB = "scrub"
+RESEEDS = "em_reseeds"  # (settings without re-seeds, the re-seeds pressed for them)
+RESUME = "em_resume"  # the state to show once the re-seeded run is on screen
+RESEED_PENDING = "em_reseed_pending"
 
 
 def current_view(run: PreparedRun) -> ViewState:
@@ -28,6 +36,9 @@ def current_view(run: PreparedRun) -> ViewState:
     if view is None or view.settings_key != run.key:
         token = view.play_token if view is not None else 0
         view = ViewState(settings_key=run.key, last=run.timeline.last, play_token=token)
+        resume = st.session_state.pop(RESUME, None)
+        if resume is not None:  # a re-seed: the same run up to here, so carry on from here
+            view.move_to(resume)
         st.session_state[VIEW] = view
     st.session_state[RUN] = run
     return view
@@ -75,3 +86,38 @@ def apply_stopped() -> None:
     view, _ = pair
     if view.playing and report.get("token") == view.play_token:
         view.stop_at(int(report["index"]))
+
+
+# -- re-seeding a collapsed or empty component ----------------------------------------------
+
+
+def settings_base(settings: Settings) -> str:
+    """Everything that defines the run except the re-seeds (and the play speed)."""
+    return repr(replace(settings, speed=0.0))
+
+
+def with_reseeds(settings: Settings) -> Settings:
+    """``settings`` with the re-seeds pressed for them; other settings start with none."""
+    base = settings_base(settings)
+    stored = st.session_state.get(RESEEDS)
+    if stored is None or stored[0] != base:
+        st.session_state[RESEEDS] = stored = (base, ())
+    return replace(settings, model=replace(settings.model, reseeds=stored[1]))
+
+
+def request_reseed(component: int) -> None:
+    """Button callback: re-seed ``component`` at the state on screen and continue from it."""
+    pair, stored = _view_and_run(), st.session_state.get(RESEEDS)
+    if pair is None or stored is None:
+        return
+    view, _ = pair
+    st.session_state[RESEEDS] = (stored[0], (*stored[1], (view.cursor, component)))
+    # The new run equals the old one up to the cursor; then come the moved component and
+    # its E-step: show that E-step.
+    st.session_state[RESUME] = view.cursor + 2
+    st.session_state[RESEED_PENDING] = True
+
+
+def take_reseed_request() -> bool:
+    """Whether a re-seed was just requested (the whole page must then run again)."""
+    return bool(st.session_state.pop(RESEED_PENDING, False))

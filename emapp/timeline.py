@@ -34,14 +34,23 @@ TOL = 1e-3
 REG_COVAR = 1e-6
 
 
+Reseed = tuple[int, int]  # (state index after which it happens, component)
+
+
 @dataclass(frozen=True)
 class ModelSettings:
-    """The model part of the sidebar: K, covariance type, initialisation and its seed."""
+    """The model part of the sidebar: K, covariance type, initialisation and its seed.
+
+    ``reseeds`` lists the re-seed buttons pressed so far, as (state index, component): the
+    run is replayed from the same start with those repairs at those states, so it stays a
+    pure function of its settings (and a cache key).
+    """
 
     n_components: int = 3
     covariance_type: str = "full"
     init: str = "random"
     seed: int = 0
+    reseeds: tuple[Reseed, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,17 +115,40 @@ class Timeline:
         return [event for s in self.states[: index + 1] for event in s.events]
 
     def converged_index(self) -> int | None:
-        """The state at which the "converged" event was raised, if any."""
-        for i, state in enumerate(self.states):
+        """The state at which the "converged" event was raised, if it still holds.
+
+        A convergence before a re-seed no longer counts: the run went on from there.
+        """
+        for i in range(self.last, -1, -1):
+            state = self.states[i]
             if any(e.kind == "converged" for e in state.events):
                 return i
+            if reseeded_component(state) is not None:
+                return None
         return None
+
+    def reseed_marks(self, index: int) -> list[tuple[int, float]]:
+        """(iteration, log-likelihood) just after every re-seed up to state ``index``."""
+        marks = []
+        for i in range(1, min(index, self.last) + 1):
+            before, state = self.states[i - 1], self.states[i]
+            if reseeded_component(before) is not None and state.log_likelihood is not None:
+                marks.append((state.iteration, state.log_likelihood))
+        return marks
+
+
+def reseeded_component(state: Snapshot) -> int | None:
+    """The component re-seeded at ``state``, if that is what the state is."""
+    return next((e.component for e in state.events if e.kind == "reseeded"), None)
 
 
 def state_label(state: Snapshot) -> str:
     """``"Iteration 3 · E-step done"``: the words shown above the chart."""
     if state.stage == "start":
         return "Iteration 0 · starting point"
+    reseeded = reseeded_component(state)
+    if reseeded is not None:
+        return f"Iteration {state.iteration} · component {reseeded + 1} re-seeded"
     return f"Iteration {state.iteration} · {state.stage}-step done"
 
 
@@ -146,15 +178,13 @@ def compute_timeline(
     )
     # History holds parameters only (tiny); responsibilities are recomputed below as float32,
     # once per E state, because the engine would keep float64 copies for both halves.
-    run = EM(
-        X,
-        params,
-        reg_covar=REG_COVAR,
-        tol=TOL,
-        record="params",
-        history_limit=2 * max_iterations + 2,
-    )
-    run.run(max_iter=max_iterations)
+    # Each re-seed adds two states (the moved component, then its E-step).
+    limit = 2 * max_iterations + 2 + 2 * len(model.reseeds)
+    run = EM(X, params, reg_covar=REG_COVAR, tol=TOL, record="params", history_limit=limit)
+    for at, component in sorted(model.reseeds):
+        advance_to(run, at)
+        run.reseed(component)
+    run.run(max_iter=max(0, max_iterations - run.iteration))
     states = tuple(run.history)
     resp = {
         i: e_step(X, s.params).resp.astype(np.float32)
@@ -164,3 +194,12 @@ def compute_timeline(
     return Timeline(
         states=states, resp=resp, converged=run.converged, max_iterations=max_iterations
     )
+
+
+def advance_to(run: EM, index: int) -> None:
+    """Step ``run`` half a step at a time until its history's last state is ``index``."""
+    while len(run.history) - 1 < index:
+        if run.stage == "E":
+            run.m_step()
+        else:
+            run.e_step()

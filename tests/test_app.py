@@ -58,7 +58,7 @@ def test_the_page_loads_with_every_control_and_the_explanation() -> None:
     assert at.get("plotly_chart")
     assert any("E-step (Expectation)" in m.value for m in at.markdown)
     assert len(at.get("latex")) >= 2
-    assert at.radio(key="source").options == ["Blobs", "Upload CSV"]
+    assert {"Blobs", "Upload CSV"} <= set(at.radio(key="source").options)
 
 
 def test_e_step_recolours_then_m_step_moves() -> None:
@@ -183,3 +183,27 @@ def test_more_components_than_points_is_a_sentence_not_a_traceback() -> None:
     at.slider(key="n_components").set_value(10).run()
     assert not at.exception
     click(at, "Run to convergence")
+
+
+def test_a_collapsed_component_can_be_reseeded_and_the_curve_marks_it() -> None:
+    at = start()
+    at.slider(key="n_points").set_value(200).run()
+    at.slider(key="n_components").set_value(8).run()
+    click(at, "Run to convergence")
+    before = component(at, "player")
+    end = before["target"]
+    reseed = [b for b in at.button if b.label.startswith("Re-seed component")]
+    assert reseed, "a collapsed component should offer a re-seed button"
+    reseed[0].click().run()
+    assert not at.exception
+    after = component(at, "player")
+    assert after["version"] != before["version"]
+    assert "re-seeded" in after["labels"][end + 1]
+    assert after["target"] == end + 2  # carries on from the re-seeded state
+    assert after["labels"][: end + 1] == before["labels"][: end + 1]  # history is kept
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    marks = next(t for t in chart["frames"][-1]["data"] if t.get("text") == ["re-seeded"])
+    assert marks["x"][0] is not None
+    # Another setting starts afresh, without the re-seed.
+    at.number_input(key="model_seed").set_value(1).run()
+    assert not any("re-seeded" in label for label in component(at, "player")["labels"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from emapp.blobs import BlobSettings, make_blobs
-from emapp.describe import notes_at
+from emapp.describe import notes_at, reseedable
 from emapp.state import ViewState, end_sentence, play_sequence
 from emapp.timeline import (
     MAX_ITERATIONS,
@@ -186,3 +187,22 @@ def test_an_empty_component_is_shown_and_explained() -> None:
     assert timeline.states[-1].params.empty[1]
     sentences = [text for kind, text in notes_at(timeline, timeline.last) if kind == "warning"]
     assert any("Component 2 lost all its points" in s for s in sentences)
+
+
+def test_a_reseed_replays_the_same_run_then_moves_the_component() -> None:
+    X = make_blobs(BlobSettings(n_points=200, n_clusters=3, seed=0))
+    model = ModelSettings(n_components=8, init="random", seed=0)
+    timeline = compute_timeline(X, model)
+    stuck = reseedable(timeline, timeline.last)
+    assert stuck
+    at, k = timeline.last, stuck[0]
+    again = compute_timeline(X, replace(model, reseeds=((at, k),)))
+    for old, new in zip(timeline.states, again.states[: at + 1], strict=True):
+        np.testing.assert_array_equal(old.params.means, new.params.means)
+    assert state_label(again.states[at + 1]).endswith(f"component {k + 1} re-seeded")
+    assert again.states[at + 2].stage == "E"
+    assert [m[0] for m in again.reseed_marks(again.last)] == [again.states[at + 2].iteration]
+    assert k not in reseedable(again, at + 2)
+    assert any(kind == "info" and "re-seeded" in text for kind, text in notes_at(again, at + 2))
+    # Convergence before the re-seed no longer counts.
+    assert again.converged_index() is None or again.converged_index() > at
