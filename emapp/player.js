@@ -39,6 +39,8 @@ function registry() {
       status: null, // the status element of the mounted component
       listeners: [], // called with the index of every state shown (used by the benchmark)
       pauseListener: false,
+      stepListener: false,
+      heading: null, // the state the chart is moving to (or shows), when not playing
     };
   }
   return window[REGISTRY_KEY];
@@ -125,6 +127,7 @@ function attachChart(reg, gd, data) {
   reg.gd = gd;
   reg.version = data.version;
   reg.shown = 0; // a freshly drawn chart shows its base traces: state 0
+  reg.heading = 0;
   reg.colourSource = 0;
   reg.playing = false;
   if (gd.__emListening) return;
@@ -168,6 +171,7 @@ function framesFor(reg, target) {
 
 // Show `target`: a few states forward play the half-steps in between, anything else jumps.
 function goTo(reg, target) {
+  reg.heading = target;
   if (reg.shown === target) {
     showStatus(reg, target);
     return Promise.resolve(true);
@@ -374,6 +378,7 @@ function syncPlotly(reg) {
 
 function play(reg, data) {
   reg.playing = true;
+  reg.heading = null;
   reg.token = data.token;
   const token = data.token;
   const current = () => reg.playing && reg.token === token;
@@ -407,6 +412,7 @@ function play(reg, data) {
 function stopPlayback(reg) {
   if (!reg.playing) return;
   reg.playing = false;
+  reg.heading = reg.shown;
   reg.generation += 1;
   if (reg.fast) {
     syncPlotly(reg);
@@ -451,6 +457,44 @@ function listenForPause(reg) {
   );
 }
 
+// The stepping buttons are Streamlit buttons too: Python moves its cursor in the rerun the
+// click starts, and the chart would wait for that round trip. The browser knows the run's
+// states, so it starts moving the chart on pointer-down, by the same rules as
+// emapp/state.py; the rerun then confirms the same target (or corrects it, and wins).
+const STEP_RULES = {
+  e_step: (stage) => (stage === "E" ? 0 : 1),
+  m_step: (stage) => (stage === "E" ? 1 : 2),
+  step: (stage) => ({ S: 3, E: 2, M: 1 })[stage],
+};
+
+function stepTarget(data, key, from) {
+  const last = data.stages.length - 1;
+  if (key === "reset") return 0;
+  if (key === "run") return last;
+  const ahead = STEP_RULES[key](data.stages[from]);
+  const target = from + ahead;
+  return ahead > 0 && target <= last ? target : null;
+}
+
+function listenForSteps(reg) {
+  if (reg.stepListener) return;
+  reg.stepListener = true;
+  window.addEventListener(
+    "pointerdown",
+    (event) => {
+      const data = reg.data;
+      if (!data || !data.step_keys || reg.playing || !reg.gd || !event.target.closest) return;
+      if (event.button !== 0 || reg.version !== data.version) return;
+      const key = data.step_keys.find((k) => event.target.closest(`.st-key-${k}`));
+      const button = key && event.target.closest("button");
+      if (!button || button.disabled) return;
+      const target = stepTarget(data, key, reg.heading ?? reg.shown);
+      if (target !== null && target !== reg.heading) goTo(reg, target);
+    },
+    true,
+  );
+}
+
 // -- entry point -----------------------------------------------------------------------------
 
 function sync(reg, data) {
@@ -462,7 +506,9 @@ function sync(reg, data) {
     return true;
   }
   stopPlayback(reg);
-  goTo(reg, data.target);
+  // A click the browser already answered (see listenForSteps): let its animation finish.
+  if (reg.heading !== data.target) goTo(reg, data.target);
+  else showStatus(reg, reg.shown);
   return true;
 }
 
@@ -478,6 +524,7 @@ export default function (component) {
   reg.setStateValue = setStateValue;
   reg.status = parentElement.querySelector(".em-status");
   listenForPause(reg);
+  listenForSteps(reg);
   // The chart's frames update the status as they are shown; a new run starts at its start.
   showStatus(reg, reg.version === data.version ? reg.shown : data.target);
 

@@ -29,6 +29,8 @@ KEY = "player"
 TABLE_KEY = "parameter_table"
 CHART_KEY = "em-chart"
 PAUSE_KEY = "pause"
+# Buttons whose effect the browser shows on the click, before the rerun confirms it.
+STEP_KEYS = ("e_step", "m_step", "step", "run", "reset")
 # A single M-step glides for this long: long enough to see the ellipses move, short enough
 # not to feel slow; within a Step the new colours follow after STEP_HOLD_MS.
 STEP_MS = 260
@@ -130,6 +132,7 @@ def player_data(timeline: Timeline, view: ViewState, version: str, speed: float)
         "role": "player",
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
+        "step_keys": list(STEP_KEYS),
         "version": version,
         "target": start,
         "playing": view.playing,
