@@ -1,0 +1,147 @@
+"""The worked example's numbers against emcore's own E- and M-steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emapp.blobs import BlobSettings, make_blobs
+from emapp.timeline import REG_COVAR, ModelSettings, compute_timeline
+from emapp.worked import (
+    component_table,
+    log_component_densities,
+    mean_latex,
+    mean_update,
+    next_states,
+    number,
+    point_e_step,
+    point_figure,
+    probability,
+    responsibilities,
+    responsibility_latex,
+    sum_to_one_latex,
+    vector,
+    worked_example,
+)
+from emcore import COVARIANCE_TYPES, MixtureParams, e_step, initial_params, m_step
+from emcore.steps import log_gaussian
+
+
+@pytest.fixture(scope="module")
+def X() -> np.ndarray:
+    return make_blobs(BlobSettings(n_points=300, seed=2))
+
+
+@pytest.fixture(scope="module")
+def timeline(X):
+    return compute_timeline(X, ModelSettings(n_components=3, seed=4))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_densities_equal_emcore_for_every_covariance_type(X, covariance_type) -> None:
+    params = initial_params(X, 3, covariance_type, "k-means++", random_state=1)
+    ours = log_component_densities(X, params.means, params.full_covariances)
+    np.testing.assert_allclose(ours, log_gaussian(X, params), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_point_e_step_equals_emcore(X, covariance_type) -> None:
+    params = initial_params(X, 4, covariance_type, "random", random_state=3)
+    reference = e_step(X, params)
+    for point in (0, 17, len(X) - 1):
+        numbers = point_e_step(X, params, point)
+        np.testing.assert_allclose(numbers.resp, reference.resp[point], atol=1e-12)
+        assert numbers.log_prob == pytest.approx(reference.log_prob[point], abs=1e-10)
+        assert numbers.resp.sum() == pytest.approx(1.0, abs=1e-12)
+        np.testing.assert_allclose(numbers.joint / numbers.joint.sum(), numbers.resp, atol=1e-12)
+
+
+def test_all_responsibilities_equal_emcore(X, timeline) -> None:
+    params = timeline.states[2].params
+    np.testing.assert_allclose(responsibilities(X, params), e_step(X, params).resp, atol=1e-12)
+
+
+def test_a_far_point_keeps_finite_logs_where_densities_underflow() -> None:
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0], [400.0, 400.0]])
+    params = MixtureParams.from_covariances(
+        np.array([0.5, 0.5]),
+        np.array([[0.0, 0.0], [1.0, 1.0]]),
+        np.stack([np.eye(2) * 0.1, np.eye(2) * 0.2]),
+    )
+    numbers = point_e_step(X, params, 3)
+    assert np.all(numbers.density == 0.0)  # below the smallest float
+    assert np.all(np.isfinite(numbers.log_density))
+    assert numbers.resp.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(numbers.resp, e_step(X, params).resp[3], atol=1e-12)
+
+
+@pytest.mark.parametrize(("stage", "index"), [("start", 0), ("E", 3), ("M", 4)])
+def test_new_mean_is_the_engines_next_m_state(X, timeline, stage, index) -> None:
+    assert timeline.stage(index) == stage
+    params = timeline.states[index].params
+    resp = e_step(X, params).resp
+    expected = m_step(X, resp, params.covariance_type, REG_COVAR, params)
+    for k in range(params.n_components):
+        example = worked_example(X, timeline, index, point=5, component=k)
+        np.testing.assert_allclose(example.mean.mean, expected.means[k], rtol=1e-10)
+        np.testing.assert_allclose(example.timeline_mean, example.mean.mean, rtol=1e-10)
+        assert example.mean.n_k == pytest.approx(resp[:, k].sum())
+
+
+def test_states_the_e_and_m_steps_lead_to(timeline) -> None:
+    assert next_states(timeline, 0) == (1, 2)
+    assert next_states(timeline, 1) == (1, 2)  # an E state shows its own responsibilities
+    assert next_states(timeline, 2) == (3, 4)  # from an M state the next E-step comes first
+    assert next_states(timeline, timeline.last) == (timeline.last, None)
+    example = worked_example(make_blobs(BlobSettings(n_points=300, seed=2)), timeline, 0, 0)
+    assert example.e_index == 1 and example.m_index == 2
+
+
+def test_the_default_component_is_the_most_responsible(X, timeline) -> None:
+    example = worked_example(X, timeline, 3, point=11)
+    assert example.mean.component == int(np.argmax(example.e_step.resp))
+
+
+def test_an_empty_component_keeps_its_mean(X) -> None:
+    resp = np.zeros((len(X), 2))
+    resp[:, 0] = 1.0
+    update = mean_update(X, resp, 1, np.array([9.0, 9.0]))
+    assert update.empty
+    np.testing.assert_array_equal(update.mean, [9.0, 9.0])
+    assert "keeps its mean" in mean_latex(update, 0)
+
+
+def test_mean_terms_start_the_sum_and_include_the_picked_point(X, timeline) -> None:
+    example = worked_example(X, timeline, 1, point=40, component=0)
+    indices = [i for i, _, _ in example.mean.terms]
+    assert indices == [0, 1, 40]
+    latex = mean_latex(example.mean, 40)
+    assert r"r_{41,1}" in latex and vector(example.mean.mean) in latex
+
+
+def test_latex_shows_the_actual_numbers(X, timeline) -> None:
+    example = worked_example(X, timeline, 1, point=7)
+    numbers = example.e_step
+    k = example.mean.component
+    text = responsibility_latex(numbers, k)
+    assert text.endswith(probability(float(numbers.resp[k])))
+    assert number(float(numbers.joint[k]), 3) in text
+    assert sum_to_one_latex(numbers).endswith("= 1")
+    table = component_table(numbers)
+    assert list(table["component"]) == ["1", "2", "3"]
+    np.testing.assert_allclose(table["r_ik"], numbers.resp)
+
+
+def test_number_formatting() -> None:
+    assert number(0.0) == "0"
+    assert number(0.0123456) == "0.01235"
+    assert number(1.5e-15) == r"1.5 \times 10^{-15}"
+    assert number(-float("inf")) == r"-\infty"
+    assert probability(0.98765) == "0.9877"
+
+
+def test_point_figure_rings_the_picked_point(X, timeline) -> None:
+    figure = point_figure(X, timeline.states[1].params, 12)
+    ring = figure.data[-1]
+    assert ring.x == (X[12, 0],) and ring.y == (X[12, 1],)
+    assert ring.text == ("x₁₃",)
