@@ -16,6 +16,7 @@ from emapp.player import CHART_KEY, render_table, table_data
 from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
 from emapp.session import current_view, with_reseeds
 from emapp.sidebar import Settings, sidebar
+from emapp.teaching_ui import presets_panel, teaching_tabs
 from emapp.text import explanation, page_header
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -44,6 +45,8 @@ def main() -> None:
         initial_sidebar_state="expanded",
     )
     page_header()
+    with st.sidebar:
+        presets_panel()  # scenarios on top: their callbacks set the widgets below
     settings = with_reseeds(sidebar())
     run = load_run(settings)
     if run is None:
@@ -61,6 +64,7 @@ def main() -> None:
             download_buttons(run.export)
     with right:
         explanation()
+    teaching_tabs(run)  # worked example, choosing K, k-means vs EM, density
 
 
 main()

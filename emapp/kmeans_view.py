@@ -131,7 +131,9 @@ class Comparison:
 
     @property
     def elongation(self) -> float:
-        """The largest long-to-short axis ratio among EM's non-empty components."""
+        """The largest long-to-short axis ratio among EM's non-empty components (1 in 1-D)."""
+        if self.em_params.n_features < 2:
+            return 1.0
         ratios = [
             radii[0] / max(radii[1], 1e-12)
             for k, covariance in enumerate(self.em_params.full_covariances)

@@ -127,6 +127,31 @@ def use_model(covariance_type: str, n_components: int) -> None:
     st.session_state["covariance_type"] = covariance_type
 
 
+def fitted_data(run: PreparedRun) -> np.ndarray:
+    """The data EM ran on. For a table with more than two columns ``run.X`` is only the
+    picture's projection; the export keeps the fitted columns (before standardising)."""
+    export = getattr(run, "export", None)
+    if export is None:
+        return run.X
+    data = np.asarray(export.data, dtype=float)
+    if export.centre is not None:
+        data = (data - export.centre) / export.scale
+    return data
+
+
+def is_projection(run: PreparedRun) -> bool:
+    """Whether the chart shows a projection of a fit in more than two columns."""
+    return fitted_data(run).shape[1] > 2
+
+
+def projection_note(what: str) -> None:
+    st.info(
+        f"EM ran in all the table's columns and the chart shows a projection of them, so "
+        f"{what} would not be EM's own numbers. Choose one or two columns in the sidebar to "
+        "see it."
+    )
+
+
 def current_model(run: PreparedRun) -> tuple[str, int]:
     params = run.timeline.states[0].params
     return params.covariance_type, params.n_components
@@ -139,7 +164,8 @@ def model_selection_panel(run: PreparedRun) -> None:
         "alone would always pick the largest K. **BIC** and **AIC** add a penalty for every "
         "parameter; the model with the **lowest** value is the best trade-off."
     )
-    digest = data_digest(run.X)
+    X = fitted_data(run)
+    digest = data_digest(X)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.slider("Largest K to try", 2, KMAX_LIMIT, DEFAULT_KMAX, key=KMAX_KEY)
     right.button(
@@ -148,13 +174,14 @@ def model_selection_panel(run: PreparedRun) -> None:
         on_click=request_comparison,
         args=(digest,),
         width="stretch",
-        help=f"Fits K = 1 … the largest K for 4 covariance types, {N_INIT} EM starts each.",
+        help=f"Fits K = 1 … the largest K for 4 covariance types, {N_INIT} EM starts each, "
+        "on all the columns EM ran on.",
     )
     request = st.session_state.get(REQUEST_KEY)
     if request is None or request[0] != digest:
         st.caption("Press **Compare models** to fit every K and covariance type on these data.")
         return
-    result = cached_comparison(digest, request[1], N_INIT, run.X)
+    result = cached_comparison(digest, request[1], N_INIT, X)
     show_comparison(result, current_model(run))
 
 
@@ -223,16 +250,20 @@ def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
     A fragment: its controls rerun only this panel, and "Follow the chart" picks up the
     state the stepping buttons (another fragment) moved the chart to.
     """
+    if is_projection(run):
+        projection_note("a worked example on the picture")
+        return
     index = live_cursor(run, cursor)
     point, k = worked_controls(run, index)
     example = worked_example(run.X, run.timeline, index, point, k)
     left, right = st.columns([3, 2], gap="large")
     with left:
         show_e_step(example)
-    with right:
-        params = run.timeline.states[index].params
-        figure = point_figure(run.X, params, point, run.feature_names)
-        st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="worked_point_chart")
+    if run.X.shape[1] == 2:
+        with right:
+            params = run.timeline.states[index].params
+            figure = point_figure(run.X, params, point, run.feature_names)
+            st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="worked_point_chart")
     show_responsibility(example, k)
     show_m_step(example, run.timeline)
 
@@ -337,10 +368,12 @@ def styled_components(table: pd.DataFrame):
 
 
 @st.cache_resource(max_entries=MAX_CACHED, show_spinner=False)
-def cached_kmeans(version: str, _run: PreparedRun) -> tuple[Comparison, object]:
+def cached_kmeans(version: str, _run: PreparedRun) -> tuple[Comparison, object | None]:
     """k-means from the run's starting means, and the figure, once per run."""
     start = _run.timeline.states[0].params.means
     comparison = compare(_run.X, start, _run.timeline.states[-1].params)
+    if _run.X.shape[1] != 2:
+        return comparison, None
     return comparison, comparison_figure(_run.X, comparison, _run.feature_names)
 
 
@@ -351,13 +384,17 @@ def kmeans_panel(run: PreparedRun) -> None:
         "(responsibility 1 or 0) and each mean moves to the plain average of its points. "
         "Both start here from the same means."
     )
+    if is_projection(run):
+        projection_note("k-means on the picture")
+        return
     comparison, figure = cached_kmeans(run.version, run)
     metrics = st.columns(3)
     metrics[0].metric("Points labelled differently", f"{comparison.share_differ:.1%}")
     metrics[1].metric("k-means iterations", comparison.kmeans.n_iter)
     metrics[2].metric("EM iterations", run.timeline.n_iterations)
     st.info(difference_sentence(comparison))
-    st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="kmeans_chart")
+    if figure is not None:
+        st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="kmeans_chart")
 
 
 # -- the density ------------------------------------------------------------------------------
@@ -382,7 +419,14 @@ ground are surprises, and they pull the log-likelihood down.
 
 @st.fragment
 def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
-    """The mixture density ``p(x)`` as filled contours under the points."""
+    """The mixture density ``p(x)`` as filled contours under the points.
+
+    For a projected fit this is still exact: a linear projection of a Gaussian mixture is
+    the Gaussian mixture of the projected components, which the chart's ellipses show.
+    """
+    if run.X.shape[1] != 2:
+        st.info("With one column the main chart already draws the density over the histogram.")
+        return
     chart, words = st.columns([2, 1], gap="large")
     with words:
         source = st.radio(

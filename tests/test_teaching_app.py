@@ -1,0 +1,166 @@
+"""The teaching panels through Streamlit's AppTest, with a real run and the real sidebar."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def teaching_page() -> None:
+    """The sidebar with the scenarios on top, a cached run, and the four teaching tabs."""
+    import streamlit as st
+
+    from emapp import teaching_ui as ui
+    from emapp.runs import blob_run, settings_tuple
+    from emapp.session import current_view
+    from emapp.sidebar import sidebar
+
+    with st.sidebar:
+        ui.presets_panel()
+    settings = sidebar()
+    run = blob_run(settings_tuple(settings.blobs), settings_tuple(settings.model))
+    current_view(run)
+    ui.teaching_tabs(run)
+
+
+def start() -> AppTest:
+    at = AppTest.from_function(teaching_page, default_timeout=120)
+    at.session_state["n_points"] = 300  # small data keeps the fits quick
+    at.run()
+    assert not at.exception
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_with_y_title(at: AppTest, text: str) -> dict | None:
+    for spec in charts(at):
+        title = spec["layout"].get("yaxis", {}).get("title", {}).get("text", "")
+        if text in title:
+            return spec
+    return None
+
+
+def latex(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.latex)
+
+
+# -- choosing K -------------------------------------------------------------------------------
+
+
+def test_compare_models_draws_the_chart_and_names_the_best() -> None:
+    at = start()
+    assert chart_with_y_title(at, "BIC") is None  # nothing is fitted before the click
+    click(at, "Compare models")
+    spec = chart_with_y_title(at, "BIC (lower is better)")
+    assert spec is not None
+    names = [trace.get("name") for trace in spec["data"]]
+    assert {"full", "tied", "diag", "spherical", "best"} <= set(names)
+    assert any("Best by BIC" in m.value for m in at.markdown)
+    at.segmented_control(key="selection_criterion").set_value("aic").run()
+    assert chart_with_y_title(at, "AIC (lower is better)") is not None
+    assert any("Best by AIC" in m.value for m in at.markdown)
+
+
+def test_use_this_model_sets_the_sidebar() -> None:
+    at = start()
+    at.slider(key="n_components").set_value(6).run()
+    at.selectbox(key="covariance_type").set_value("spherical").run()
+    click(at, "Compare models")
+    use = next(b for b in at.button if b.label.startswith("Use this model"))
+    assert use.label == "Use this model: full, K = 3"
+    use.click().run()
+    assert not at.exception
+    assert at.session_state["n_components"] == 3
+    assert at.session_state["covariance_type"] == "full"
+    assert at.slider(key="n_components").value == 3
+    assert any("already uses this model" in s.value for s in at.success)
+
+
+def test_other_data_asks_for_a_new_comparison() -> None:
+    at = start()
+    click(at, "Compare models")
+    assert chart_with_y_title(at, "BIC") is not None
+    at.number_input(key="data_seed").set_value(7).run()
+    assert chart_with_y_title(at, "BIC") is None
+    assert any("Press **Compare models**" in c.value for c in at.caption)
+
+
+# -- the worked example -----------------------------------------------------------------------
+
+
+def test_point_number_changes_the_numbers() -> None:
+    at = start()
+    first = latex(at)
+    assert r"x_{1} = " in first
+    at.number_input(key="worked_point").set_value(5).run()
+    assert not at.exception
+    second = latex(at)
+    assert r"x_{5} = " in second and r"x_{1} = " not in second
+    assert any("the same numbers" in s.value for s in at.success)
+
+
+def test_follow_the_chart_shows_the_state_on_the_chart() -> None:
+    at = start()
+    assert any("Numbers at: Iteration 0" in m.value for m in at.markdown)
+    view = at.session_state["em_view"]
+    view.move_to(4)  # what the stepping buttons do: two full iterations' halves
+    at.session_state["em_view"] = view
+    click(at, "Follow the chart")
+    assert any("Numbers at: Iteration 2 · M-step done" in m.value for m in at.markdown)
+
+
+# -- scenarios --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Elongated", "Bad start that collapses"])
+def test_a_scenario_sets_every_sidebar_key_and_shows_its_lesson(name) -> None:
+    from emapp.presets import preset_by_name, session_values
+
+    at = start()
+    at.pills(key="teaching_preset").set_value(name).run()
+    assert not at.exception
+    for key, value in session_values(preset_by_name(name)).items():
+        assert at.session_state[key] == value, key
+    assert at.slider(key="n_points").value == preset_by_name(name).blobs.n_points
+    assert any(name in info.value for info in at.sidebar.info)
+    at.slider(key="spread").set_value(2.5).run()
+    assert not at.sidebar.info
+    assert any("You changed a setting" in c.value for c in at.sidebar.caption)
+
+
+# -- k-means and the density ------------------------------------------------------------------
+
+
+def test_kmeans_tab_compares_and_explains() -> None:
+    at = start()
+    labels = [metric.label for metric in at.metric]
+    assert "Points labelled differently" in labels
+    assert any("k-means" in info.value for info in at.info)
+    kinds = [trace.get("type") for spec in charts(at) for trace in spec["data"]]
+    assert "heatmap" in kinds
+
+
+def test_density_tab_maps_the_density_and_switches_scale() -> None:
+    at = start()
+
+    def contour_title() -> str:
+        for spec in charts(at):
+            for trace in spec["data"]:
+                if trace.get("type") == "contour":
+                    return trace["colorbar"]["title"]["text"]
+        raise AssertionError("no density map")
+
+    assert contour_title() == "p(x)"
+    at.toggle(key="density_log").set_value(True).run()
+    assert contour_title() == "log p(x)"
