@@ -40,10 +40,13 @@ Every component moves to the weighted average of the points, using the responsib
 as weights; its ellipse takes the weighted spread of those points, and its weight becomes
 its share of all points. *The ellipses move, the colours stay.*
 """
+# One equation per line: the page's right column is narrow on a projector.
 M_STEP_FORMULA = (
-    r"N_k = \sum_i r_{ik},\quad \pi_k = \frac{N_k}{n},\quad "
-    r"\mu_k = \frac{1}{N_k}\sum_i r_{ik}\, x_i,\quad "
-    r"\Sigma_k = \frac{1}{N_k}\sum_i r_{ik}\,(x_i-\mu_k)(x_i-\mu_k)^\top"
+    r"\begin{aligned}"
+    r"N_k &= \sum_i r_{ik}, \qquad \pi_k = \frac{N_k}{n} \\"
+    r"\mu_k &= \frac{1}{N_k} \sum_i r_{ik} \, x_i \\"
+    r"\Sigma_k &= \frac{1}{N_k} \sum_i r_{ik} \, (x_i - \mu_k)(x_i - \mu_k)^\top"
+    r"\end{aligned}"
 )
 CLOSING_TEXT = """
 **Why it works.** Neither step can lower the log-likelihood (the curve on the right), so
