@@ -164,3 +164,26 @@ def test_density_tab_maps_the_density_and_switches_scale() -> None:
     assert contour_title() == "p(x)"
     at.toggle(key="density_log").set_value(True).run()
     assert contour_title() == "log p(x)"
+
+
+def one_column_page() -> None:
+    """The tabs for a run on one column (what a one-column table gives)."""
+    import numpy as np
+
+    from emapp import teaching_ui as ui
+    from emapp.runs import PreparedRun
+    from emapp.timeline import ModelSettings, compute_timeline
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 1)), rng.normal(6, 1, (80, 1))])
+    timeline = compute_timeline(X, ModelSettings(2, "full", "k-means++", 0))
+    ui.teaching_tabs(PreparedRun(("one",), "one-column", X, ("x",), timeline, None))
+
+
+def test_one_column_runs_show_numbers_kmeans_and_choose_k() -> None:
+    at = AppTest.from_function(one_column_page, default_timeout=120).run()
+    assert not at.exception
+    assert r"x_{1} = \begin{pmatrix}" in latex(at)
+    assert any("agree on 180 of 180" in info.value for info in at.info)
+    click(at, "Compare models")
+    assert any("**K = 2**" in m.value for m in at.markdown)
