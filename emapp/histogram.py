@@ -2,19 +2,20 @@
 
 Like :func:`emapp.figures.build_figure` it is one Plotly figure (a plain dict) with one
 animation frame per state of the :class:`~emapp.timeline.Timeline`, named by the state's
-index, so the page's player steps and plays it with ``Plotly.animate``. Its first trace is a
-bar trace, which the player's direct-drawing playback does not recognise as the points of a
-2-D figure, so playback always goes through ``Plotly.animate`` (fine for one column: a few
-hundred points, a few curves).
+index, so the page's player steps and plays it with ``Plotly.animate``. Its first trace is
+the histogram, a line without markers, which the player's direct-drawing playback does not
+accept as the points of a 2-D figure, so playback always goes through ``Plotly.animate``
+(fine for one column: a few hundred points, a few curves).
 
 Traces, in this fixed order (frames address them by index):
 
-0. the histogram, scaled as a density (area 1), never changed by a frame;
+0. the histogram (a filled step line), scaled as a density (area 1), never changed by a frame;
 1 .. K. every component's weighted density ``pi_k N(x | mu_k, sigma_k^2)``;
 K + 1. the mixture density, the sum of those;
 K + 2. the points, as a jittered strip under the axis, coloured by their responsibilities;
 K + 3. the means, on top of their component's curve, labelled 1..K;
-K + 4 .. K + 6. the log-likelihood curve, the current point and the "converged" mark.
+K + 4 ... the log-likelihood panel's traces, as :mod:`emapp.figures` draws them (the curve,
+   the current point, the "converged" mark, ...).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ GRID_POINTS = 161  # the same x grid in every frame, so Plotly can glide one cur
 MAX_BINS = 60
 MIN_BINS = 5
 BAR_COLOUR = "#D5DAE5"
+BAR_EDGE = "#B4BCCB"
 MIXTURE_COLOUR = "#1F2430"
 STRIP_SEED = 0  # a fixed jitter: the strip looks the same on every rerun
 # Heights as fractions of the density axis's top: room above the tallest curve, and the
@@ -81,19 +83,24 @@ class HistogramLayout:
 
     @property
     def n_traces(self) -> int:
-        return self.mixture + 6
+        return self.curve + len(curve_base_traces())
 
 
 # -- numbers ----------------------------------------------------------------------------------
 
 
-def histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Bin centres, heights scaled to a density (area 1) and the bin width."""
-    edges = np.histogram_bin_edges(x, bins="auto")
-    n_bins = int(np.clip(len(edges) - 1, MIN_BINS, MAX_BINS))
+def histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges and heights scaled to a density (area 1).
+
+    At least about sqrt(n) bins: numpy's "auto" rule is coarse for a few hundred points, and
+    two bumps of a mixture should show as two bumps.
+    """
+    auto = len(np.histogram_bin_edges(x, bins="auto")) - 1
+    n_bins = int(np.clip(max(auto, np.ceil(np.sqrt(len(x)))), MIN_BINS, MAX_BINS))
     counts, edges = np.histogram(x, bins=n_bins)
-    width = float(edges[1] - edges[0]) or 1.0
-    return (edges[:-1] + edges[1:]) / 2, counts / (len(x) * width), width
+    widths = np.diff(edges)
+    widths[widths == 0] = 1.0  # all values equal: one bin of width 0
+    return edges, counts / (len(x) * widths)
 
 
 def x_grid(x: np.ndarray) -> np.ndarray:
@@ -169,8 +176,9 @@ def state_traces(
         targets.append(layout.points)
     updates.append(means_update(params, x_dec, y_dec, top))
     targets.append(layout.means)
-    updates.extend(curve_updates(timeline, index))
-    targets.extend(range(layout.curve, layout.curve + 3))
+    curve = curve_updates(timeline, index)
+    updates.extend(curve)
+    targets.extend(range(layout.curve, layout.curve + len(curve)))
     return updates, targets
 
 
@@ -203,17 +211,21 @@ def base_traces(
 ) -> list[dict]:
     """Every trace with its fixed styling; the state-dependent parts come from frame 0."""
     x_dec, y_dec = decimals
-    centres, heights, width = histogram(x)
+    edges, heights = histogram(x)
     grid_x = np.round(grid, x_dec).tolist()
+    # A filled step line rather than a bar trace: Plotly's animated transitions leave scatter
+    # traces that no frame touches alone, but wiped the bars in a real browser.
     traces: list[dict] = [
         {
-            "type": "bar",
+            "type": "scatter",
+            "mode": "lines",
             "name": "data (histogram)",
-            "x": np.round(centres, x_dec).tolist(),
-            "y": np.round(heights, y_dec).tolist(),
-            "width": width,
-            "marker": {"color": BAR_COLOUR, "line": {"width": 0}},
-            "hovertemplate": "%{x}: density %{y}<extra></extra>",
+            "x": np.round(edges, x_dec).tolist(),
+            "y": np.round(np.append(heights, heights[-1]), y_dec).tolist(),
+            "line": {"shape": "hv", "width": 1, "color": BAR_EDGE},
+            "fill": "tozeroy",
+            "fillcolor": BAR_COLOUR,
+            "hoverinfo": "skip",
         }
     ]
     for k in range(layout.n_components):
@@ -275,7 +287,6 @@ def histogram_layout(grid: np.ndarray, timeline: Timeline, name: str, top: float
         "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
         "uirevision": "em",
         "hovermode": "closest",
-        "bargap": 0.04,
         "xaxis": axis(name, [float(grid[0]), float(grid[-1])], domain=[0.0, 0.6]),
         "yaxis": axis("density", [STRIP_LOW * top * 1.1, top], zeroline=True),
         "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),

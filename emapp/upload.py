@@ -31,12 +31,13 @@ VIEW_KEY = "picture"
 X_KEY = "x_column"
 Y_KEY = "y_column"
 STANDARDISE_KEY = "standardise"
-# Session state (not widgets): the last readable upload, the parse of the current file, and
-# which table the column widgets were set up for.
+# Session state (not widgets): the last readable upload, the parse of the current file, the
+# choices made for each recent table, and which table the column widgets show.
 LAST_GOOD = "upload_last_good"
 LAST_READ = "upload_last_read"
+CHOICES = "column_choices"
 CHOICES_FOR = "columns_chosen_for"
-CHOICE_KEYS = (COLUMNS_KEY, VIEW_KEY, X_KEY, Y_KEY, STANDARDISE_KEY)
+MAX_REMEMBERED = 8
 
 # EM runs in every fitted column; beyond this many the fit is slow and the picture says little.
 MAX_FIT_COLUMNS = 10
@@ -222,21 +223,46 @@ def choose(
 # -- widgets ----------------------------------------------------------------------------------
 
 
-def reset_choices_for(table: Table) -> None:
-    """A new table starts with the default choices (the old ones may name missing columns)."""
-    if st.session_state.get(CHOICES_FOR) != table.digest:
-        for key in CHOICE_KEYS:
-            st.session_state.pop(key, None)
-        st.session_state[CHOICES_FOR] = table.digest
+def default_choices(table: Table) -> dict:
+    columns = list(table.frame.columns)[:MAX_FIT_COLUMNS]
+    return {
+        COLUMNS_KEY: columns,
+        VIEW_KEY: VIEWS[0],
+        X_KEY: columns[0],
+        Y_KEY: columns[1] if len(columns) > 1 else columns[0],
+        STANDARDISE_KEY: suggest_standardise(table.frame[columns]),
+    }
+
+
+def choices_for(table: Table) -> dict:
+    """The column choices for ``table``, remembered per table and given to the widgets.
+
+    Streamlit forgets a widget's value when a run does not draw it (after choosing PCA, the
+    axis boxes; while a new file uploads, all of them), and the browser keeps showing a keyed
+    widget's old value when the table changes unless the script writes a new one. So the
+    choices live here and are written into the widgets' keys when the table changes or a
+    widget lost its value. Returns the (mutable) dict to record new choices in.
+    """
+    memory = st.session_state.setdefault(CHOICES, {})
+    choices = memory.pop(table.digest, None) or default_choices(table)
+    memory[table.digest] = choices  # most recently used last
+    while len(memory) > MAX_REMEMBERED:
+        del memory[next(iter(memory))]
+    switched = st.session_state.get(CHOICES_FOR) != table.digest
+    st.session_state[CHOICES_FOR] = table.digest
+    for key, value in choices.items():
+        if switched or key not in st.session_state:
+            st.session_state[key] = list(value) if isinstance(value, list) else value
+    return choices
 
 
 def keep_valid(key: str, options: list[str]) -> None:
-    """Forget a remembered choice that is no longer offered (its column was deselected)."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
+    """Replace a remembered choice that is no longer offered (its column was deselected)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
 
 
-def picture_controls(columns: list[str]) -> tuple[str, tuple[str, str] | None]:
+def picture_controls(columns: list[str], choices: dict) -> tuple[str, tuple[str, str] | None]:
     """For three or more columns: two of them, or the PCA plane."""
     view = st.radio(
         "Picture",
@@ -246,13 +272,15 @@ def picture_controls(columns: list[str]) -> tuple[str, tuple[str, str] | None]:
         key=VIEW_KEY,
         help="EM always runs in all the chosen columns; this only changes what is drawn.",
     )
+    choices[VIEW_KEY] = view
     if view == "pca":
         return view, None
     keep_valid(X_KEY, columns)
-    across = st.selectbox("Across (x axis)", columns, index=0, key=X_KEY)
+    across = st.selectbox("Across (x axis)", columns, key=X_KEY)
     others = [c for c in columns if c != across]
     keep_valid(Y_KEY, others)
-    up = st.selectbox("Up (y axis)", others, index=0, key=Y_KEY)
+    up = st.selectbox("Up (y axis)", others, key=Y_KEY)
+    choices[X_KEY], choices[Y_KEY] = across, up
     return view, (across, up)
 
 
@@ -261,7 +289,6 @@ def standardise_control(frame: pd.DataFrame) -> bool:
     suggested = ratio > SCALE_RATIO
     value = st.checkbox(
         "Standardise the columns (mean 0, standard deviation 1)",
-        value=suggested,
         key=STANDARDISE_KEY,
         help="EM's components are compared in the columns' units; standardising stops one "
         "large-valued column from dominating.",
@@ -276,25 +303,26 @@ def standardise_control(frame: pd.DataFrame) -> bool:
 
 def column_controls(table: Table) -> ChosenData | None:
     """Which columns to fit, how to draw them and whether to standardise; None if none."""
-    reset_choices_for(table)
+    choices = choices_for(table)
     options = list(table.frame.columns)
-    default = options[:MAX_FIT_COLUMNS]
     columns = st.multiselect(
         "Columns to fit",
         options,
-        default=default,
         key=COLUMNS_KEY,
         max_selections=MAX_FIT_COLUMNS,
         help="EM runs in all of these. One column gives a histogram; two a scatter plot; "
         "more a picture of two of them or of their PCA plane.",
     )
+    choices[COLUMNS_KEY] = list(columns)
     if len(options) > MAX_FIT_COLUMNS:
         st.caption(f"At most {MAX_FIT_COLUMNS} of the {len(options)} columns can be fitted.")
     if not columns:
         st.warning("Choose at least one column to fit.")
         return None
-    view, axes = picture_controls(columns) if len(columns) > 2 else ("columns", None)
-    standardise = standardise_control(table.frame[columns]) if len(columns) > 1 else False
+    view, axes = picture_controls(columns, choices) if len(columns) > 2 else ("columns", None)
+    standardise = False
+    if len(columns) > 1:
+        standardise = choices[STANDARDISE_KEY] = standardise_control(table.frame[columns])
     return choose(table, columns, standardise, view, axes)
 
 
@@ -322,9 +350,12 @@ def upload_table() -> Table | None:
     )
     last_good: Table | None = st.session_state.get(LAST_GOOD)
     if uploaded is None:
+        # Also the state for a moment while a new file replaces the old one: keep the fit.
         if last_good is None:
             st.caption("Choose a CSV file with at least one numeric column.")
-        return None
+        else:
+            st.caption(f"Showing {last_good.name}, the last file uploaded.")
+        return last_good
     result = read_current(uploaded)
     if isinstance(result, str):
         st.error(result)
