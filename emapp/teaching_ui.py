@@ -61,6 +61,12 @@ DENSITY_LOG_KEY = "density_log"
 DENSITY_POINTS_KEY = "density_points"
 DENSITY_SOURCES = {"end": "the fitted mixture (end of the run)", "chart": "the state on the chart"}
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+# Streamlit's tables use small type; these numbers are read from the back of a classroom.
+TABLE_CSS = """
+<style>
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.1rem !important; }
+</style>
+"""
 VIEW_KEY = "em_view"  # the cursor's ViewState, kept by emapp.session
 # Cached results per server; small, so a class on the same data shares them.
 MAX_CACHED = 16
@@ -295,6 +301,7 @@ def worked_controls(run: PreparedRun, index: int) -> tuple[int, int]:
 
 def show_e_step(example: WorkedExample) -> None:
     numbers = example.e_step
+    st.html(TABLE_CSS)
     st.markdown(f"##### E-step: which component explains point {numbers.point + 1}?")
     st.latex(E_STEP_FORMULA)
     st.latex(point_latex(numbers))
@@ -349,7 +356,6 @@ def styled_components(table: pd.DataFrame):
 
     return (
         table.style.apply(row_colour, axis=1)
-        .set_properties(**{"font-size": "1.15rem"})
         .format(
             {
                 "π_k": "{:.4f}",
