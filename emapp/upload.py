@@ -237,29 +237,36 @@ def default_choices(table: Table) -> dict:
 def choices_for(table: Table) -> dict:
     """The column choices for ``table``, remembered per table and given to the widgets.
 
-    Streamlit forgets a widget's value when a run does not draw it (after choosing PCA, the
-    axis boxes; while a new file uploads, all of them), and the browser keeps showing a keyed
-    widget's old value when the table changes unless the script writes a new one. So the
-    choices live here and are written into the widgets' keys when the table changes or a
-    widget lost its value. Returns the (mutable) dict to record new choices in.
+    Streamlit forgets (or reverts) a widget's value when a run does not draw it (after
+    choosing PCA, the axis boxes; while a new file uploads, all of them), and the browser
+    keeps showing a keyed widget's old value when the table changes unless the script writes
+    a new one. So the choices live here: every run writes them into the widgets' keys, and
+    the widgets' ``on_change`` callback (:func:`remember`) records what the user picks.
+    Returns the (mutable) dict of choices.
     """
     memory = st.session_state.setdefault(CHOICES, {})
     choices = memory.pop(table.digest, None) or default_choices(table)
     memory[table.digest] = choices  # most recently used last
     while len(memory) > MAX_REMEMBERED:
         del memory[next(iter(memory))]
-    switched = st.session_state.get(CHOICES_FOR) != table.digest
     st.session_state[CHOICES_FOR] = table.digest
     for key, value in choices.items():
-        if switched or key not in st.session_state:
-            st.session_state[key] = list(value) if isinstance(value, list) else value
+        st.session_state[key] = list(value) if isinstance(value, list) else value
     return choices
 
 
-def keep_valid(key: str, options: list[str]) -> None:
+def remember(key: str) -> None:
+    """Widget callback: record the user's new choice for the table the widget was drawn for."""
+    choices = st.session_state.get(CHOICES, {}).get(st.session_state.get(CHOICES_FOR))
+    if choices is not None and key in st.session_state:
+        value = st.session_state[key]
+        choices[key] = list(value) if isinstance(value, list) else value
+
+
+def keep_valid(key: str, options: list[str], choices: dict) -> None:
     """Replace a remembered choice that is no longer offered (its column was deselected)."""
     if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
+        st.session_state[key] = choices[key] = options[0]
 
 
 def picture_controls(columns: list[str], choices: dict) -> tuple[str, tuple[str, str] | None]:
@@ -270,17 +277,17 @@ def picture_controls(columns: list[str], choices: dict) -> tuple[str, tuple[str,
         format_func=VIEW_LABELS.get,
         horizontal=True,
         key=VIEW_KEY,
+        on_change=remember,
+        args=(VIEW_KEY,),
         help="EM always runs in all the chosen columns; this only changes what is drawn.",
     )
-    choices[VIEW_KEY] = view
     if view == "pca":
         return view, None
-    keep_valid(X_KEY, columns)
-    across = st.selectbox("Across (x axis)", columns, key=X_KEY)
+    keep_valid(X_KEY, columns, choices)
+    across = st.selectbox("Across (x axis)", columns, key=X_KEY, on_change=remember, args=(X_KEY,))
     others = [c for c in columns if c != across]
-    keep_valid(Y_KEY, others)
-    up = st.selectbox("Up (y axis)", others, key=Y_KEY)
-    choices[X_KEY], choices[Y_KEY] = across, up
+    keep_valid(Y_KEY, others, choices)
+    up = st.selectbox("Up (y axis)", others, key=Y_KEY, on_change=remember, args=(Y_KEY,))
     return view, (across, up)
 
 
@@ -290,6 +297,8 @@ def standardise_control(frame: pd.DataFrame) -> bool:
     value = st.checkbox(
         "Standardise the columns (mean 0, standard deviation 1)",
         key=STANDARDISE_KEY,
+        on_change=remember,
+        args=(STANDARDISE_KEY,),
         help="EM's components are compared in the columns' units; standardising stops one "
         "large-valued column from dominating.",
     )
@@ -309,11 +318,12 @@ def column_controls(table: Table) -> ChosenData | None:
         "Columns to fit",
         options,
         key=COLUMNS_KEY,
+        on_change=remember,
+        args=(COLUMNS_KEY,),
         max_selections=MAX_FIT_COLUMNS,
         help="EM runs in all of these. One column gives a histogram; two a scatter plot; "
         "more a picture of two of them or of their PCA plane.",
     )
-    choices[COLUMNS_KEY] = list(columns)
     if len(options) > MAX_FIT_COLUMNS:
         st.caption(f"At most {MAX_FIT_COLUMNS} of the {len(options)} columns can be fitted.")
     if not columns:
@@ -322,7 +332,7 @@ def column_controls(table: Table) -> ChosenData | None:
     view, axes = picture_controls(columns, choices) if len(columns) > 2 else ("columns", None)
     standardise = False
     if len(columns) > 1:
-        standardise = choices[STANDARDISE_KEY] = standardise_control(table.frame[columns])
+        standardise = standardise_control(table.frame[columns])
     return choose(table, columns, standardise, view, axes)
 
 
