@@ -42,7 +42,7 @@ test: lint browser
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.dev-installed
-	$(PY) bench/bench_iteration.py
+	$(PY) bench/bench_em.py --float32
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -7,9 +7,7 @@ thread boundaries, empty and collapsed components, points far from every compone
 No timing assertions here: speed is measured by ``bench/bench_em.py``.
 """
 
-import subprocess
-import sys
-from pathlib import Path
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -20,7 +18,6 @@ from sklearn.datasets import make_blobs
 from emcore import COVARIANCE_TYPES, EM, MixtureParams, covariance_model, e_step, m_step
 from emcore.fast import FastEM
 
-ROOT = Path(__file__).resolve().parents[1]
 RTOL = 1e-10
 
 # 1001 points: not a multiple of the chunk sizes used below.
@@ -233,6 +230,33 @@ def test_float32_needs_record_none():
         EM(X, start(X, 3, "full"), record="params").run(dtype=np.float32)
 
 
+# -- memory ----------------------------------------------------------------------------------
+
+
+def iteration_peak_bytes(data: np.ndarray, covariance_type: str, n_threads: int) -> int:
+    """Peak of traced (NumPy) allocations during one fused E-step + M-step."""
+    params = start(data, 4, covariance_type, seed=13)
+    fast = FastEM(data, covariance_type, chunk_rows=500, n_threads=n_threads)
+    tracemalloc.start()
+    try:
+        fast.m_step(fast.e_step(params), params)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_an_iteration_without_responsibilities_needs_memory_independent_of_n(covariance_type):
+    # Ten times the rows, the same working set: chunks of rows, never an (n, K) matrix.
+    small, _ = make_blobs(n_samples=4_000, centers=4, n_features=3, random_state=2)
+    large, _ = make_blobs(n_samples=40_000, centers=4, n_features=3, random_state=2)
+    single = [iteration_peak_bytes(data, covariance_type, 1) for data in (small, large)]
+    assert single[1] < single[0] + 16_384
+    assert single[1] < len(large) * 4 * 8 / 4  # a quarter of one (n, K) float64 matrix
+    # Each thread has its own chunk scratch: at most twice the memory with two threads.
+    assert iteration_peak_bytes(large, covariance_type, 2) < 2 * single[1] + 16_384
+
+
 # -- EM.run: record="none" (fast) against record="params" (stepping) --------------------------
 
 
@@ -322,19 +346,3 @@ def test_float32_run_converges_to_the_float64_fit():
     assert single.log_likelihoods[-1] == pytest.approx(double.log_likelihoods[-1], rel=1e-6)
     assert single.resp.dtype == np.float64
     assert relative(single.params.means, double.params.means) < 1e-3
-
-
-# -- the benchmark runs ------------------------------------------------------------------------
-
-
-def test_benchmark_quick_run_prints_an_agreeing_table():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_em.py"), "--quick", "--repeats", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "| 1,000 x 2 x 3 | full |" in result.stdout
-    assert "| yes (" in result.stdout and "**NO**" not in result.stdout
