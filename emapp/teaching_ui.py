@@ -459,17 +459,26 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
 TAB_LABELS = ("Worked example", "Choose K", "k-means vs EM", "Density")
 
 
+TABS_KEY = "teaching_tab"
+
+
 def teaching_tabs(run: PreparedRun, cursor: int | None = None) -> None:
-    """The four teaching panels as tabs, full width (below the main chart)."""
-    worked, choose, hard, density = st.tabs(list(TAB_LABELS))
-    with worked:
-        worked_example_panel(run, cursor)
-    with choose:
-        model_selection_panel(run)
-    with hard:
-        kmeans_panel(run)
-    with density:
-        density_panel(run, cursor)
+    """The four teaching panels as tabs, full width (below the main chart).
+
+    Only the open tab runs and is sent: the k-means and density figures are as large as
+    the main chart, and drawing them in hidden tabs would slow every page load.
+    """
+    panels = (
+        lambda: worked_example_panel(run, cursor),
+        lambda: model_selection_panel(run),
+        lambda: kmeans_panel(run),
+        lambda: density_panel(run, cursor),
+    )
+    tabs = st.tabs(list(TAB_LABELS), key=TABS_KEY, on_change="rerun")
+    for tab, panel in zip(tabs, panels, strict=True):
+        if tab.open:
+            with tab:
+                panel()
 
 
 __all__ = [

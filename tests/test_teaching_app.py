@@ -7,6 +7,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emapp.teaching_ui import TABS_KEY
+
 
 def teaching_page() -> None:
     """The sidebar with the scenarios on top, a cached run, and the four teaching tabs."""
@@ -28,6 +30,14 @@ def teaching_page() -> None:
 def start() -> AppTest:
     at = AppTest.from_function(teaching_page, default_timeout=120)
     at.session_state["n_points"] = 300  # small data keeps the fits quick
+    at.run()
+    assert not at.exception
+    return at
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Select a teaching tab: only the open tab runs (lazy tabs)."""
+    at.session_state[TABS_KEY] = label
     at.run()
     assert not at.exception
     return at
@@ -60,6 +70,7 @@ def latex(at: AppTest) -> str:
 
 def test_compare_models_draws_the_chart_and_names_the_best() -> None:
     at = start()
+    open_tab(at, "Choose K")
     assert chart_with_y_title(at, "BIC") is None  # nothing is fitted before the click
     click(at, "Compare models")
     spec = chart_with_y_title(at, "BIC (lower is better)")
@@ -74,6 +85,7 @@ def test_compare_models_draws_the_chart_and_names_the_best() -> None:
 
 def test_use_this_model_sets_the_sidebar() -> None:
     at = start()
+    open_tab(at, "Choose K")
     at.slider(key="n_components").set_value(6).run()
     at.selectbox(key="covariance_type").set_value("spherical").run()
     click(at, "Compare models")
@@ -89,6 +101,7 @@ def test_use_this_model_sets_the_sidebar() -> None:
 
 def test_other_data_asks_for_a_new_comparison() -> None:
     at = start()
+    open_tab(at, "Choose K")
     click(at, "Compare models")
     assert chart_with_y_title(at, "BIC") is not None
     at.number_input(key="data_seed").set_value(7).run()
@@ -144,6 +157,7 @@ def test_a_scenario_sets_every_sidebar_key_and_shows_its_lesson(name) -> None:
 
 def test_kmeans_tab_compares_and_explains() -> None:
     at = start()
+    open_tab(at, "k-means vs EM")
     labels = [metric.label for metric in at.metric]
     assert "Points labelled differently" in labels
     assert any("k-means" in info.value for info in at.info)
@@ -153,6 +167,7 @@ def test_kmeans_tab_compares_and_explains() -> None:
 
 def test_density_tab_maps_the_density_and_switches_scale() -> None:
     at = start()
+    open_tab(at, "Density")
 
     def contour_title() -> str:
         for spec in charts(at):
@@ -184,6 +199,8 @@ def test_one_column_runs_show_numbers_kmeans_and_choose_k() -> None:
     at = AppTest.from_function(one_column_page, default_timeout=120).run()
     assert not at.exception
     assert r"x_{1} = \begin{pmatrix}" in latex(at)
+    open_tab(at, "k-means vs EM")
     assert any("agree on 180 of 180" in info.value for info in at.info)
+    open_tab(at, "Choose K")
     click(at, "Compare models")
     assert any("**K = 2**" in m.value for m in at.markdown)
