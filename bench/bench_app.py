@@ -71,12 +71,6 @@ CLICK_PROBE = """(watch) => {
     const reg = window.__emPlayer;
     new MutationObserver(() => seen('status')).observe(reg.status, {subtree: true, childList: true, characterData: true, attributes: true});
     reg.gd.on('plotly_animatingframe', () => seen('frame'));
-    const app = document.querySelector("[data-testid='stApp']");
-    new MutationObserver(() => {
-      const l = window.__lat, state = app.getAttribute('data-test-script-state');
-      if (l.t0 && state === 'running') l.running = true;
-      if (l.t0 && l.running && state === 'notRunning' && !l.rerun) l.rerun = performance.now() - l.t0;
-    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   }
 }"""
 
@@ -144,16 +138,24 @@ def steps(page: Page, repeats: int) -> tuple[list[float], list[float]]:
     for _ in range(repeats + 1):
         target = 3 if target == 0 else target + 2  # Step from the start is E, M, E
         page.get_by_role("button", name="Step", exact=True).click()
+        # The rerun is done when the scrub slider shows the new state ("N E").
+        label = f"{(target - 1) // 2} E"
+        page.wait_for_function(RERUN_SEEN, arg=label, polling="raf", timeout=30_000)
         wait_shown(page, target)
         idle(page)
         latency = page.evaluate("window.__lat")
         samples.append(max(latency["status"], latency["frame"]))
-        page.wait_for_function("window.__lat.rerun !== undefined", timeout=30_000)
         reruns.append(page.evaluate("window.__lat.rerun"))
         time.sleep(0.6)  # let the glide finish before the next click
     return samples[1:], reruns[1:]
 
 
+RERUN_SEEN = """(label) => {
+  const thumbs = document.querySelectorAll("[data-testid='stSliderThumbValue']");
+  if (![...thumbs].some((thumb) => thumb.textContent.trim() === label)) return false;
+  window.__lat.rerun = performance.now() - window.__lat.t0;
+  return true;
+}"""
 PLAY_PROBE = """() => {
   const reg = window.__emPlayer;
   window.__bench = {frames: [], rafs: 0, run: true};
