@@ -158,23 +158,25 @@ def file_stem(name: str) -> str:
 def download_buttons(fit: FitExport) -> None:
     """Two download buttons; the files are built only when clicked, and no rerun follows."""
     stem = file_stem(fit.name)
-    left, right = st.columns(2)
-    left.download_button(
+    # Stacked at full width: side by side, the labels (which must say "final fit") are cut.
+    st.download_button(
         "Download data with labels (CSV, final fit)",
         data=lambda: labels_csv(fit.data, fit.columns, fit.resp),
         file_name=f"{stem}_labels.csv",
         mime="text/csv",
         key="download_labels",
         on_click="ignore",
+        width="stretch",
         help="Every point with its hard label (the most responsible component) and its "
         "responsibilities resp_1..K at the final state of the run.",
     )
-    right.download_button(
+    st.download_button(
         "Download fitted parameters (JSON, final fit)",
         data=lambda: parameters_json(fit),
         file_name=f"{stem}_parameters.json",
         mime="application/json",
         key="download_parameters",
         on_click="ignore",
+        width="stretch",
         help="Weights, means and covariances at the final state of the run.",
     )

@@ -137,6 +137,7 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     )
     notes = [scale_note(data)] if data.standardised else []
     if len(data.feature_names) == 1:
+        notes.insert(0, HISTOGRAM_NOTE)
         name = data.feature_names[0]
         spec = build_histogram_figure(data.X[:, 0], timeline, name)
         spec["layout"]["meta"] = version
@@ -167,6 +168,13 @@ def short_header(table: dict) -> dict:
     if len(header) == 7 and header[5].startswith("Cov"):
         header[5] = "Cov"
     return {**table, "header": header}
+
+
+HISTOGRAM_NOTE = (
+    "One column: the grey histogram is the data, scaled so its area is 1; each coloured curve "
+    "is a component's weighted density π_k N(x | μ_k, σ_k²), and the dashed curve, their sum, "
+    "is the mixture's density."
+)
 
 
 def scale_note(data: ChosenData) -> str:
