@@ -21,6 +21,9 @@ from emcore import MixtureParams
 
 RESP_DECIMALS = 6
 LABEL_COLUMN = "label"
+# A cell starting with one of these is run as a formula when the CSV is opened in a
+# spreadsheet; an uploaded file's column names end up in the exported header.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,9 +114,18 @@ def labels_frame(data: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> 
     return frame
 
 
+def spreadsheet_safe(name: str) -> str:
+    """``name`` with a leading apostrophe if a spreadsheet would read it as a formula (the
+    usual defence: the apostrophe shows the rest as text)."""
+    return "'" + name if name.startswith(FORMULA_STARTS) else name
+
+
 def labels_csv(data: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> str:
-    """:func:`labels_frame` as CSV text, one row per point, with a header."""
-    return labels_frame(data, columns, resp).to_csv(index=False, lineterminator="\n")
+    """:func:`labels_frame` as CSV text, one row per point, with a header that no
+    spreadsheet runs as a formula (the cells are all numbers)."""
+    frame = labels_frame(data, columns, resp)
+    frame.columns = [spreadsheet_safe(str(c)) for c in frame.columns]
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def parameters_dict(fit: FitExport) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -103,3 +104,12 @@ def test_file_names_are_safe() -> None:
     assert file_stem("my data (1).csv") == "my_data__1"
     assert file_stem("iris") == "iris"
     assert file_stem("...") == "em"
+
+
+def test_formula_like_column_names_are_neutralised() -> None:
+    data = np.array([[1.0, -2.0], [3.0, 4.0]])
+    resp = np.array([[1.0], [1.0]], dtype=np.float32)
+    text = labels_csv(data, ("=cmd|' /C calc'!A0", "@SUM(A1)"), resp)
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[:2] == ["'=cmd|' /C calc'!A0", "'@SUM(A1)"]
+    assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in header)
