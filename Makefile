@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format bench browser clean
+.PHONY: run test lint format bench browser clean loadtest
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: lint browser
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/bench_em.py --float32
+
+# Opt-in: 30 students at once in headless Chromium (a few minutes); SESSIONS=5 for fewer.
+SESSIONS ?= 30
+loadtest: $(VENV)/.dev-installed browser
+	$(PY) bench/loadtest.py --sessions $(SESSIONS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

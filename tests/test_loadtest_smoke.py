@@ -1,0 +1,42 @@
+"""A short run of the load test (``bench/loadtest.py``): two students at once, each on its own
+data seed and its own uploaded file, see only their own numbers. ``make loadtest`` runs 30."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict:
+    pytest.importorskip("playwright.async_api")
+    from emapp.serve import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (make browser installs it)")
+    from bench.loadtest import Plan, run_load_test
+
+    # Short timeouts: a healthy page answers in a second or two, even on a busy machine.
+    return run_load_test(sessions=2, plan=Plan(steps=2, stagger=0.0, timeout_ms=45_000))
+
+
+def test_every_action_of_both_sessions_works(summary: dict) -> None:
+    assert summary["errors"] == []
+    assert summary["server_tracebacks"] == 0
+    assert summary["sessions_ok"] == 2
+
+
+def test_each_session_sees_only_its_own_numbers(summary: dict) -> None:
+    # Per session: 2 steps, Play/Pause, Run, Reset (blob numbers) and 2 upload checks.
+    assert summary["isolation_checks"] >= 2 * 7
+    assert summary["isolation_errors"] == []
+
+
+def test_latency_and_server_memory_are_reported(summary: dict) -> None:
+    assert summary["steps_timed"] >= 2 * 2
+    assert summary["step_server_ms"]["median"] > 0
+    rss = summary["server_rss_mb"]
+    assert 0 < rss["started"] <= rss["peak"]
