@@ -116,6 +116,16 @@ def component_colours(params: MixtureParams) -> list[str]:
     ]
 
 
+PLOTTED = "The ellipses show these covariances (of the two plotted columns)."
+PROJECTED = "The ellipses show these covariances projected onto the picture's plane."
+ONE_COLUMN = "Each component is a bell curve with this mean and variance."
+
+
+def table_caption(covariance_words: str, shown_how: str = PLOTTED) -> str:
+    """The sentence under the parameter table."""
+    return f"Covariance type: {covariance_words}. {shown_how}"
+
+
 def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:
     """The table of every state, for the browser: header, rows and colours by state."""
     return {
@@ -123,4 +133,5 @@ def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:
         "rows": [table_rows(s.params) for s in timeline.states],
         "colours": [component_colours(s.params) for s in timeline.states],
         "covariance_type": timeline.states[0].params.covariance_type,
+        "caption": table_caption(timeline.states[0].params.covariance_type),
     }

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from emapp.colors import NEUTRAL_HEX, component_hex, point_colors
-from emapp.describe import component_colours, signed
+from emapp.describe import ONE_COLUMN, component_colours, signed, table_caption
 from emapp.figures import (
     FIGURE_HEIGHT,
     FONT,
@@ -355,4 +355,5 @@ def histogram_table(timeline: Timeline, version: str, name: str) -> dict:
         "rows": [table_rows(s.params) for s in timeline.states],
         "colours": [component_colours(s.params) for s in timeline.states],
         "covariance_type": timeline.states[0].params.covariance_type,
+        "caption": table_caption(timeline.states[0].params.covariance_type, ONE_COLUMN),
     }

@@ -111,9 +111,7 @@ function showTable(reg, index) {
     return row;
   });
   view.root.querySelector("tbody").replaceChildren(...rows);
-  view.root.querySelector(".em-table-caption").textContent =
-    `Covariance type: ${data.covariance_type}. The ellipses show these covariances ` +
-    "(of the two plotted columns).";
+  view.root.querySelector(".em-table-caption").textContent = data.caption || "";
 }
 
 function stateShown(reg, index) {

@@ -67,17 +67,20 @@ _PLAYER_CSS = f"""
 _TABLE_HTML = """
 <div class="em-table-view">
   <div class="em-table-title"></div>
-  <table class="em-table"><thead></thead><tbody></tbody></table>
+  <div class="em-table-scroll">
+    <table class="em-table"><thead></thead><tbody></tbody></table>
+  </div>
   <div class="em-table-caption"></div>
 </div>
 """
 _TABLE_CSS = f"""
 .em-table-view {{ {_FONT} }}
 .em-table-title {{ font-size: 1.35rem; font-weight: 700; margin: 0.2rem 0 0.5rem 0; }}
+.em-table-scroll {{ overflow-x: auto; }}
 .em-table {{ border-collapse: collapse; width: 100%; font-size: 1.08rem;
   font-variant-numeric: tabular-nums; }}
 .em-table th {{ text-align: right; font-weight: 600; color: #3B4A6B; padding: 0.35rem 0.6rem;
-  border-bottom: 2px solid #D5DAE5; white-space: nowrap; }}
+  border-bottom: 2px solid #D5DAE5; overflow-wrap: anywhere; vertical-align: bottom; }}
 .em-table td {{ text-align: right; padding: 0.35rem 0.6rem; border-bottom: 1px solid #E3E7EF; }}
 .em-table th:first-child, .em-table td:first-child {{ text-align: left; }}
 .em-swatch {{ display: inline-block; min-width: 2.2rem; padding: 0.1rem 0.5rem;

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from emapp.blobs import BlobSettings, make_blobs
+from emapp.describe import PROJECTED, table_caption
 from emapp.export import FitExport, final_export
 from emapp.figures import PrebuiltFigure, build_figure
 from emapp.histogram import build_histogram_figure, histogram_table
@@ -155,6 +156,7 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     if len(data.feature_names) > 2:
         notes.insert(0, describe_projection(projection, data.feature_names))
         table["covariance_type"] = fitted_type_words(timeline, len(data.feature_names))
+        table["caption"] = table_caption(table["covariance_type"], PROJECTED)
     figure = PrebuiltFigure(spec)
     return PreparedRun(
         key, version, points, projection.axis_names, shown, figure, table, " ".join(notes), export
