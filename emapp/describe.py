@@ -117,13 +117,13 @@ def component_colours(params: MixtureParams) -> list[str]:
 
 
 PLOTTED = "The ellipses show these covariances (of the two plotted columns)."
-PROJECTED = "The ellipses show these covariances projected onto the picture's plane."
+PROJECTED = ""  # the covariance words of a projected fit already say so
 ONE_COLUMN = "Each component is a bell curve with this mean and variance."
 
 
 def table_caption(covariance_words: str, shown_how: str = PLOTTED) -> str:
     """The sentence under the parameter table."""
-    return f"Covariance type: {covariance_words}. {shown_how}"
+    return f"Covariance type: {covariance_words}. {shown_how}".strip()
 
 
 def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:

@@ -79,9 +79,9 @@ _TABLE_CSS = f"""
 .em-table-scroll {{ overflow-x: auto; }}
 .em-table {{ border-collapse: collapse; width: 100%; font-size: 1.08rem;
   font-variant-numeric: tabular-nums; }}
-.em-table th {{ text-align: right; font-weight: 600; color: #3B4A6B; padding: 0.35rem 0.6rem;
-  border-bottom: 2px solid #D5DAE5; overflow-wrap: anywhere; vertical-align: bottom; }}
-.em-table td {{ text-align: right; padding: 0.35rem 0.6rem; border-bottom: 1px solid #E3E7EF; }}
+.em-table th {{ text-align: right; font-weight: 600; color: #3B4A6B; padding: 0.35rem 0.45rem;
+  border-bottom: 2px solid #D5DAE5; vertical-align: bottom; }}
+.em-table td {{ text-align: right; padding: 0.35rem 0.45rem; border-bottom: 1px solid #E3E7EF; }}
 .em-table th:first-child, .em-table td:first-child {{ text-align: left; }}
 .em-swatch {{ display: inline-block; min-width: 2.2rem; padding: 0.1rem 0.5rem;
   border-radius: 0.4rem; color: #fff; font-weight: 700; text-align: center; }}
