@@ -29,6 +29,14 @@ def wait_for_status(page, pattern: str) -> None:
     page.locator(STATUS).first.filter(has_text=re.compile(pattern)).wait_for()
 
 
+def wait_confirmed(page, index: int) -> None:
+    """Wait until the server's rerun has confirmed state ``index`` (the browser moves the
+    chart on the click already; a click during that rerun would race it)."""
+    page.wait_for_function(
+        f"window.__emPlayer && window.__emPlayer.data && window.__emPlayer.data.target === {index}"
+    )
+
+
 def chart_frame(page) -> int:
     """The state the chart shows, as the player keeps it."""
     return page.evaluate("window.__emPlayer ? window.__emPlayer.shown : -1")
@@ -43,20 +51,24 @@ def test_load_shows_chart_status_and_explanation(page) -> None:
 
 def test_each_control_moves_the_chart(page) -> None:
     page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
-    press(page, "E-step")
-    wait_for_status(page, r"Iteration 0 · E-step done")
-    press(page, "M-step")
-    wait_for_status(page, r"Iteration 1 · M-step done")
-    page.wait_for_function("window.__emPlayer && window.__emPlayer.shown === 2")
-    press(page, "Step")  # from an M-step, Step completes the iteration with its E-step
-    wait_for_status(page, r"Iteration 1 · E-step done")
-    press(page, "Step")
-    wait_for_status(page, r"Iteration 2 · E-step done")
+    steps = [
+        ("E-step", 1, r"Iteration 0 · E-step done"),
+        ("M-step", 2, r"Iteration 1 · M-step done"),
+        # From an M-step, Step completes the iteration with its E-step.
+        ("Step", 3, r"Iteration 1 · E-step done"),
+        ("Step", 5, r"Iteration 2 · E-step done"),
+    ]
+    for label, index, status_text in steps:
+        press(page, label)
+        wait_for_status(page, status_text)
+        wait_confirmed(page, index)
+        page.wait_for_function(f"window.__emPlayer.shown === {index}")
     press(page, "Run to convergence")
     page.locator(".em-note.success").first.wait_for()
     assert "converged" in page.locator(".em-note.success").first.inner_text()
     press(page, "Reset")
     wait_for_status(page, r"Iteration 0 · starting point")
+    wait_confirmed(page, 0)
     page.wait_for_function("window.__emPlayer && window.__emPlayer.shown === 0")
 
 
