@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from emapp.colors import component_hex, point_colors
-from emapp.figures import FONT, GRID, MEAN_OUTLINE, marker_size
+from emapp.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
 from emapp.geometry import square_ranges
 from emapp.kmeans_view import widened
 from emapp.worked import log_component_densities, log_sum_exp
@@ -149,11 +149,7 @@ def density_layout(
     x_range: list[float], y_range: list[float], feature_names: Sequence[str]
 ) -> dict:
     common = {
-        "gridcolor": GRID,
-        "zeroline": False,
-        "showline": True,
-        "linecolor": "#9AA3B5",
-        "automargin": True,
+        **AXIS_STYLE,
     }
     return {
         "height": 600,

@@ -252,20 +252,23 @@ def base_traces(X: np.ndarray, layout: Layout, decimals: int) -> list[dict]:
                     + "<extra></extra>",
                 }
             )
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "markers+text",
-            "name": "means",
-            "showlegend": False,
-            "textposition": "top right",
-            "textfont": {"size": 22, "color": MEAN_OUTLINE},
-            "marker": {"size": 20, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
-            "hovertemplate": "%{hovertext}<extra></extra>",
-        }
-    )
+    traces.append(means_base_trace(size=20))
     traces.extend(curve_base_traces())
     return traces
+
+
+def means_base_trace(size: float) -> dict:
+    """The means: numbered markers; their colours and places come from the frames."""
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": "means",
+        "showlegend": False,
+        "textposition": "top right",
+        "textfont": {"size": 22, "color": MEAN_OUTLINE},
+        "marker": {"size": size, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
+        "hovertemplate": "%{hovertext}<extra></extra>",
+    }
 
 
 def curve_base_traces() -> list[dict]:
@@ -323,23 +326,30 @@ def curve_ranges(timeline: Timeline) -> tuple[list[float], list[float]]:
     return [-0.5, last * 1.1 + 1.0], [low - pad, high + pad]
 
 
+# The look of every axis on the page's charts.
+AXIS_STYLE = {
+    "gridcolor": GRID,
+    "zeroline": False,
+    "showline": True,
+    "linecolor": AXIS_LINE,
+    "automargin": True,
+}
+
+
 def axis(title: str, value_range: list[float], **extra: object) -> dict:
     return {
         "title": {"text": title, "font": {"size": 18}},
         "range": value_range,
-        "gridcolor": GRID,
-        "zeroline": False,
-        "showline": True,
-        "linecolor": AXIS_LINE,
+        **AXIS_STYLE,
         "ticks": "outside",
         "tickcolor": AXIS_LINE,
-        "automargin": True,
         **extra,
     }
 
 
-def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str]) -> dict:
-    x_range, y_range = square_ranges(X)
+def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
+    """The layout of a run's figure: the data panel on the left (``xaxis``, ``yaxis``) and
+    the log-likelihood curve on the right, on ranges fixed for the whole run."""
     iteration_range, ll_range = curve_ranges(timeline)
     return {
         "height": FIGURE_HEIGHT,
@@ -350,10 +360,8 @@ def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str
         # The same uirevision on every rerun keeps a zoom the student chose.
         "uirevision": "em",
         "hovermode": "closest",
-        # Equal scales so circles look round; Plotly widens the x range to fill the space
-        # (once, from the layout; frames never change it).
-        "xaxis": axis(feature_names[0], x_range, domain=[0.0, 0.6]),
-        "yaxis": axis(feature_names[1], y_range, scaleanchor="x", scaleratio=1),
+        "xaxis": {**xaxis, "domain": [0.0, 0.6]},
+        "yaxis": yaxis,
         "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),
         "yaxis2": axis("log-likelihood (total)", ll_range, anchor="x2", tickformat=",.0f"),
         "legend": {
@@ -366,6 +374,17 @@ def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str
             "itemdoubleclick": False,
         },
     }
+
+
+def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str]) -> dict:
+    x_range, y_range = square_ranges(X)
+    # Equal scales so circles look round; Plotly widens the x range to fill the space
+    # (once, from the layout; frames never change it).
+    return run_layout(
+        timeline,
+        axis(feature_names[0], x_range),
+        axis(feature_names[1], y_range, scaleanchor="x", scaleratio=1),
+    )
 
 
 def build_figure(

@@ -25,17 +25,15 @@ import numpy as np
 from emapp.colors import NEUTRAL_HEX, component_hex, point_colors
 from emapp.describe import ONE_COLUMN, component_colours, signed, table_caption
 from emapp.figures import (
-    FIGURE_HEIGHT,
-    FONT,
-    MEAN_OUTLINE,
     POINT_OPACITY,
     axis,
     curve_base_traces,
-    curve_ranges,
     curve_updates,
     ellipse_colour,
+    means_base_trace,
     merge,
     round_for,
+    run_layout,
 )
 from emapp.timeline import Timeline, state_label
 from emcore import MixtureParams
@@ -261,46 +259,17 @@ def base_traces(
             "showlegend": False,
         }
     )
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "markers+text",
-            "name": "means",
-            "showlegend": False,
-            "textposition": "top right",
-            "textfont": {"size": 22, "color": MEAN_OUTLINE},
-            "marker": {"size": 18, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
-            "hovertemplate": "%{hovertext}<extra></extra>",
-        }
-    )
+    traces.append(means_base_trace(size=18))
     traces.extend(curve_base_traces())
     return traces
 
 
 def histogram_layout(grid: np.ndarray, timeline: Timeline, name: str, top: float) -> dict:
-    iteration_range, ll_range = curve_ranges(timeline)
-    return {
-        "height": FIGURE_HEIGHT,
-        "font": FONT,
-        "paper_bgcolor": "#FFFFFF",
-        "plot_bgcolor": "#FFFFFF",
-        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-        "uirevision": "em",
-        "hovermode": "closest",
-        "xaxis": axis(name, [float(grid[0]), float(grid[-1])], domain=[0.0, 0.6]),
-        "yaxis": axis("density", [STRIP_LOW * top * 1.1, top], zeroline=True),
-        "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),
-        "yaxis2": axis("log-likelihood (total)", ll_range, anchor="x2", tickformat=",.0f"),
-        "legend": {
-            "orientation": "h",
-            "x": 0.0,
-            "y": 1.02,
-            "yanchor": "bottom",
-            "font": {"size": 16},
-            "itemclick": False,
-            "itemdoubleclick": False,
-        },
-    }
+    return run_layout(
+        timeline,
+        axis(name, [float(grid[0]), float(grid[-1])]),
+        axis("density", [STRIP_LOW * top * 1.1, top], zeroline=True),
+    )
 
 
 def build_histogram_figure(x: np.ndarray, timeline: Timeline, name: str = "x") -> dict:

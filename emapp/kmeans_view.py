@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
 from emapp.colors import component_hex, hex_to_rgb, point_colors
-from emapp.figures import FONT, GRID, ellipse_colour, marker_size
+from emapp.figures import AXIS_STYLE, FONT, ellipse_colour, marker_size
 from emapp.geometry import ellipse_axes, ellipse_xy, square_ranges
 from emcore import MixtureParams, e_step
 
@@ -328,11 +328,7 @@ def style_axes(
 ) -> None:
     """Both panels on the same fixed, equal-scale axes, in the main chart's style."""
     common = {
-        "gridcolor": GRID,
-        "zeroline": False,
-        "showline": True,
-        "linecolor": "#9AA3B5",
-        "automargin": True,
+        **AXIS_STYLE,
     }
     for col, anchor in ((1, "x"), (2, "x2")):
         figure.update_xaxes(range=ranges[0], title_text=feature_names[0], row=1, col=col, **common)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emapp.figures import FONT, GRID
+from emapp.figures import AXIS_STYLE, FONT
 from emcore import COVARIANCE_TYPES, select_model
 
 KMAX_LIMIT = 8
@@ -192,11 +192,7 @@ def selection_figure(
         figure.add_annotation(best_label(best, criterion))
     ks = sorted(set(table["n_components"]))
     common = {
-        "gridcolor": GRID,
-        "zeroline": False,
-        "showline": True,
-        "linecolor": "#9AA3B5",
-        "automargin": True,
+        **AXIS_STYLE,
         "title_font": {"size": 19},
     }
     figure.update_layout(
