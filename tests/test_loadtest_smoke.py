@@ -20,7 +20,9 @@ def summary() -> dict:
     from bench.loadtest import Plan, run_load_test
 
     # Short timeouts: a healthy page answers in a second or two, even on a busy machine.
-    return run_load_test(sessions=2, plan=Plan(steps=2, stagger=0.0, timeout_ms=45_000))
+    return run_load_test(
+        sessions=2, plan=Plan(steps=2, stagger=0.0, timeout_ms=45_000, load_slots=2)
+    )
 
 
 def test_every_action_of_both_sessions_works(summary: dict) -> None:
