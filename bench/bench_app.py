@@ -70,7 +70,8 @@ CLICK_PROBE = """(watch) => {
   } else {
     const reg = window.__emPlayer;
     new MutationObserver(() => seen('status')).observe(reg.status, {subtree: true, childList: true, characterData: true, attributes: true});
-    reg.gd.on('plotly_animatingframe', () => seen('frame'));
+    // The chart has changed when its SVG does (a path, a colour or a marker moved).
+    new MutationObserver(() => seen('frame')).observe(reg.gd.querySelector('.main-svg'), {subtree: true, attributes: true});
   }
 }"""
 

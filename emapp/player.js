@@ -41,6 +41,7 @@ function registry() {
       pauseListener: false,
       stepListener: false,
       heading: null, // the state the chart is moving to (or shows), when not playing
+      plotlyShown: null, // the state Plotly itself last drew (direct drawing runs ahead)
     };
   }
   return window[REGISTRY_KEY];
@@ -117,7 +118,9 @@ function showTable(reg, index) {
 function stateShown(reg, index) {
   reg.shown = index;
   if (reg.data && reg.data.stages[index] !== "M") reg.colourSource = index;
-  showStatus(reg, index);
+  // A step plays the half-steps on the way; the status names the destination throughout.
+  const destination = !reg.playing && reg.heading !== null ? reg.heading : index;
+  showStatus(reg, destination);
   for (const listener of reg.listeners) listener(index);
 }
 
@@ -126,6 +129,7 @@ function attachChart(reg, gd, data) {
   reg.version = data.version;
   reg.shown = 0; // a freshly drawn chart shows its base traces: state 0
   reg.heading = 0;
+  reg.plotlyShown = 0;
   reg.colourSource = 0;
   reg.playing = false;
   if (gd.__emListening) return;
@@ -151,6 +155,9 @@ function animate(reg, names, glideMs, holdMs) {
     transition: isM.map((m) => (m ? { duration: glideMs, easing: "cubic-in-out" } : { duration: 0 })),
     mode: "immediate",
   };
+  reg.plotlyShown = names[names.length - 1];
+  clearLabelOffsets(reg); // Plotly places the labels itself again
+  reg.fast = false;
   return window.Plotly.animate(reg.gd, names.map(String), options).then(
     () => generation === reg.generation,
     () => false,
@@ -167,6 +174,20 @@ function framesFor(reg, target) {
   return names;
 }
 
+// Play a step's half-steps. Drawing straight on the SVG shows the first change within a
+// frame of the click; Plotly.animate recomputes every trace first (about 0.2 s for 1,000
+// points here). Plotly's own state is brought up to date once the glide is over.
+async function glide(reg, names) {
+  const data = reg.data;
+  const targets = drawingTargets(reg.gd, data.traces);
+  if (targets === null) return animate(reg, names, data.step_ms, data.step_hold_ms);
+  const timing = { glide: data.step_ms, hold: data.step_hold_ms };
+  const done = await drawPlayback(reg, data, names, targets, timing, () => !reg.playing);
+  if (!done) return false;
+  await syncPlotly(reg);
+  return true;
+}
+
 // Show `target`: a few states forward play the half-steps in between, anything else jumps.
 function goTo(reg, target) {
   reg.heading = target;
@@ -178,7 +199,7 @@ function goTo(reg, target) {
   if (ahead > 0 && ahead <= MAX_PLAYED_STEPS) {
     const names = [];
     for (let i = reg.shown + 1; i <= target; i += 1) names.push(i);
-    return animate(reg, names, reg.data.step_ms, reg.data.step_hold_ms);
+    return glide(reg, names);
   }
   return animate(reg, framesFor(reg, target), 0, 0);
 }
@@ -311,7 +332,9 @@ function clearLabelOffsets(reg) {
 }
 
 // Play `sequence` by drawing directly; resolves true if it reached the end.
-function drawPlayback(reg, data, sequence, targets) {
+function drawPlayback(reg, data, sequence, targets, timing = null, active = () => reg.playing) {
+  const glideMs = timing ? timing.glide : data.glide_ms;
+  const holdMs = timing ? timing.hold : data.hold_ms;
   const gd = reg.gd;
   const traces = data.traces;
   reg.generation += 1;
@@ -320,7 +343,8 @@ function drawPlayback(reg, data, sequence, targets) {
   reg.fastTargets = targets;
   const [xa, ya] = targets.axes;
   // Plotly last drew the labels at the means of the state on screen; they move by offsets.
-  const startMeans = frameTraces(gd, reg.shown).get(traces.means);
+  // Plotly last drew the labels at the means of the state it knows (see syncPlotly).
+  const startMeans = frameTraces(gd, reg.plotlyShown ?? reg.shown).get(traces.means);
   const labelOrigin = startMeans.x.map((x, k) => [xa.c2p(x), ya.c2p(startMeans.y[k])]);
   let geometry = geometryOf(frameTraces(gd, reg.shown), traces);
   let k = -1;
@@ -339,7 +363,7 @@ function drawPlayback(reg, data, sequence, targets) {
         from: geometry,
         to: geometryOf(byTrace, traces),
       };
-      segment.end = segment.start + (glide ? data.glide_ms : data.hold_ms);
+      segment.end = segment.start + (glide ? glideMs : holdMs);
       if (!glide) {
         drawColoursAndCurve(targets, byTrace, traces);
         drawGeometry(targets, segment.to, labelOrigin);
@@ -349,7 +373,7 @@ function drawPlayback(reg, data, sequence, targets) {
       return true;
     };
     const tick = (now) => {
-      if (generation !== reg.generation || !reg.playing) return resolve(false);
+      if (generation !== reg.generation || !active()) return resolve(false);
       if (segment === null && !enter(now)) return resolve(true);
       while (now >= segment.end) {
         if (segment.glide) drawGeometry(targets, segment.to, labelOrigin);
@@ -487,7 +511,9 @@ function listenForSteps(reg) {
       const button = key && event.target.closest("button");
       if (!button || button.disabled) return;
       const target = stepTarget(data, key, reg.heading ?? reg.shown);
-      if (target !== null && target !== reg.heading) goTo(reg, target);
+      if (target === null || target === reg.heading) return;
+      goTo(reg, target);
+      showStatus(reg, target); // say where the chart is going while it glides there
     },
     true,
   );
