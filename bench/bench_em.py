@@ -325,6 +325,14 @@ def machine() -> str:
     )
 
 
+def load_average() -> str:
+    """The 1-minute load average (compare it with the cores), if the system reports it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def blas() -> str:
     """NumPy's BLAS, as NumPy reports it."""
     try:
@@ -358,11 +366,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeats = args.repeats or (2 if args.quick else 5)
-    print(f"Machine: {machine()}\n")
+    print(f"Machine: {machine()}; load average {load_average()}\n")
     iteration_table(sizes, repeats, args.iterations, args.float32)
     if not args.no_whole_fit:
         print()
         whole_fit_table(COVARIANCE_TYPES, repeats=max(5, 5 * repeats if args.quick else 30))
+    # Other processes' load slows both libraries, not always equally (spinning BLAS threads).
+    print(f"\nLoad average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
