@@ -361,7 +361,7 @@ class FastEM:
         # Centring makes the expanded quadratic form accurate (see the module docstring).
         self.centre = X.mean(axis=0)
         self._chunk_rows = chunk_rows
-        # Asked once: the affinity query costs as much as a small pass's arithmetic.
+        # Asked once, not on every pass: the affinity query is a system call.
         self._n_threads = max(1, n_threads or _available_cpus())
         self._data_moment: np.ndarray | None = None
         self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
@@ -737,11 +737,13 @@ _BLAS_STATE: dict[str, Any] = {"controller": None, "users": 0, "limiter": None}
 
 @contextmanager
 def _single_threaded_blas() -> Iterator[None]:
-    """While our threads share the chunks, BLAS must not start threads of its own.
+    """While a pass works through its chunks, BLAS must not start threads of its own.
 
     Its spinning threads would compete with ours for the cores (and with other processes):
-    measured here, that made a pass up to ten times slower. The limit is process-wide, so it
-    is counted: set by the first pass that needs it, restored when the last one ends.
+    measured here, that made a pass up to ten times slower; with a single thread of ours, its
+    threads on the small per-chunk products still made a pass 2.5x slower. The limit is
+    process-wide, so it is counted: set by the first pass that needs it, restored when the
+    last one ends.
     """
     try:
         from threadpoolctl import ThreadpoolController
