@@ -14,6 +14,7 @@ from emapp.runs import PreparedRun
 from emapp.session import (
     SCRUB,
     apply_action,
+    apply_request,
     apply_scrub,
     apply_stopped,
     current_view,
@@ -34,6 +35,7 @@ BUTTONS: dict[str, tuple[str, str]] = {
     "reset": ("Reset", "Back to the starting point (same data, same start)."),
 }
 PRIMARY = {"step", "play"}
+RERUNS = "em_panel_reruns"
 # Relative widths: the long label gets more room so the row stays on one line.
 WIDTHS = {"run": 1.9, "reset": 1.0}
 
@@ -68,16 +70,25 @@ def scrub_slider(view: ViewState, timeline: Timeline) -> None:
     if view.furthest == 0:
         st.caption("Take a step: every state you visit can then be scrubbed back and forth.")
         return
-    st.session_state[SCRUB] = view.cursor
+    # A new key whenever the cursor moves: the slider is created afresh at the cursor, and a
+    # value the browser still holds for the old slider (it races the rerun under load)
+    # cannot be mistaken for the student dragging it back.
+    key = scrub_key(view)
     st.select_slider(
         "Scrub through the iterations computed so far",
         options=list(range(view.furthest + 1)),
+        value=view.cursor,
         format_func=lambda i: short_label(i, timeline.states[i]),
-        key=SCRUB,
+        key=key,
         on_change=apply_scrub,
+        args=(key,),
         disabled=view.playing,
         help="Drag to go back and forth; 'E' marks an E-step, 'M' an M-step.",
     )
+
+
+def scrub_key(view: ViewState) -> str:
+    return f"{SCRUB}-{view.cursor}-{view.furthest}"
 
 
 def reseed_buttons(view: ViewState, timeline: Timeline) -> None:
@@ -114,5 +125,7 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
         view.notice = None
     controls_row(view)
     reseed_buttons(view, run.timeline)
-    render_player(player_data(run.timeline, view, run.version, speed), apply_stopped)
+    rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
+    data = player_data(run.timeline, view, run.version, speed, rerun)
+    render_player(data, apply_stopped, apply_request)
     scrub_slider(view, run.timeline)

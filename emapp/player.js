@@ -42,6 +42,8 @@ function registry() {
       stepListener: false,
       heading: null, // the state the chart is moving to (or shows), when not playing
       plotlyShown: null, // the state Plotly itself last drew (direct drawing runs ahead)
+      swallow: null, // a stepping button whose click the browser has answered
+      requests: 0, // step requests sent to Python
     };
   }
   return window[REGISTRY_KEY];
@@ -511,9 +513,26 @@ function listenForSteps(reg) {
       const button = key && event.target.closest("button");
       if (!button || button.disabled) return;
       const target = stepTarget(data, key, reg.heading ?? reg.shown);
+      // Nothing to move: the click goes on to Streamlit, and Python says why.
       if (target === null || target === reg.heading) return;
+      reg.swallow = button; // the click that follows is answered here, not by Streamlit
       goTo(reg, target);
       showStatus(reg, target); // say where the chart is going while it glides there
+      reg.requests += 1;
+      reg.setStateValue("request", { index: target, version: data.version, seq: reg.requests });
+    },
+    true,
+  );
+  // Stop the button's own click: its trigger could be lost when reruns pile up, and Python
+  // would step a second time. Keyboard presses (no pointer-down) still reach Streamlit.
+  window.addEventListener(
+    "click",
+    (event) => {
+      const button = event.target.closest && event.target.closest("button");
+      if (!reg.swallow || button !== reg.swallow) return;
+      reg.swallow = null;
+      event.stopPropagation();
+      event.preventDefault();
     },
     true,
   );
@@ -542,6 +561,12 @@ export default function (component) {
   if (data.role === "table") {
     reg.table = { root: parentElement.querySelector(".em-table-view"), data };
     showTable(reg, reg.shown);
+    return undefined;
+  }
+  // Python numbers its reruns: an older render arriving late (as under load) must not move
+  // the chart back to a state the server has already left.
+  const previous = reg.data;
+  if (previous && previous.version === data.version && data.rerun < previous.rerun) {
     return undefined;
   }
   reg.data = data;

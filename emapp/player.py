@@ -126,13 +126,20 @@ def trace_indices(n_components: int) -> dict:
     }
 
 
-def player_data(timeline: Timeline, view: ViewState, version: str, speed: float) -> dict:
-    """Everything the browser needs, all small (the frames themselves are in the chart)."""
+def player_data(
+    timeline: Timeline, view: ViewState, version: str, speed: float, rerun: int = 0
+) -> dict:
+    """Everything the browser needs, all small (the frames themselves are in the chart).
+
+    ``rerun`` differs on every run of the panel, so the browser hears from every rerun even
+    when nothing else changed: after a playback the server's cursor always wins.
+    """
     glide_ms, hold_ms = frame_timing(speed)
     start = view.play_from if view.playing else view.cursor
     notes, notes_index = all_notes(timeline)
     return {
         "role": "player",
+        "rerun": rerun,
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
         "step_keys": list(STEP_KEYS),
@@ -163,9 +170,18 @@ def table_data(timeline: Timeline, version: str, feature_names: tuple[str, str])
     }
 
 
-def render_player(data: dict, on_stopped: Callable[[], None]) -> None:
-    """Mount the player (status line) with ``data``; ``on_stopped`` runs on a report."""
-    _player(key=KEY, data=data, default={"stopped": None}, on_stopped_change=on_stopped)
+def render_player(
+    data: dict, on_stopped: Callable[[], None], on_request: Callable[[], None]
+) -> None:
+    """Mount the player (status line) with ``data``; ``on_stopped`` runs when the browser
+    reports where playback stopped, ``on_request`` when it asks for a state (a step)."""
+    _player(
+        key=KEY,
+        data=data,
+        default={"stopped": None, "request": None},
+        on_stopped_change=on_stopped,
+        on_request_change=on_request,
+    )
 
 
 def render_table(data: dict) -> None:
@@ -173,10 +189,25 @@ def render_table(data: dict) -> None:
     _table(key=TABLE_KEY, data=data)
 
 
-def stopped_report() -> dict | None:
-    """The browser's latest ``{"token", "index"}`` report, if any."""
+def browser_report(name: str) -> dict | None:
+    """The browser's latest ``name`` report (a dict with an integer ``index``), if any."""
     value = st.session_state.get(KEY)
-    report = value.get("stopped") if hasattr(value, "get") else None
+    report = value.get(name) if hasattr(value, "get") else None
     if isinstance(report, dict) and isinstance(report.get("index"), int):
         return report
     return None
+
+
+def stopped_report() -> dict | None:
+    """Where the browser's playback stopped: ``{"token", "index"}``."""
+    return browser_report("stopped")
+
+
+def step_request() -> dict | None:
+    """The state a stepping button asked for in the browser: ``{"index", "seq"}``.
+
+    The browser moves the chart on the click and sends the state it went to as the
+    component's value rather than letting the button's click through: a value cannot be
+    lost when reruns pile up under load, a click can.
+    """
+    return browser_report("request")

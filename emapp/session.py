@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from emapp.player import stopped_report
+from emapp.player import step_request, stopped_report
 from emapp.runs import PreparedRun
 from emapp.state import ViewState
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 VIEW = "em_view"
 RUN = "em_run"
 SPEED = "speed"
-SCRUB = "scrub"
+SCRUB = "scrub"  # prefix of the scrub slider's keys
 RESEEDS = "em_reseeds"  # (settings without re-seeds, the re-seeds pressed for them)
 RESUME = "em_resume"  # the state to show once the re-seeded run is on screen
 RESEED_PENDING = "em_reseed_pending"
@@ -34,8 +34,10 @@ def current_view(run: PreparedRun) -> ViewState:
     """The view for ``run``; a fresh one (a clean reset) when the settings changed."""
     view: ViewState | None = st.session_state.get(VIEW)
     if view is None or view.settings_key != run.key:
+        # Counters carry over, so nothing the browser sent for the old view is replayed.
         token = view.play_token if view is not None else 0
-        view = ViewState(settings_key=run.key, last=run.timeline.last, play_token=token)
+        seq = view.request_seq if view is not None else 0
+        view = ViewState(run.key, run.timeline.last, play_token=token, request_seq=seq)
         resume = st.session_state.pop(RESUME, None)
         if resume is not None:  # a re-seed: the same run up to here, so carry on from here
             view.move_to(resume)
@@ -59,7 +61,9 @@ def apply_action(action: str) -> None:
     view, run = pair
     timeline = run.timeline
     if action == "reset":
-        st.session_state[VIEW] = ViewState(run.key, timeline.last, play_token=view.play_token)
+        st.session_state[VIEW] = ViewState(
+            run.key, timeline.last, play_token=view.play_token, request_seq=view.request_seq
+        )
     elif action == "play":
         view.play(time.monotonic())
     elif action == "pause":
@@ -71,11 +75,27 @@ def apply_action(action: str) -> None:
         {"e_step": view.e_step, "m_step": view.m_step, "step": view.step}[action](timeline)
 
 
-def apply_scrub() -> None:
-    """Scrub slider callback."""
+def apply_scrub(key: str) -> None:
+    """Scrub slider callback (``key`` is the slider's, which changes with the cursor)."""
     pair = _view_and_run()
     if pair is not None:
-        pair[0].scrub(int(st.session_state[SCRUB]))
+        pair[0].scrub(int(st.session_state[key]))
+
+
+def apply_request() -> None:
+    """Player callback: a stepping button moved the chart in the browser; follow it."""
+    pair, request = _view_and_run(), step_request()
+    if pair is None or request is None:
+        return
+    view, run = pair
+    seq = request.get("seq")
+    if view.playing or request.get("version") != run.version or not isinstance(seq, int):
+        return  # a request from another run, or overtaken by Play
+    if seq <= view.request_seq:
+        return  # already followed: Streamlit may hand the same value to a later rerun
+    view.request_seq = seq
+    view.notice = None
+    view.move_to(int(request["index"]))
 
 
 def apply_stopped() -> None:

@@ -46,6 +46,9 @@ class ViewState:
         report one, as in AppTest).
     notice : str or None
         A one-off sentence for the last button press that did nothing (e.g. "converged").
+    request_seq : int
+        Number of the browser's latest step request followed (see
+        :func:`emapp.player.step_request`), so a repeated value is not followed twice.
     """
 
     settings_key: tuple
@@ -57,6 +60,7 @@ class ViewState:
     play_from: int = 0
     play_started: float | None = None
     notice: str | None = None
+    request_seq: int = 0
 
     # -- moving the cursor -----------------------------------------------------------------
 

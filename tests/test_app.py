@@ -45,6 +45,10 @@ def click(at: AppTest, label: str) -> AppTest:
     return at
 
 
+def scrub_slider(at: AppTest):
+    return next(s for s in at.select_slider if s.label.startswith("Scrub through"))
+
+
 def view(at: AppTest):
     return at.session_state["em_view"]
 
@@ -115,11 +119,11 @@ def test_scrub_back_and_forth_through_visited_iterations() -> None:
     at = start()
     for _ in range(3):
         click(at, "Step")
-    scrub = at.select_slider(key="scrub")
+    scrub = scrub_slider(at)
     assert scrub.options[-1].startswith("3")
     scrub.set_value(2).run()
     assert shown(at) == "Iteration 1 · M-step done"
-    at.select_slider(key="scrub").set_value(7).run()
+    scrub_slider(at).set_value(7).run()
     assert shown(at) == "Iteration 3 · E-step done"
 
 
@@ -207,3 +211,19 @@ def test_a_collapsed_component_can_be_reseeded_and_the_curve_marks_it() -> None:
     # Another setting starts afresh, without the re-seed.
     at.number_input(key="model_seed").set_value(1).run()
     assert not any("re-seeded" in label for label in component(at, "player")["labels"])
+
+
+def test_a_stale_scrub_value_cannot_move_the_cursor_back() -> None:
+    # Under load the browser can send the slider's old value after the cursor moved on
+    # (e.g. after Play); the slider gets a new key whenever the cursor moves, so an old
+    # value belongs to a slider that no longer exists.
+    at = start()
+    click(at, "Step")
+    click(at, "Step")
+    old = scrub_slider(at)
+    click(at, "Run to convergence")
+    new = scrub_slider(at)
+    assert new.key != old.key and new.value == view(at).cursor
+    at.session_state[old.key] = 1
+    at.run()
+    assert view(at).cursor == view(at).last
