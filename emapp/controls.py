@@ -19,6 +19,7 @@ from emapp.session import (
     apply_stopped,
     current_view,
     request_reseed,
+    reseeds_left,
     take_reseed_request,
 )
 from emapp.state import ViewState
@@ -100,6 +101,12 @@ def reseed_buttons(view: ViewState, timeline: Timeline) -> None:
         return
     components = reseedable(timeline, view.cursor)
     if not components:
+        return
+    if reseeds_left() <= 0:
+        st.caption(
+            "This run has had as many re-seeds as it may: press Reset or change a setting "
+            "to start again."
+        )
         return
     columns = st.columns(len(components) + 2, gap="small", vertical_alignment="center")
     columns[0].markdown("**Stuck component?**")

@@ -29,6 +29,7 @@ from emapp.projection import (
 )
 from emapp.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
 from emapp.upload import ChosenData
+from emapp.work import heavy_work
 
 MAX_CACHED_RUNS = 8
 
@@ -92,14 +93,16 @@ def prepare(
 def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
     """The run for blob data; arguments are the settings as plain tuples (cache keys)."""
     blobs, model = BlobSettings(*blob_values), ModelSettings(*model_values)
-    return prepare(("blobs", blob_values, model_values), make_blobs(blobs), ("x₁", "x₂"), model)
+    with heavy_work():
+        return prepare(("blobs", blob_values, model_values), make_blobs(blobs), ("x₁", "x₂"), model)
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
 def fit_table(fit_key: tuple, _X: np.ndarray, model_values: tuple) -> Timeline:
     """The EM run on table data in all its chosen columns, cached by what it depends on
     (:attr:`ChosenData.fit_key`), so changing only the picture does not run EM again."""
-    return compute_timeline(_X, ModelSettings(*model_values))
+    with heavy_work():
+        return compute_timeline(_X, ModelSettings(*model_values))
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Drawing…")
@@ -108,7 +111,8 @@ def table_view(
 ) -> PreparedRun:
     """The run for table data as drawn, cached by :attr:`ChosenData.view_key` (the timeline
     is determined by the key and the model, so it is not hashed)."""
-    return prepare_table(("table", view_key, model_values), _data, _timeline)
+    with heavy_work():
+        return prepare_table(("table", view_key, model_values), _data, _timeline)
 
 
 def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:

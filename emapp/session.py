@@ -28,6 +28,8 @@ SCRUB = "scrub"  # prefix of the scrub slider's keys
 RESEEDS = "em_reseeds"  # (settings without re-seeds, the re-seeds pressed for them)
 RESUME = "em_resume"  # the state to show once the re-seeded run is on screen
 RESEED_PENDING = "em_reseed_pending"
+# Each re-seed replays the run with one more repair: a cap keeps that work bounded.
+MAX_RESEEDS = 20
 
 
 def current_view(run: PreparedRun) -> ViewState:
@@ -60,6 +62,8 @@ def apply_action(action: str) -> None:
         return
     view, run = pair
     timeline = run.timeline
+    if action == "reset" and clear_reseeds():
+        return  # back to the run without repairs: a new run, drawn by a full rerun
     if action == "reset":
         st.session_state[VIEW] = ViewState(
             run.key, timeline.last, play_token=view.play_token, request_seq=view.request_seq
@@ -131,11 +135,28 @@ def request_reseed(component: int) -> None:
     if pair is None or stored is None:
         return
     view, _ = pair
+    if len(stored[1]) >= MAX_RESEEDS:
+        return  # the button is not offered then (see reseeds_left)
     st.session_state[RESEEDS] = (stored[0], (*stored[1], (view.cursor, component)))
     # The new run equals the old one up to the cursor; then come the moved component and
     # its E-step: show that E-step.
     st.session_state[RESUME] = view.cursor + 2
     st.session_state[RESEED_PENDING] = True
+
+
+def clear_reseeds() -> bool:
+    """Forget the re-seeds of the current settings; whether there were any."""
+    stored = st.session_state.get(RESEEDS)
+    if stored is None or not stored[1]:
+        return False
+    st.session_state[RESEEDS] = (stored[0], ())
+    st.session_state[RESEED_PENDING] = True
+    return True
+
+
+def reseeds_left() -> int:
+    stored = st.session_state.get(RESEEDS)
+    return MAX_RESEEDS - (len(stored[1]) if stored is not None else 0)
 
 
 def take_reseed_request() -> bool:

@@ -37,6 +37,7 @@ from emapp.selection_view import (
 )
 from emapp.text import E_STEP_FORMULA, M_STEP_FORMULA
 from emapp.timeline import Timeline, state_label
+from emapp.work import heavy_work
 from emapp.worked import (
     WorkedExample,
     component_table,
@@ -117,7 +118,8 @@ def cached_comparison(digest: str, kmax: int, n_init: int, _X: np.ndarray) -> Se
         bar.progress(done / total, text=f"Fitting {label} ({done} of {total})")
 
     try:
-        return compare_models(_X, kmax, n_init, report)
+        with heavy_work():
+            return compare_models(_X, kmax, n_init, report)
     finally:
         bar.empty()
 

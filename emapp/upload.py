@@ -343,7 +343,8 @@ def read_current(uploaded) -> Table | str:
     if cached is not None and file_id is not None and cached[0] == file_id:
         return cached[1]
     try:
-        result: Table | str = read_upload(uploaded)
+        with st.spinner("Reading the file…"):
+            result: Table | str = read_upload(uploaded)
     except DataError as error:
         result = str(error)
     st.session_state[LAST_READ] = (file_id, result)

@@ -227,3 +227,16 @@ def test_a_stale_scrub_value_cannot_move_the_cursor_back() -> None:
     at.session_state[old.key] = 1
     at.run()
     assert view(at).cursor == view(at).last
+
+
+def test_reset_after_a_reseed_returns_to_the_run_without_repairs() -> None:
+    at = start()
+    at.slider(key="n_points").set_value(200).run()
+    at.slider(key="n_components").set_value(8).run()
+    click(at, "Run to convergence")
+    original = component(at, "player")["version"]
+    next(b for b in at.button if b.label.startswith("Re-seed component")).click().run()
+    assert component(at, "player")["version"] != original
+    click(at, "Reset")
+    assert component(at, "player")["version"] == original
+    assert shown(at) == "Iteration 0 · starting point"

@@ -206,3 +206,35 @@ def test_a_reseed_replays_the_same_run_then_moves_the_component() -> None:
     assert any(kind == "info" and "re-seeded" in text for kind, text in notes_at(again, at + 2))
     # Convergence before the re-seed no longer counts.
     assert again.converged_index() is None or again.converged_index() > at
+
+
+def test_heavy_work_runs_a_bounded_number_at_once() -> None:
+    import threading
+    import time
+
+    from emapp.work import MAX_AT_ONCE, heavy_work
+
+    inside, most, release = [0], [0], threading.Event()
+    lock = threading.Lock()
+
+    def work() -> None:
+        with heavy_work():
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            release.wait(timeout=10)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(MAX_AT_ONCE + 3)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while inside[0] < MAX_AT_ONCE and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the others had time to get in, if they could
+    assert inside[0] == MAX_AT_ONCE
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert most[0] == MAX_AT_ONCE and inside[0] == 0
