@@ -458,19 +458,32 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
 
 # -- all of them ------------------------------------------------------------------------------
 
-TAB_LABELS = ("Worked example", "Choose K", "k-means vs EM", "Density")
+TAB_LABELS = ("Go deeper", "Worked example", "Choose K", "k-means vs EM", "Density")
+GO_DEEPER = """
+Four ways to look closer, one tab each:
+
+- **Worked example**: the E-step and M-step formulas with the actual numbers of one point
+  at the iteration on the chart.
+- **Choose K**: BIC and AIC for K = 1 to 8 and every covariance type, and a one-click
+  "use this model".
+- **k-means vs EM**: k-means (EM's hard-assignment limit) from the same start, side by
+  side, and where the two disagree.
+- **Density**: the fitted mixture density as a map under the points.
+"""
 
 
 TABS_KEY = "teaching_tab"
 
 
 def teaching_tabs(run: PreparedRun, cursor: int | None = None) -> None:
-    """The four teaching panels as tabs, full width (below the main chart).
+    """The four teaching panels as tabs after a short guide, full width below the chart.
 
     Only the open tab runs and is sent: the k-means and density figures are as large as
-    the main chart, and drawing them in hidden tabs would slow every page load.
+    the main chart, and drawing them in hidden tabs would slow every page load. The first
+    tab is words only, so the page's first load is the chart's.
     """
     panels = (
+        lambda: st.markdown(GO_DEEPER),
         lambda: worked_example_panel(run, cursor),
         lambda: model_selection_panel(run),
         lambda: kmeans_panel(run),

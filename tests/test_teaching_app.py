@@ -114,6 +114,7 @@ def test_other_data_asks_for_a_new_comparison() -> None:
 
 def test_point_number_changes_the_numbers() -> None:
     at = start()
+    open_tab(at, "Worked example")
     first = latex(at)
     assert r"x_{1} = " in first
     at.number_input(key="worked_point").set_value(5).run()
@@ -125,6 +126,7 @@ def test_point_number_changes_the_numbers() -> None:
 
 def test_follow_the_chart_shows_the_state_on_the_chart() -> None:
     at = start()
+    open_tab(at, "Worked example")
     assert any("Numbers at: Iteration 0" in m.value for m in at.markdown)
     view = at.session_state["em_view"]
     view.move_to(4)  # what the stepping buttons do: two full iterations' halves
@@ -198,6 +200,7 @@ def one_column_page() -> None:
 def test_one_column_runs_show_numbers_kmeans_and_choose_k() -> None:
     at = AppTest.from_function(one_column_page, default_timeout=120).run()
     assert not at.exception
+    open_tab(at, "Worked example")
     assert r"x_{1} = \begin{pmatrix}" in latex(at)
     open_tab(at, "k-means vs EM")
     assert any("agree on 180 of 180" in info.value for info in at.info)
