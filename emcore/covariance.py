@@ -27,17 +27,23 @@ Regularization = Literal["add", "floor"]
 REGULARIZATIONS: tuple[str, ...] = ("add", "floor")
 
 
-def effective_reg(X: np.ndarray, reg_covar: float, regularization: Regularization) -> float:
+def effective_reg(
+    X: np.ndarray,
+    reg_covar: float,
+    regularization: Regularization,
+    scale: float | None = None,
+) -> float:
     """The variance floor or addend actually used.
 
     ``"add"`` uses ``reg_covar`` as is (scikit-learn's absolute convention). ``"floor"``
     measures it in units of the data's average variance, so the same setting works for data
     at any scale (1e-8 or 1e8) and the condition number of a covariance stays near
     ``1 / reg_covar`` at most, where float64 still computes densities accurately.
+    ``scale`` is ``data_scale(X)`` when the caller already has it (it costs a pass over X).
     """
     if regularization == "add":
         return reg_covar
-    return reg_covar * data_scale(X)
+    return reg_covar * (data_scale(X) if scale is None else scale)
 
 
 def data_scale(X: np.ndarray) -> float:
@@ -213,6 +219,14 @@ class CovarianceModel(ABC):
         """Free parameters in the covariances."""
 
     @abstractmethod
+    def smallest_eigenvalues(self, covariances: np.ndarray, n_components: int) -> np.ndarray:
+        """Smallest eigenvalue of every component's covariance, shape (K,).
+
+        What a collapse check needs; diagonal types read it off their variances, only
+        matrices need an eigendecomposition.
+        """
+
+    @abstractmethod
     def to_full(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Covariances as a (K, d, d) stack of full matrices."""
 
@@ -308,6 +322,9 @@ class FullCovariance(_MatrixCovariance):
     def n_covariance_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
+    def smallest_eigenvalues(self, covariances, n_components):
+        return np.linalg.eigvalsh(covariances)[:, 0]
+
     def to_full(self, covariances, n_components, n_features):
         return covariances.copy()
 
@@ -336,6 +353,10 @@ class TiedCovariance(_MatrixCovariance):
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
+
+    def smallest_eigenvalues(self, covariances, n_components):
+        # One decomposition of the shared matrix, not one per component.
+        return np.full(n_components, np.linalg.eigvalsh(covariances)[0])
 
     def to_full(self, covariances, n_components, n_features):
         return np.broadcast_to(covariances, (n_components, n_features, n_features)).copy()
@@ -369,6 +390,10 @@ class DiagCovariance(_VarianceCovariance):
     def n_covariance_parameters(self, n_components, n_features):
         return n_components * n_features
 
+    def smallest_eigenvalues(self, covariances, n_components):
+        # A diagonal matrix's eigenvalues are its diagonal: no eigendecomposition needed.
+        return covariances.min(axis=1)
+
     def to_full(self, covariances, n_components, n_features):
         full = np.zeros((n_components, n_features, n_features))
         full[:, np.arange(n_features), np.arange(n_features)] = covariances
@@ -398,6 +423,10 @@ class SphericalCovariance(_VarianceCovariance):
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components
+
+    def smallest_eigenvalues(self, covariances, n_components):
+        # Every eigenvalue of sigma^2 I is sigma^2.
+        return covariances.copy()
 
     def to_full(self, covariances, n_components, n_features):
         return covariances[:, None, None] * np.eye(n_features)

@@ -107,8 +107,12 @@ class EM:
             raise ValueError(
                 f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
             )
+        # The data's scale costs a pass over X: measured once per run and handed to every
+        # step that needs it (the effective reg_covar, the collapse floor, the fast passes).
         self._data_variance = data_scale(self.X)
-        self._reg = effective_reg(self.X, self.reg_covar, self.regularization)
+        self._reg = effective_reg(
+            self.X, self.reg_covar, self.regularization, scale=self._data_variance
+        )
         self._collapsed = self._collapsed_components(self.params)
         self._record(resp=None, events=())
 
@@ -131,7 +135,13 @@ class EM:
         resp = self.estep.resp
         previous = self.params
         self.params = m_step(
-            self.X, resp, previous.covariance_type, self.reg_covar, previous, self.regularization
+            self.X,
+            resp,
+            previous.covariance_type,
+            self.reg_covar,
+            previous,
+            self.regularization,
+            scale=self._data_variance,
         )
         self.iteration += 1
         self.stage = "M"
@@ -189,7 +199,14 @@ class EM:
         the sums the next M-step needs, so ``estep`` (the (n, K) responsibilities) is only
         made for the final state. The last pass of a run known to end keeps it directly.
         """
-        fast = FastEM(self.X, self.params.model, self.reg_covar, self.regularization, dtype=dtype)
+        fast = FastEM(
+            self.X,
+            self.params.model,
+            self.reg_covar,
+            self.regularization,
+            dtype=dtype,
+            scale=self._data_variance,
+        )
         current = None  # the pass over the current parameters, once there is one
         if self.stage == "E" and self.estep is not None:
             current = Pass(self.log_likelihoods[-1], estep=self.estep)
@@ -308,7 +325,10 @@ class EM:
         return tuple(events)
 
     def _collapsed_components(self, params: MixtureParams) -> set[int]:
-        smallest = np.linalg.eigvalsh(params.full_covariances)[:, 0] - self._reg
+        # Checked after every M-step, so the covariance type computes its smallest eigenvalues
+        # its own way (diagonal types without any eigendecomposition).
+        model = params.model
+        smallest = model.smallest_eigenvalues(params.covariances, params.n_components) - self._reg
         floor = COLLAPSE_FRACTION * self._data_variance
         return {int(k) for k in np.flatnonzero((smallest <= floor) & ~params.empty)}
 

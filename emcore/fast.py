@@ -325,6 +325,9 @@ class FastEM:
         Rows per chunk; by default about ``CHUNK_BYTES`` of scratch per chunk.
     n_threads : int, optional
         Threads sharing the chunks; by default the CPUs available.
+    scale : float, optional
+        :func:`emcore.covariance.data_scale` of ``X`` if the caller has it (a run measures it
+        once), else measured here when needed.
 
     Examples
     --------
@@ -343,17 +346,21 @@ class FastEM:
         dtype: type | np.dtype = np.float64,
         chunk_rows: int | None = None,
         n_threads: int | None = None,
+        scale: float | None = None,
     ) -> None:
         self.X = X
         self.model = covariance_model(covariance_type)
         self.features = _FEATURES[type(self.model)]
         self.reg_covar = reg_covar
         self.regularization = regularization
-        self.effective_reg = effective_reg(X, reg_covar, regularization)
         self.dtype = np.dtype(dtype)
         if self.dtype not in _MAX_CANCELLATION:
             raise ValueError(f"dtype must be float64 or float32; got {self.dtype}.")
-        if self.dtype != FLOAT64 and not 1e-20 < data_scale(X) < 1e20:
+        if scale is None and (regularization != "add" or self.dtype != FLOAT64):
+            scale = data_scale(X)  # measured only when something below needs it
+        self.scale = scale
+        self.effective_reg = effective_reg(X, reg_covar, regularization, scale=scale)
+        if self.dtype != FLOAT64 and not 1e-20 < scale < 1e20:
             self.dtype = FLOAT64  # squares of such coordinates leave float32's range
         self.n_samples, self.n_features = X.shape
         self.n_quadratic = self.features.n_quadratic(self.n_features)
@@ -408,7 +415,13 @@ class FastEM:
                 return params
         exact = current.estep if current.dtype is None else e_step(self.X, previous)
         return m_step(
-            self.X, exact.resp, self.model.name, self.reg_covar, previous, self.regularization
+            self.X,
+            exact.resp,
+            self.model.name,
+            self.reg_covar,
+            previous,
+            self.regularization,
+            scale=self.scale,
         )
 
     def full_e_step(self, current: Pass, params: MixtureParams) -> EStep:

@@ -101,6 +101,8 @@ def m_step(
     reg_covar: float = 1e-6,
     previous: MixtureParams | None = None,
     regularization: Regularization = "floor",
+    *,
+    scale: float | None = None,
 ) -> MixtureParams:
     """New parameters from the data and responsibilities.
 
@@ -111,9 +113,12 @@ def m_step(
 
     Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean and
     covariance (or the data's, without ``previous``) and get weight exactly 0.
+
+    ``scale`` is :func:`emcore.covariance.data_scale` of ``X`` when the caller knows it, so a
+    run does not measure the data again at every M-step.
     """
     model = covariance_model(covariance_type)
-    reg_covar = effective_reg(X, reg_covar, regularization)
+    reg_covar = effective_reg(X, reg_covar, regularization, scale=scale)
     nk = resp.sum(axis=0)
     empty = nk < EMPTY_POINTS
     if empty.all():
