@@ -372,6 +372,7 @@ class FastEM:
         self._n_threads = max(1, n_threads or _available_cpus())
         self._data_moment: np.ndarray | None = None
         self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
+        self._last_plan: tuple[MixtureParams, _Plan] | None = None
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -388,7 +389,19 @@ class FastEM:
             if self._tight(params, dtype).any():
                 estep = e_step(self.X, params)
                 return Pass(estep.log_likelihood, estep=estep)
-        return self._pass(self._plan(params, dtype), params, keep_resp)
+        return self._pass(self._evaluation_plan(params, dtype), params, keep_resp)
+
+    def _evaluation_plan(self, params: MixtureParams, dtype: np.dtype) -> _Plan:
+        """:meth:`_plan` of ``params``, reused when they are evaluated again: a converged run
+        evaluates its final parameters twice, for the log-likelihood and for the
+        responsibilities (:meth:`full_e_step`)."""
+        if self._last_plan is not None:
+            last_params, plan = self._last_plan
+            if last_params is params and plan.dtype == dtype:
+                return plan
+        plan = self._plan(params, dtype)
+        self._last_plan = (params, plan)
+        return plan
 
     def m_step(self, current: Pass, previous: MixtureParams) -> MixtureParams:
         """New parameters from a pass over ``previous`` (the parameters it evaluated).
