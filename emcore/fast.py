@@ -104,6 +104,8 @@ CHUNK_BYTES = 1 << 22
 # Largest tolerated ``eps * B_k`` (see the module docstring), per working precision.
 _MAX_CANCELLATION = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
 FLOAT64 = np.dtype(np.float64)
+# Machine epsilons, looked up once (np.finfo costs a microsecond a call, several per pass).
+_EPS = {dtype: float(np.finfo(dtype).eps) for dtype in _MAX_CANCELLATION}
 
 
 @cache
@@ -119,8 +121,8 @@ class _Features(ABC):
     """The second-order part of ``phi(x)`` for one covariance type, and its way back.
 
     ``phi(x) = [quadratic(x), x, 1]``; subclasses define ``quadratic`` (the second-order
-    terms), their coefficients in ``C``, and the maximum-likelihood covariances from the
-    moment sums.
+    terms), their coefficients in ``C``, the maximum-likelihood covariances from the moment
+    sums, and the two parts of ``B_k`` (see the module docstring) in the type's storage.
     """
 
     # True when the second-order term is shared by all components (tied covariances).
@@ -137,6 +139,19 @@ class _Features(ABC):
     @abstractmethod
     def quadratic_coefficients(self, precisions: np.ndarray) -> np.ndarray:
         """Coefficients of the second-order terms in ``log N``, shape (q, K) or (q, 1)."""
+
+    @abstractmethod
+    def linear_coefficients(self, precisions: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """``Lambda_k mu_k`` for every component, shape (K, d)."""
+
+    @abstractmethod
+    def spread(self, precisions: np.ndarray, covariances: np.ndarray, n_features: int) -> Any:
+        """``sum_ij |Lambda_k,ij| |Sigma_k,ij|`` for every component, shape (K,) (a scalar
+        when the matrices are shared)."""
+
+    @abstractmethod
+    def offset(self, precisions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """``|o_k|^T |Lambda_k| |o_k|`` for every component's ``o_k`` (a row of ``offsets``)."""
 
     @abstractmethod
     def maximum_likelihood(
@@ -180,6 +195,16 @@ class _FullFeatures(_Features):
         halves = np.where(rows == columns, -0.5, -1.0)
         return (precisions[:, rows, columns] * halves).T
 
+    def linear_coefficients(self, precisions, means):
+        return np.einsum("kij,kj->ki", precisions, means)
+
+    def spread(self, precisions, covariances, n_features):
+        return np.einsum("kij,kij->k", np.abs(precisions), np.abs(covariances))
+
+    def offset(self, precisions, offsets):
+        offsets = np.abs(offsets)
+        return np.einsum("ki,kij,kj->k", offsets, np.abs(precisions), offsets)
+
     def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
         rows, columns = _upper(means.shape[1])
         second = np.empty((len(means), means.shape[1], means.shape[1]))
@@ -205,6 +230,17 @@ class _TiedFeatures(_Features):
     def quadratic_coefficients(self, precisions):
         return np.empty((0, 1))
 
+    def linear_coefficients(self, precisions, means):
+        return np.einsum("ij,kj->ki", precisions, means)
+
+    def spread(self, precisions, covariances, n_features):
+        # One shared matrix: the same value for every component.
+        return np.einsum("ij,ij->", np.abs(precisions), np.abs(covariances))
+
+    def offset(self, precisions, offsets):
+        offsets = np.abs(offsets)
+        return np.einsum("ki,ij,kj->k", offsets, np.abs(precisions), offsets)
+
     def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
         # Pooled: the rows of r sum to 1, so sum_k sum_i r_ik x x^T is the data's X^T X.
         cross = sums.T @ means
@@ -224,6 +260,16 @@ class _DiagFeatures(_Features):
     def quadratic_coefficients(self, precisions):
         return -0.5 * precisions.T
 
+    # Diagonal matrices: the sums over (i, j) keep only their i == j terms.
+    def linear_coefficients(self, precisions, means):
+        return precisions * means
+
+    def spread(self, precisions, covariances, n_features):
+        return (precisions * covariances).sum(axis=1)
+
+    def offset(self, precisions, offsets):
+        return (offsets * precisions * offsets).sum(axis=1)
+
     def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
         scatter = quadratic_sums - 2.0 * sums * means + nk[:, None] * means**2
         return scatter / counts[:, None]
@@ -240,6 +286,16 @@ class _SphericalFeatures(_Features):
 
     def quadratic_coefficients(self, precisions):
         return -0.5 * precisions[None, :]
+
+    # lambda I: the sums over (i, j) keep d equal diagonal terms.
+    def linear_coefficients(self, precisions, means):
+        return precisions[:, None] * means
+
+    def spread(self, precisions, covariances, n_features):
+        return n_features * (precisions * covariances)
+
+    def offset(self, precisions, offsets):
+        return precisions * np.einsum("kd,kd->k", offsets, offsets)
 
     def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
         scatter = quadratic_sums[:, 0] - 2.0 * np.einsum("kd,kd->k", sums, means)
@@ -371,7 +427,7 @@ class FastEM:
         # Asked once, not on every pass: the affinity query is a system call.
         self._n_threads = max(1, n_threads or _available_cpus())
         self._data_moment: np.ndarray | None = None
-        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
+        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray | float] | None = None
         self._last_plan: tuple[MixtureParams, _Plan] | None = None
 
     # -- the steps ----------------------------------------------------------------------------
@@ -466,14 +522,14 @@ class FastEM:
         """
         if self._magnitudes is None or self._magnitudes[0] is not params:
             # Each parameters are checked twice (after their M-step, before their E-step).
-            model = params.model
-            k, d = params.n_components, params.n_features
-            precisions = np.abs(model.to_full(model.precisions(params.precisions_cholesky), k, d))
-            spread = np.einsum("kij,kij->k", precisions, np.abs(params.full_covariances))
+            # In the type's own storage: diagonal types need no (K, d, d) matrices.
+            precisions = params.model.precisions(params.precisions_cholesky)
+            spread = self.features.spread(precisions, params.covariances, self.n_features)
             self._magnitudes = (params, precisions, spread)
         _, precisions, spread = self._magnitudes
-        offsets = np.abs(params.means - (self.centre if origins is None else origins))
-        return np.einsum("ki,kij,kj->k", offsets, precisions, offsets), spread
+        offsets = params.means - (self.centre if origins is None else origins)
+        offset = self.features.offset(precisions, offsets)
+        return offset, np.broadcast_to(spread, offset.shape)
 
     def _tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
         """Active components the expanded form around the centre cannot evaluate in ``dtype``.
@@ -482,7 +538,7 @@ class FastEM:
         is accurate to about ``eps * sqrt(spread)``).
         """
         offset, spread = self.cancellation(params)
-        error = np.finfo(dtype).eps * (offset + spread)
+        error = _EPS[dtype] * (offset + spread)
         return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
 
     def _moved(self, params: MixtureParams, dtype: np.dtype, origins: np.ndarray) -> np.ndarray:
@@ -492,8 +548,8 @@ class FastEM:
         ``eps64 * spread`` (that part is inherent to the covariance, not to the method).
         """
         offset, spread = self.cancellation(params, origins)
-        eps = np.finfo(dtype).eps
-        error = eps * offset + (eps - np.finfo(FLOAT64).eps) * spread
+        eps = _EPS[dtype]
+        error = eps * offset + (eps - _EPS[FLOAT64]) * spread
         return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
 
     # -- one pass -----------------------------------------------------------------------------
@@ -507,10 +563,11 @@ class FastEM:
         """Which components the GEMM evaluates, and which (tight or ``forced``) go alone."""
         forced = forced or {}
         model = params.model
-        k, d = params.n_components, params.n_features
+        q, d = self.n_quadratic, params.n_features
         own_mask = self._tight(params, dtype)
-        own_mask[list(forced)] = True
-        shared = np.flatnonzero(~params.empty & ~own_mask)
+        if forced:
+            own_mask[list(forced)] = True
+        shared = np.flatnonzero(~(params.empty | own_mask))
         own = np.flatnonzero(own_mask)
         precisions = model.precisions(params.precisions_cholesky)
         log_weights = np.log(np.where(params.empty, 1.0, params.weights))
@@ -518,21 +575,25 @@ class FastEM:
             log_weights + model.log_det_cholesky(params.precisions_cholesky, d) - 0.5 * d * LOG_2PI
         )
         means = params.means - self.centre
-        linear = np.einsum("kij,kj->ki", model.to_full(precisions, k, d), means)
-        quadratic = np.broadcast_to(
-            self.features.quadratic_coefficients(precisions), (self.n_quadratic, k)
-        )
-        matrix = np.vstack(
-            [quadratic, linear.T, constants - 0.5 * np.einsum("ki,ki->k", linear, means)]
-        )
+        linear = self.features.linear_coefficients(precisions, means)
+        # C, one row per component, in phi's order: second-order, linear, constant terms.
+        matrix = np.empty((params.n_components, self.width))
+        matrix[:, :q] = self.features.quadratic_coefficients(precisions).T
+        matrix[:, q:-1] = linear
+        matrix[:, -1] = constants - 0.5 * np.einsum("ki,ki->k", linear, means)
+        own_means = params.means[own]
+        own_origins = own_means.copy()
+        for row, component in enumerate(own):
+            if component in forced:
+                own_origins[row] = forced[component]
         factors = params.precisions_cholesky
         return _Plan(
             dtype=dtype,
             shared=shared,
-            matrix=np.ascontiguousarray(matrix.T[shared], dtype=dtype),
+            matrix=np.ascontiguousarray(matrix[shared], dtype=dtype),
             own=own,
-            own_origins=np.array([forced.get(j, params.means[j]) for j in own]).reshape(-1, d),
-            own_means=params.means[own],
+            own_origins=own_origins,
+            own_means=own_means,
             own_factors=factors if self.features.shared_quadratic else factors[own],
             own_constants=constants[own],
         )
