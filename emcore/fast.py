@@ -78,7 +78,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -358,7 +358,7 @@ class _Plan:
     own_factors: np.ndarray
     own_constants: np.ndarray
 
-    @property
+    @cached_property  # asked several times per pass
     def order(self) -> np.ndarray:
         """Component index of every row of a chunk's log densities."""
         return np.concatenate([self.shared, self.own])
