@@ -35,8 +35,9 @@ def test_every_action_of_both_sessions_works(summary: dict) -> None:
 
 
 def test_each_session_sees_only_its_own_numbers(summary: dict) -> None:
-    # Per session: 2 steps, Play/Pause, Run, Reset (blob numbers) and 2 upload checks.
-    assert summary["isolation_checks"] >= 2 * 7
+    # Per session: 2 steps, Play/Pause, Run, Reset (blob numbers) and 2 upload checks; Run is
+    # skipped (nothing moves) when Play already reached the end.
+    assert summary["isolation_checks"] >= 2 * 6
     assert summary["isolation_errors"] == []
 
 

@@ -26,7 +26,7 @@ def test_compare_models_draws_the_bic_chart(page) -> None:
     chart = page.locator(CHART).filter(has_text="BIC (lower is better)")
     chart.wait_for()
     assert chart.locator(".scatterlayer .trace").count() >= 5  # four types and the star
-    assert page.get_by_text("Best by BIC").is_visible()
+    page.get_by_text("Best by BIC").wait_for()  # drawn in the same rerun, maybe a moment later
     assert page.get_by_role("button", name="Use this model").count() <= 1
 
 
@@ -36,4 +36,4 @@ def test_kmeans_view_shows_both_methods(page) -> None:
     chart.wait_for()
     assert chart.get_by_text("EM: soft assignments and ellipses").count() == 1
     assert chart.locator(".heatmaplayer, .hm").count() >= 1  # the k-means regions
-    assert page.get_by_text("Points labelled differently").is_visible()
+    page.get_by_text("Points labelled differently").wait_for()
