@@ -331,6 +331,9 @@ class Pass:
         The full responsibilities, when they were asked for or the reference step was used.
     dtype : numpy dtype or None
         The precision of the pass; None for the reference :func:`emcore.steps.e_step`.
+    finish_estep : callable or None
+        Builds the pass's :class:`EStep` from what it kept (small data, one chunk), the same
+        numbers as a pass with ``keep_resp``, for a fraction of its cost.
     """
 
     log_likelihood: float
@@ -338,6 +341,7 @@ class Pass:
     origins: np.ndarray | None = None
     estep: EStep | None = None
     dtype: np.dtype | None = None
+    finish_estep: Callable[[], EStep] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -497,6 +501,8 @@ class FastEM:
         """The :class:`EStep` of ``params``: the one ``current`` kept, or a new pass."""
         if current.estep is not None:
             return current.estep
+        if current.finish_estep is not None:
+            return current.finish_estep()
         return self.e_step(params, keep_resp=True).estep
 
     def moments_from_resp(self, resp: np.ndarray) -> np.ndarray:
@@ -614,6 +620,12 @@ class FastEM:
             estep = self._estep_pass(plan, params)
             return Pass(estep.log_likelihood, estep=estep, dtype=plan.dtype)
         n_active, n_shared = len(plan.order), len(plan.shared)
+        # Data that are one chunk for this pass and for a pass keeping the responsibilities
+        # (:meth:`_estep_pass`): keep the chunk's arrays, so the EStep of these parameters, if
+        # a converged run asks for it, is a few array writes instead of another pass, with
+        # the same numbers (the same operations on the same chunk).
+        keep = self._rows_per_chunk(2 * n_active, plan.dtype) >= self.n_samples
+        kept: list[tuple[slice, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
         def work(slices: list[slice]) -> tuple[float, np.ndarray]:
             buffer = _buffer(slices, self.width, plan.dtype)
@@ -623,9 +635,13 @@ class FastEM:
             total = 0.0
             for rows in slices:
                 phi = self._features(rows, buffer, self.centre)
-                resp = _view(scratch, (n_active, phi.shape[1]))
-                self._log_joint(plan, rows, phi, resp)
-                total += _responsibilities_in_place(resp)
+                log_joint = _view(scratch, (n_active, phi.shape[1]))
+                self._log_joint(plan, rows, phi, log_joint)
+                resp = np.empty_like(log_joint) if keep else log_joint
+                log_likelihood, largest, totals = _responsibilities(log_joint, resp)
+                total += log_likelihood
+                if keep:
+                    kept.append((rows, log_joint, resp, largest, totals, phi))
                 moments[:n_shared] += resp[:n_shared] @ phi.T
                 for j, origin in enumerate(plan.own_origins, start=n_shared):
                     around = self._features(rows, own_buffer, origin)
@@ -638,20 +654,25 @@ class FastEM:
         origins = np.repeat(self.centre[None, :], params.n_components, axis=0)
         origins[plan.own] = plan.own_origins
         log_likelihood = sum(total for total, _ in results) + self._shared_quadratic(params)
-        return Pass(log_likelihood, moments=moments, origins=origins, dtype=plan.dtype)
+
+        def finish_estep() -> EStep:
+            estep, columns = self._new_estep(plan, params)
+            for chunk in kept:
+                self._write_estep(estep, columns, params, *chunk)
+            return estep
+
+        return Pass(
+            log_likelihood,
+            moments=moments,
+            origins=origins,
+            dtype=plan.dtype,
+            finish_estep=finish_estep if kept else None,
+        )
 
     def _estep_pass(self, plan: _Plan, params: MixtureParams) -> EStep:
         """A pass that keeps the (n, K) responsibilities, as :func:`emcore.steps.e_step`."""
-        n, k = self.n_samples, params.n_components
         order = plan.order
-        if np.array_equal(order, np.arange(k)):
-            # Every component active, in order: whole rows are written, much faster.
-            columns, log_resp, resp = slice(None), np.empty((n, k)), np.empty((n, k))
-        else:
-            columns, log_resp, resp = order, np.full((n, k), -np.inf), np.zeros((n, k))
-        log_prob = np.empty(n)
-        shared_factor = self._shared_factor(params)
-        linear = slice(self.n_quadratic, self.n_quadratic + self.n_features)
+        estep, columns = self._new_estep(plan, params)
 
         def work(slices: list[slice]) -> None:
             buffer = _buffer(slices, self.width, plan.dtype)
@@ -661,22 +682,50 @@ class FastEM:
                 shape = (len(order), phi.shape[1])
                 log_joint = _view(scratch, shape)
                 self._log_joint(plan, rows, phi, log_joint)
-                largest = log_joint.max(axis=0)
-                log_joint -= largest
-                weights = np.exp(log_joint, out=_view(scratch[log_joint.size :], shape))
-                totals = weights.sum(axis=0)
-                weights /= totals
-                resp[rows, columns] = weights.T
-                log_totals = np.log(totals)
-                log_joint -= log_totals
-                log_resp[rows, columns] = log_joint.T
-                log_prob[rows] = largest + log_totals
-                if shared_factor is not None:
-                    projected = shared_factor.T @ phi[linear]
-                    log_prob[rows] -= 0.5 * np.einsum("ij,ij->j", projected, projected)
+                weights = _view(scratch[log_joint.size :], shape)
+                _, largest, totals = _responsibilities(log_joint, weights)
+                self._write_estep(
+                    estep, columns, params, rows, log_joint, weights, largest, totals, phi
+                )
 
         self._map_chunks(work, self._rows_per_chunk(2 * len(order), plan.dtype))
-        return EStep(log_resp=log_resp, log_prob=log_prob, resp=resp)
+        return estep
+
+    def _new_estep(self, plan: _Plan, params: MixtureParams) -> tuple[EStep, slice | np.ndarray]:
+        """Empty (n, K) arrays for an EStep, and the columns the plan's rows go to."""
+        n, k = self.n_samples, params.n_components
+        order = plan.order
+        if np.array_equal(order, np.arange(k)):
+            # Every component active, in order: whole rows are written, much faster.
+            columns, log_resp, resp = slice(None), np.empty((n, k)), np.empty((n, k))
+        else:
+            columns, log_resp, resp = order, np.full((n, k), -np.inf), np.zeros((n, k))
+        return EStep(log_resp=log_resp, log_prob=np.empty(n), resp=resp), columns
+
+    def _write_estep(
+        self,
+        estep: EStep,
+        columns: slice | np.ndarray,
+        params: MixtureParams,
+        rows: slice,
+        shifted: np.ndarray,
+        weights: np.ndarray,
+        largest: np.ndarray,
+        totals: np.ndarray,
+        phi: np.ndarray,
+    ) -> None:
+        """A chunk's rows of ``estep`` from ``shifted = L - max``, the responsibilities
+        ``weights = exp(shifted) / totals`` (both (active, m)), ``max`` and ``totals``.
+        (Overwrites ``shifted``.)"""
+        estep.resp[rows, columns] = weights.T
+        log_totals = np.log(totals)
+        shifted -= log_totals
+        estep.log_resp[rows, columns] = shifted.T
+        estep.log_prob[rows] = largest + log_totals
+        shared_factor = self._shared_factor(params)
+        if shared_factor is not None:
+            projected = shared_factor.T @ phi[self.n_quadratic : self.n_quadratic + self.n_features]
+            estep.log_prob[rows] -= 0.5 * np.einsum("ij,ij->j", projected, projected)
 
     # -- tied covariances: the shared x^T Lambda x ---------------------------------------------
 
@@ -770,19 +819,23 @@ class FastEM:
             return list(_executor(n_threads).map(work, shares))
 
 
-def _responsibilities_in_place(log_joint: np.ndarray) -> float:
-    """Turn a chunk's ``log pi_k N(x_i | k)`` (K, m) into responsibilities; return its
-    log-likelihood.
+def _responsibilities(
+    log_joint: np.ndarray, out: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """A chunk's responsibilities from its ``L = log pi_k N(x_i | k)`` (K, m), into ``out``
+    (which may be ``log_joint`` itself; otherwise ``log_joint`` is left as ``L - max``).
 
     One ``exp`` over the chunk: ``exp(L - max)`` gives both the column sums (the likelihoods,
-    up to the factor ``exp(max)``) and, divided by them, the responsibilities.
+    up to the factor ``exp(max)``) and, divided by them, the responsibilities. Returns the
+    chunk's log-likelihood, the column maxima and the column sums.
     """
     largest = log_joint.max(axis=0)
     log_joint -= largest
-    np.exp(log_joint, out=log_joint)
-    totals = log_joint.sum(axis=0)
-    log_joint /= totals
-    return float(np.log(totals).sum(dtype=np.float64) + largest.sum(dtype=np.float64))
+    np.exp(log_joint, out=out)
+    totals = out.sum(axis=0)
+    out /= totals
+    log_likelihood = float(np.log(totals).sum(dtype=np.float64) + largest.sum(dtype=np.float64))
+    return log_likelihood, largest, totals
 
 
 def _buffer(slices: list[slice], rows_per_point: int, dtype: np.dtype) -> np.ndarray:
