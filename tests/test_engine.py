@@ -127,3 +127,32 @@ def test_collapse_onto_one_point_is_reported():
 def test_bad_settings_are_clear_errors(bad):
     with pytest.raises(ValueError, match="must be a number"):
         EM(X, start(), **bad)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_smallest_eigenvalues_are_those_of_the_full_matrices(covariance_type):
+    # The collapse check asks each covariance type; diag and spherical read them off.
+    params = start(covariance_type=covariance_type)
+    model = params.model
+    smallest = model.smallest_eigenvalues(params.covariances, params.n_components)
+    expected = np.linalg.eigvalsh(params.full_covariances)[:, 0]
+    np.testing.assert_allclose(smallest, expected, rtol=1e-12)
+
+
+def test_seeded_random_state_is_a_fresh_random_state():
+    # Reseeding a kept RandomState must give RandomState(seed)'s stream, every time.
+    from emcore.init import check_random_state, seeded_random_state
+
+    for seed in (0, 7, 2**31 - 2):
+        reused = seeded_random_state(seed, "test")
+        reused.random_sample(5)  # used, then seeded again: no trace of the use
+        reused = seeded_random_state(seed, "test")
+        fresh = np.random.RandomState(seed)
+        np.testing.assert_array_equal(reused.random_sample(20), fresh.random_sample(20))
+        np.testing.assert_array_equal(
+            reused.randint(0, 2**31 - 1, 5), fresh.randint(0, 2**31 - 1, 5)
+        )
+        np.testing.assert_array_equal(reused.standard_normal(3), fresh.standard_normal(3))
+    assert check_random_state(3).randint(100) == np.random.RandomState(3).randint(100)
+    state = np.random.RandomState(1)
+    assert check_random_state(state) is state

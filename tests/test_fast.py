@@ -346,3 +346,33 @@ def test_float32_run_converges_to_the_float64_fit():
     assert single.log_likelihoods[-1] == pytest.approx(double.log_likelihoods[-1], rel=1e-6)
     assert single.resp.dtype == np.float64
     assert relative(single.params.means, double.params.means) < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_small_pass_builds_the_same_responsibilities_as_a_pass_keeping_them(
+    covariance_type, dtype
+):
+    # One-chunk data: a statistics pass keeps its chunk, and its EStep must be the very
+    # numbers of a pass made to keep the responsibilities (bit for bit), for every component
+    # layout: all shared, one empty, one evaluated on its own.
+    params = start(X, 4, covariance_type, seed=13)
+    weights = np.array([0.4, 0.3, 0.3, 0.0])
+    means = params.means.copy()
+    means[1] = X[0]
+    tight = params.covariances.copy()
+    if covariance_type != "tied":  # tied covariances cannot be split by component
+        tight[1] = covariance_model(covariance_type).from_full(np.eye(3)[None] * 1e-9)[0]
+    for case in (params, MixtureParams.from_covariances(weights, means, tight, covariance_type)):
+        fast = FastEM(X, covariance_type, dtype=dtype)
+        current = fast.e_step(case)
+        assert current.finish_estep is not None
+        kept = fast.full_e_step(current, case)
+        again = FastEM(X, covariance_type, dtype=dtype).e_step(case, keep_resp=True).estep
+        for name in ("resp", "log_resp", "log_prob"):
+            np.testing.assert_array_equal(getattr(kept, name), getattr(again, name))
+
+
+def test_a_pass_over_several_chunks_keeps_nothing():
+    fast = FastEM(X, "full", chunk_rows=300)
+    assert fast.e_step(start(X, 3, "full")).finish_estep is None
