@@ -431,7 +431,7 @@ class FastEM:
         # Asked once, not on every pass: the affinity query is a system call.
         self._n_threads = max(1, n_threads or _available_cpus())
         self._data_moment: np.ndarray | None = None
-        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray | float] | None = None
+        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
         self._last_plan: tuple[MixtureParams, _Plan] | None = None
 
     # -- the steps ----------------------------------------------------------------------------
@@ -531,11 +531,11 @@ class FastEM:
             # In the type's own storage: diagonal types need no (K, d, d) matrices.
             precisions = params.model.precisions(params.precisions_cholesky)
             spread = self.features.spread(precisions, params.covariances, self.n_features)
+            spread = np.broadcast_to(spread, (params.n_components,))  # tied: one for all
             self._magnitudes = (params, precisions, spread)
         _, precisions, spread = self._magnitudes
         offsets = params.means - (self.centre if origins is None else origins)
-        offset = self.features.offset(precisions, offsets)
-        return offset, np.broadcast_to(spread, offset.shape)
+        return self.features.offset(precisions, offsets), spread
 
     def _tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
         """Active components the expanded form around the centre cannot evaluate in ``dtype``.
@@ -651,8 +651,11 @@ class FastEM:
         results = self._map_chunks(work, self._rows_per_chunk(n_active, plan.dtype))
         moments = np.zeros((params.n_components, self.width))
         moments[plan.order] = sum(part for _, part in results)
-        origins = np.repeat(self.centre[None, :], params.n_components, axis=0)
-        origins[plan.own] = plan.own_origins
+        if len(plan.own):
+            origins = np.repeat(self.centre[None, :], params.n_components, axis=0)
+            origins[plan.own] = plan.own_origins
+        else:  # read-only, as m_step's own default
+            origins = np.broadcast_to(self.centre, (params.n_components, self.n_features))
         log_likelihood = sum(total for total, _ in results) + self._shared_quadratic(params)
 
         def finish_estep() -> EStep:
