@@ -4,6 +4,9 @@ Layout only; the work is in :mod:`emapp`. The EM run for the current settings is
 once (to convergence, capped) and drawn as one Plotly figure with a frame per half-step.
 The stepping panel above the chart is a fragment: its buttons move a cursor, and the
 browser moves the chart, the status line and the table to match (see :mod:`emapp.player`).
+
+A session's first run draws the chart first: header, stepping panel and chart only, with the
+default settings. Once the chart is drawn the browser asks for the rest of the page.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from emapp.controls import stepping_panel
 from emapp.export import download_buttons
 from emapp.player import CHART_KEY, render_table, table_data
 from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
-from emapp.session import current_view, with_reseeds
-from emapp.sidebar import Settings, sidebar
+from emapp.session import chart_first, current_view, with_reseeds
+from emapp.sidebar import Settings, default_settings, sidebar, sidebar_placeholder
 from emapp.teaching_ui import presets_panel, teaching_tabs
 from emapp.text import explanation, page_header
 
@@ -37,26 +40,18 @@ def load_run(settings: Settings) -> PreparedRun | None:
         return None
 
 
-def main() -> None:
-    st.set_page_config(
-        page_title="EM, one step at a time",
-        page_icon="🎯",
-        layout="wide",
-        initial_sidebar_state="expanded",
-    )
-    page_header()
+def chosen_settings(first: bool) -> Settings:
+    """The sidebar's settings, or the defaults (and a placeholder) on a chart-first run."""
+    if first:
+        sidebar_placeholder()
+        return default_settings()
     with st.sidebar:
         presets_panel()  # scenarios on top: their callbacks set the widgets below
-    settings = with_reseeds(sidebar())
-    run = load_run(settings)
-    if run is None:
-        explanation()
-        return
-    current_view(run)  # a clean reset when the settings changed
-    stepping_panel(run, settings.speed)
-    st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
-    if run.caption:
-        st.caption(run.caption)
+    return with_reseeds(sidebar())
+
+
+def below_chart(run: PreparedRun) -> None:
+    """The parameter table, downloads, explanation and teaching tabs."""
     left, right = st.columns([3, 2], gap="large")
     with left:
         render_table(run.table or table_data(run.timeline, run.version, run.feature_names))
@@ -65,6 +60,31 @@ def main() -> None:
     with right:
         explanation()
     teaching_tabs(run)  # worked example, choosing K, k-means vs EM, density
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="EM, one step at a time",
+        page_icon="🎯",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    first = chart_first()
+    page_header()
+    settings = chosen_settings(first)
+    run = load_run(settings)
+    if run is None:
+        if first:  # the defaults always run; should they not, draw the page that says why
+            st.rerun()
+        explanation()
+        return
+    current_view(run)  # a clean reset when the settings changed
+    stepping_panel(run, settings.speed)
+    st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
+    if run.caption:
+        st.caption(run.caption)
+    if not first:
+        below_chart(run)
 
 
 main()

@@ -48,7 +48,14 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from emapp.blobs import BlobSettings, make_blobs  # noqa: E402
 from emapp.describe import table_rows  # noqa: E402
 from emapp.runs import version_of  # noqa: E402
-from emapp.serve import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port, wait_healthy  # noqa: E402
+from emapp.serve import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE,
+    PAGE_COMPLETE,
+    free_port,
+    wait_healthy,
+)
 from emapp.timeline import ModelSettings, Timeline, compute_timeline, state_label  # noqa: E402
 
 SEED_BASE = 100
@@ -204,10 +211,11 @@ class Student:
 
     async def open(self, url: str, slots: asyncio.Semaphore) -> None:
         """Load the page (a few at a time, see :attr:`Plan.load_slots`); timed from the
-        request to the chart ready, without the wait for a slot."""
+        request to the whole page ready, without the wait for a slot."""
         async with slots:
             start = time.perf_counter()
             await self.page.goto(url, timeout=self.timeout)
+            await self.page.wait_for_selector(PAGE_COMPLETE, timeout=self.timeout)
             await self.idle()
             await self.wait("() => !!(window.__emPlayer && window.__emPlayer.gd)")
             self.result.load_s = time.perf_counter() - start
@@ -450,6 +458,7 @@ async def warm_up(browser: Browser, url: str, timeout_ms: int) -> None:
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     await page.goto(url, timeout=timeout_ms)
+    await page.wait_for_selector(PAGE_COMPLETE, timeout=timeout_ms)
     await page.wait_for_selector(IDLE, timeout=timeout_ms)
     await context.close()
 

@@ -18,8 +18,11 @@ from emapp.session import (
     apply_scrub,
     apply_stopped,
     current_view,
+    page_pending,
+    request_page,
     request_reseed,
     reseeds_left,
+    take_page_request,
     take_reseed_request,
 )
 from emapp.state import ViewState
@@ -126,6 +129,8 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     """Buttons, status line and scrub slider for ``run``; reruns on its own."""
     if take_reseed_request():
         st.rerun()  # a re-seed changes the run: the chart must be rebuilt, not just moved
+    if take_page_request():
+        st.rerun()  # the chart is drawn: now the whole page
     view = current_view(run)
     if view.notice:
         st.toast(view.notice)
@@ -133,6 +138,6 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     controls_row(view)
     reseed_buttons(view, run.timeline)
     rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
-    data = player_data(run.timeline, view, run.version, speed, rerun)
-    render_player(data, apply_stopped, apply_request)
+    data = player_data(run.timeline, view, run.version, speed, rerun, page_pending())
+    render_player(data, apply_stopped, apply_request, request_page)
     scrub_slider(view, run.timeline)

@@ -18,6 +18,8 @@
 
 const REGISTRY_KEY = "__emPlayer";
 const POLL_MS = 30;
+// A chart-first page asks for the rest after this long even if the chart is not drawn.
+const PAGE_FALLBACK_MS = 3000;
 // Within a Step, the half-steps in between are played (so the M-step's glide is seen).
 const MAX_PLAYED_STEPS = 3;
 // Playback keeps its schedule through small delays and slips (honestly) after larger ones.
@@ -538,6 +540,17 @@ function listenForSteps(reg) {
   );
 }
 
+// -- chart first -----------------------------------------------------------------------------
+
+// A session's first page has only the chart and this panel (see app.py). Once the chart is
+// drawn and painted, ask Python for the rest; if the chart never comes, ask anyway, so the
+// controls are never withheld. Each render of the panel asks at most once.
+function askForPage(reg, data, setTriggerValue) {
+  if (!data.ask_for_page || reg.pageAsked === data.rerun) return;
+  reg.pageAsked = data.rerun;
+  requestAnimationFrame(() => setTimeout(() => setTriggerValue("page", true), 0));
+}
+
 // -- entry point -----------------------------------------------------------------------------
 
 function sync(reg, data) {
@@ -556,7 +569,7 @@ function sync(reg, data) {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
   const reg = registry();
   if (data.role === "table") {
     reg.table = { root: parentElement.querySelector(".em-table-view"), data };
@@ -578,10 +591,15 @@ export default function (component) {
   showStatus(reg, reg.version === data.version ? reg.shown : data.target);
 
   let timer = null;
+  const started = performance.now();
   const attempt = () => {
     timer = null;
     if (reg.data !== data) return; // a newer render took over
-    if (!sync(reg, data)) timer = setTimeout(attempt, POLL_MS);
+    const drawn = sync(reg, data);
+    if (drawn || performance.now() - started > PAGE_FALLBACK_MS) {
+      askForPage(reg, data, setTriggerValue);
+    }
+    if (!drawn) timer = setTimeout(attempt, POLL_MS);
   };
   attempt();
   return () => {

@@ -127,12 +127,19 @@ def trace_indices(n_components: int) -> dict:
 
 
 def player_data(
-    timeline: Timeline, view: ViewState, version: str, speed: float, rerun: int = 0
+    timeline: Timeline,
+    view: ViewState,
+    version: str,
+    speed: float,
+    rerun: int = 0,
+    ask_for_page: bool = False,
 ) -> dict:
     """Everything the browser needs, all small (the frames themselves are in the chart).
 
     ``rerun`` differs on every run of the panel, so the browser hears from every rerun even
     when nothing else changed: after a playback the server's cursor always wins.
+    ``ask_for_page``: the page is the chart-first one, and the browser should ask for the
+    rest once the chart is drawn.
     """
     glide_ms, hold_ms = frame_timing(speed)
     start = view.play_from if view.playing else view.cursor
@@ -140,6 +147,7 @@ def player_data(
     return {
         "role": "player",
         "rerun": rerun,
+        "ask_for_page": ask_for_page,
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
         "step_keys": list(STEP_KEYS),
@@ -171,16 +179,21 @@ def table_data(timeline: Timeline, version: str, feature_names: tuple[str, str])
 
 
 def render_player(
-    data: dict, on_stopped: Callable[[], None], on_request: Callable[[], None]
+    data: dict,
+    on_stopped: Callable[[], None],
+    on_request: Callable[[], None],
+    on_page: Callable[[], None],
 ) -> None:
     """Mount the player (status line) with ``data``; ``on_stopped`` runs when the browser
-    reports where playback stopped, ``on_request`` when it asks for a state (a step)."""
+    reports where playback stopped, ``on_request`` when it asks for a state (a step), and
+    ``on_page`` when it asks for the rest of a chart-first page."""
     _player(
         key=KEY,
         data=data,
         default={"stopped": None, "request": None},
         on_stopped_change=on_stopped,
         on_request_change=on_request,
+        on_page_change=on_page,
     )
 
 

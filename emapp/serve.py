@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The page is whole once the sidebar's controls are there: a session's first run draws only
+# the chart and its panel, and the browser asks for the rest (see app.py).
+PAGE_COMPLETE = "[data-testid='stSidebar'] .st-key-source"
 
 
 def free_port() -> int:

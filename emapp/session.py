@@ -162,3 +162,34 @@ def reseeds_left() -> int:
 def take_reseed_request() -> bool:
     """Whether a re-seed was just requested (the whole page must then run again)."""
     return bool(st.session_state.pop(RESEED_PENDING, False))
+
+
+# -- chart first ---------------------------------------------------------------------------
+# A session's first run sends the header, the stepping panel and the chart only; the browser
+# asks for the rest (sidebar, table, explanation, tabs) once the chart is drawn, so drawing
+# the chart does not share the browser with thirty other widgets (see README, "The teaching
+# app"). Every later run draws the whole page.
+PAGE_RUNS = "em_page_runs"
+PAGE_REQUESTED = "em_page_requested"
+
+
+def chart_first() -> bool:
+    """Whether this run of the whole script is the session's first (count it)."""
+    runs = st.session_state.get(PAGE_RUNS, 0)
+    st.session_state[PAGE_RUNS] = runs + 1
+    return runs == 0
+
+
+def page_pending() -> bool:
+    """Whether the page on screen is still the chart-first one, waiting for the rest."""
+    return st.session_state.get(PAGE_RUNS, 0) <= 1
+
+
+def request_page() -> None:
+    """Player callback: the chart is drawn, so the rest of the page may come."""
+    st.session_state[PAGE_REQUESTED] = True
+
+
+def take_page_request() -> bool:
+    """Whether the browser just asked for the rest of the page (the whole script must run)."""
+    return bool(st.session_state.pop(PAGE_REQUESTED, False))

@@ -101,6 +101,19 @@ def model_controls() -> ModelSettings:
     return ModelSettings(n_components, covariance_type, init, int(seed))
 
 
+def default_settings() -> Settings:
+    """What the sidebar chooses before anyone touches it (the chart-first run uses these)."""
+    return Settings(DATA_SOURCES[0], BlobSettings(), ModelSettings(), float(DEFAULT_SPEED))
+
+
+def sidebar_placeholder() -> None:
+    """The sidebar while the chart-first page waits for the rest: it keeps the sidebar's
+    width, so the chart does not resize when the controls arrive."""
+    with st.sidebar:
+        st.header("Scenarios")  # the sidebar's first heading, so only what follows it moves
+        st.caption("Loading the settings…")
+
+
 def sidebar() -> Settings:
     """Draw the sidebar and return the chosen settings."""
     with st.sidebar:

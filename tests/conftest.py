@@ -38,13 +38,14 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture
 def page(chromium, app_url) -> Iterator[object]:
-    """A new browser page on the app, loaded and idle; fails the test on any traceback."""
-    from emapp.serve import IDLE
+    """A new browser page on the app, whole and idle; fails the test on any traceback."""
+    from emapp.serve import IDLE, PAGE_COMPLETE
 
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     browser_page = context.new_page()
     browser_page.set_default_timeout(60_000)
     browser_page.goto(app_url)
+    browser_page.wait_for_selector(PAGE_COMPLETE)  # the chart comes first, then the rest
     browser_page.wait_for_selector(IDLE)
     yield browser_page
     exceptions = browser_page.locator("[data-testid='stException']").count()

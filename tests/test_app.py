@@ -8,19 +8,18 @@ is told to show) and the session's cursor.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from apptest_page import APP, open_app
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from emapp.player import CHART_KEY
+
 BUTTON_LABELS = ["E-step", "M-step", "Step", "Play", "Pause", "Run to convergence", "Reset"]
 
 
 def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    assert not at.exception
-    return at
+    return open_app()
 
 
 def component(at: AppTest, role: str) -> dict:
@@ -63,6 +62,35 @@ def test_the_page_loads_with_every_control_and_the_explanation() -> None:
     assert any("E-step (Expectation)" in m.value for m in at.markdown)
     assert len(at.get("latex")) >= 2
     assert {"Blobs", "Upload CSV"} <= set(at.radio(key="source").options)
+
+
+def test_the_first_run_draws_the_chart_first_and_the_rest_follows() -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    first = component(at, "player")
+    assert first["ask_for_page"] is True  # the browser asks for the rest once drawn
+    assert [c.key for c in at.get("plotly_chart")] == [CHART_KEY]
+    assert {b.label for b in at.button} == set(BUTTON_LABELS)
+    assert shown(at) == "Iteration 0 · starting point"
+    assert not at.sidebar.slider and not at.sidebar.radio  # only a placeholder
+    assert "Loading the settings…" in [c.value for c in at.sidebar.caption]
+    assert not at.tabs and not at.get("latex")
+    at.run()  # the browser's request
+    assert not at.exception
+    second = component(at, "player")
+    assert second["ask_for_page"] is False
+    # The defaults the first run used are the sidebar's: the same run, not a new one.
+    assert second["version"] == first["version"] and second["target"] == first["target"]
+    assert at.sidebar.slider and at.tabs and at.get("latex")
+    assert component(at, "table")["role"] == "table"
+
+
+def test_a_step_before_the_rest_arrives_keeps_the_step() -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    click(at, "Step")
+    at.run()
+    assert shown(at) == "Iteration 1 · E-step done"
+    assert component(at, "player")["ask_for_page"] is False
 
 
 def test_e_step_recolours_then_m_step_moves() -> None:

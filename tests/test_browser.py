@@ -46,7 +46,7 @@ def test_load_shows_chart_status_and_explanation(page) -> None:
     page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
     wait_for_status(page, r"^Iteration 0")
     assert page.get_by_text("What do the E-step and the M-step do?").is_visible()
-    assert page.locator(".katex").count() >= 2  # the formulas are typeset
+    page.locator(".katex").nth(1).wait_for()  # the formulas are typeset (KaTeX loads lazily)
 
 
 def test_each_control_moves_the_chart(page) -> None:
@@ -98,3 +98,48 @@ def test_a_settings_change_resets_the_view(page) -> None:
     seed.press("Enter")
     page.wait_for_selector(IDLE)
     wait_for_status(page, r"Iteration 0 · starting point")
+
+
+# Records, from the first frame on, when the chart's points and the sidebar's controls
+# appear, and which graph div (and how wide) the points were first drawn in.
+RECORD_FIRST_PAINT = """
+window.__firstPaint = {};
+const watch = () => {
+  const seen = window.__firstPaint;
+  const gd = document.querySelector(".st-key-em-chart .js-plotly-plot");
+  if (!seen.chart && gd && gd.querySelector(".scatterlayer .point")) {
+    Object.assign(seen, {chart: performance.now(), gd, width: gd.getBoundingClientRect().width});
+  }
+  if (!seen.controls && document.querySelector("[data-testid='stSidebar'] input")) {
+    seen.controls = performance.now();
+  }
+  if (!seen.chart || !seen.controls) requestAnimationFrame(watch);
+};
+requestAnimationFrame(watch);
+"""
+
+
+def test_the_chart_comes_first_and_the_rest_follows_by_itself(chromium, app_url) -> None:
+    from emapp.serve import PAGE_COMPLETE
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.add_init_script(RECORD_FIRST_PAINT)
+        page.goto(app_url)
+        page.wait_for_selector(PAGE_COMPLETE, timeout=60_000)  # no click needed
+        page.wait_for_selector(IDLE)
+        page.wait_for_function("window.__firstPaint.chart && window.__firstPaint.controls")
+        first = page.evaluate(
+            """() => {
+              const seen = window.__firstPaint;
+              const gd = document.querySelector(".st-key-em-chart .js-plotly-plot");
+              return {order: seen.chart < seen.controls, same: gd === seen.gd,
+                      resized: Math.abs(gd.getBoundingClientRect().width - seen.width) > 1};
+            }"""
+        )
+        assert first == {"order": True, "same": True, "resized": False}
+        assert page.get_by_role("tab", name="Worked example").count() == 1
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        context.close()

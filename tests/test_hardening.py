@@ -36,7 +36,6 @@ from emcore.data import MAX_BYTES, MAX_CELLS, DataError, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".streamlit" / "config.toml"
-APP = str(ROOT / "app.py")
 
 # -- server settings ------------------------------------------------------------------------
 
@@ -374,9 +373,9 @@ def test_the_app_caps_every_run_at_max_iterations() -> None:
 
 
 def _app(seed: int):
-    from streamlit.testing.v1 import AppTest
+    from apptest_page import open_app
 
-    app = AppTest.from_file(APP, default_timeout=60).run()
+    app = open_app(timeout=60)
     app.number_input(key="data_seed").set_value(seed).run()
     assert not app.exception
     return app

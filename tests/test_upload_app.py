@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from apptest_page import open_app
 from streamlit.testing.v1 import AppTest
 
 from emapp.player import CHART_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 FAITHFUL = ROOT / "emcore" / "_datasets" / "faithful.csv"
 PENGUINS = ROOT / "emcore" / "_datasets" / "penguins.csv"
 TEXT_ONLY = ROOT / "tests" / "fixtures" / "upload" / "text_only.csv"
@@ -30,7 +30,7 @@ def run(at: AppTest) -> AppTest:
 
 
 def source(name: str) -> AppTest:
-    at = run(AppTest.from_file(APP, default_timeout=120))
+    at = open_app()
     at.radio(key="source").set_value(name)
     return run(at)
 
