@@ -51,6 +51,7 @@ SAFE_SETTINGS = {
     "server.enableAgentApi": False,
     "server.disconnectedSessionTTL": 120,
     "browser.gatherUsageStats": False,
+    "global.disableWidgetStateDuplicationWarning": True,
     "client.toolbarMode": "viewer",
     "client.showErrorDetails": "none",
     "client.showErrorLinks": False,

@@ -164,3 +164,20 @@ def test_export_buttons_are_on_the_page() -> None:
     at = source("Real data sets")
     labels = {b.label for b in at.get("download_button")}
     assert labels == DOWNLOADS
+
+
+def test_a_scenario_from_another_source_switches_to_blobs_without_a_warning(
+    caplog, monkeypatch
+) -> None:
+    from streamlit.elements.lib import policies
+
+    from emapp.presets import preset_by_name
+
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # once per process
+    at = source("Real data sets")
+    with caplog.at_level("WARNING"):
+        at.pills(key="teaching_preset").set_value("Elongated")
+        run(at)
+    assert at.radio(key="source").value == "Blobs"
+    assert at.slider(key="stretch").value == preset_by_name("Elongated").blobs.stretch
+    assert not [r for r in caplog.records if "Session State API" in r.getMessage()]
