@@ -176,7 +176,7 @@ PAGE_REQUESTED = "em_page_requested"
 def chart_first() -> bool:
     """Whether this run of the whole script is the session's first (count it)."""
     runs = st.session_state.get(PAGE_RUNS, 0)
-    st.session_state[PAGE_RUNS] = runs + 1
+    st.session_state[PAGE_RUNS] = min(runs + 1, 2)  # only "first", "second" and "later" matter
     return runs == 0
 
 
