@@ -56,6 +56,7 @@ SAFE_SETTINGS = {
     "client.showErrorDetails": "none",
     "client.showErrorLinks": False,
     "runner.magicEnabled": False,
+    "runner.postScriptGC": False,
     "theme.base": "light",
     "theme.font": "sans-serif",
 }
