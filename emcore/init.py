@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emcore.covariance import Regularization, covariance_model
+from emcore.covariance import Regularization, covariance_model, effective_reg
 from emcore.params import MixtureParams
 from emcore.steps import data_params, m_step
 
@@ -84,14 +84,12 @@ def init_random(X, n_components, covariance_type, rng, reg_covar, regularization
     spread = np.where(spread > 0, spread, 1.0)
     means = center + spread * rng.standard_normal((n_components, X.shape[1]))
     identity = np.eye(X.shape[1])
-    full = np.broadcast_to(
-        identity * (np.mean(spread**2) + reg_covar), (n_components, *identity.shape)
-    )
+    # In the data's units like everything else here ("floor" scales reg_covar with the data).
+    reg = effective_reg(X, reg_covar, regularization)
+    full = np.broadcast_to(identity * (np.mean(spread**2) + reg), (n_components, *identity.shape))
     model = covariance_model(covariance_type)
     weights = np.full(n_components, 1.0 / n_components)
-    return MixtureParams.from_covariances(
-        weights, means, model.from_full(full), model.name, reg_covar
-    )
+    return MixtureParams.from_covariances(weights, means, model.from_full(full), model.name, reg)
 
 
 def init_random_from_data(X, n_components, covariance_type, rng, reg_covar, regularization):
@@ -151,17 +149,15 @@ def initial_params(
     else:
         rng = as_generator(random_state)
         start = INIT_METHODS[method](X, n_components, model.name, rng, reg_covar, regularization)
-        if weights is None and means is None and precisions is None and regularization == "add":
-            # Nothing to override, and the start's precisions were floored at this very
-            # reg_covar: building the parameters again would give the same ones. (With
-            # "floor" the start used the effective reg_covar, the rebuild the raw one.)
-            return start
+        if weights is None and means is None and precisions is None:
+            return start  # nothing to override
     weights = start.weights if weights is None else _check_weights(weights, n_components)
     means = start.means if means is None else _check_means(means, n_components, X.shape[1])
     if precisions is None:
-        return MixtureParams.from_covariances(
-            weights, means, start.covariances, model.name, reg_covar
-        )
+        # The start's own precisions were floored at the effective reg_covar: so are these
+        # (the raw one would make every start on data of small scale far too wide).
+        reg = effective_reg(X, reg_covar, regularization)
+        return MixtureParams.from_covariances(weights, means, start.covariances, model.name, reg)
     precisions = _check_precisions(precisions, model, n_components, X.shape[1])
     return MixtureParams.from_precisions_cholesky(
         weights, means, model.cholesky_from_precisions(precisions), model.name
