@@ -64,9 +64,21 @@ def blend(resp: np.ndarray, palette: np.ndarray) -> np.ndarray:
 
 
 def to_hex(rgb: np.ndarray) -> list[str]:
-    """Rows of uint8 RGB as ``"#rrggbb"`` strings (what Plotly's marker.color takes)."""
+    """Rows of uint8 RGB as ``"#rrggbb"`` strings (what Plotly's marker.color takes).
+
+    Points of one colour share one string object: most points of a fit are (nearly) owned by
+    one component, so a run's thousands of per-frame colour lists hold mostly references
+    (8 bytes each) rather than a 56-byte string per point and frame.
+    """
+    rgb = np.asarray(rgb, dtype=np.int64).reshape(-1, 3)
+    codes = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    unique, inverse = np.unique(codes, return_inverse=True)
     table = _HEX_BYTES
-    return ["#" + table[r] + table[g] + table[b] for r, g, b in np.asarray(rgb).tolist()]
+    names = [
+        "#" + table[code >> 16] + table[(code >> 8) & 255] + table[code & 255]
+        for code in unique.tolist()
+    ]
+    return [names[i] for i in inverse.tolist()]
 
 
 def point_colors(resp: np.ndarray | None) -> list[str] | str:

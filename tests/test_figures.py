@@ -148,3 +148,14 @@ def test_the_curve_ends_at_the_current_log_likelihood(small_run) -> None:
     last = figure["frames"][-1]
     current = last["data"][last["traces"].index(layout.current)]
     assert current["y"][0] == pytest.approx(timeline.states[-1].log_likelihood, abs=0.01)
+
+
+def test_hex_colours_are_exact_and_points_of_one_colour_share_one_string() -> None:
+    from emapp.colors import to_hex
+
+    rgb = np.random.default_rng(3).integers(0, 256, (400, 3)).astype(np.uint8)
+    rgb[::2] = (31, 119, 180)  # half the points fully owned by component 1
+    colours = to_hex(rgb)
+    assert colours == [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()]
+    assert len({id(c) for c in colours[::2]}) == 1  # one object, 200 references
+    assert to_hex(np.zeros((0, 3), dtype=np.uint8)) == []
