@@ -10,15 +10,62 @@
 - :func:`select_model`: BIC/AIC/ICL across K and covariance types, like mclust.
 """
 
-from emcore.covariance import COVARIANCE_TYPES, covariance_model
-from emcore.data import DATASETS, DataError, ReadReport, load_dataset, read_csv
-from emcore.engine import EM, Event, Snapshot
-from emcore.init import INIT_METHODS, initial_params
-from emcore.mixture import Gauss, Mixture
-from emcore.params import MixtureParams
-from emcore.selection import ModelSelection, select_model
-from emcore.sklearn_api import GaussianMixture
-from emcore.steps import EStep, e_step, log_likelihood, m_step
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Public names and the module that defines each. They are imported on first use (PEP 562), so
+# `import emcore.data` alone (the upload reader's child process) does not pay for
+# scikit-learn and the EM engine.
+_EXPORTS = {
+    "COVARIANCE_TYPES": "emcore.covariance",
+    "covariance_model": "emcore.covariance",
+    "DATASETS": "emcore.data",
+    "DataError": "emcore.data",
+    "ReadReport": "emcore.data",
+    "load_dataset": "emcore.data",
+    "read_csv": "emcore.data",
+    "EM": "emcore.engine",
+    "Event": "emcore.engine",
+    "Snapshot": "emcore.engine",
+    "INIT_METHODS": "emcore.init",
+    "initial_params": "emcore.init",
+    "Gauss": "emcore.mixture",
+    "Mixture": "emcore.mixture",
+    "MixtureParams": "emcore.params",
+    "ModelSelection": "emcore.selection",
+    "select_model": "emcore.selection",
+    "GaussianMixture": "emcore.sklearn_api",
+    "EStep": "emcore.steps",
+    "e_step": "emcore.steps",
+    "log_likelihood": "emcore.steps",
+    "m_step": "emcore.steps",
+}
+
+if TYPE_CHECKING:
+    from emcore.covariance import COVARIANCE_TYPES, covariance_model
+    from emcore.data import DATASETS, DataError, ReadReport, load_dataset, read_csv
+    from emcore.engine import EM, Event, Snapshot
+    from emcore.init import INIT_METHODS, initial_params
+    from emcore.mixture import Gauss, Mixture
+    from emcore.params import MixtureParams
+    from emcore.selection import ModelSelection, select_model
+    from emcore.sklearn_api import GaussianMixture
+    from emcore.steps import EStep, e_step, log_likelihood, m_step
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'emcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "COVARIANCE_TYPES",
