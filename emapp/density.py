@@ -16,6 +16,7 @@ from emapp.colors import component_hex, point_colors
 from emapp.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
 from emapp.geometry import square_ranges
 from emapp.kmeans_view import widened
+from emapp.names import plotly_literal
 from emapp.worked import log_component_densities, log_sum_exp
 from emcore import MixtureParams
 
@@ -148,6 +149,7 @@ def means_trace(params: MixtureParams) -> go.Scatter:
 def density_layout(
     x_range: list[float], y_range: list[float], feature_names: Sequence[str]
 ) -> dict:
+    """Equal-scale axes titled with ``feature_names`` (plain text, escaped for Plotly)."""
     common = {
         **AXIS_STYLE,
     }
@@ -157,11 +159,11 @@ def density_layout(
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
         "margin": {"l": 10, "r": 10, "t": 20, "b": 10},
-        "xaxis": {**common, "range": x_range, "title": {"text": feature_names[0]}},
+        "xaxis": {**common, "range": x_range, "title": {"text": plotly_literal(feature_names[0])}},
         "yaxis": {
             **common,
             "range": y_range,
-            "title": {"text": feature_names[1]},
+            "title": {"text": plotly_literal(feature_names[1])},
             "scaleanchor": "x",
             "scaleratio": 1,
         },

@@ -94,6 +94,11 @@ def all_notes(timeline: Timeline) -> tuple[list[list[Note]], list[int]]:
 
 
 def table_header(feature_names: Sequence[str]) -> list[str]:
+    """The parameter table's column titles, with the two plotted columns' names as they are.
+
+    Plain text, not HTML or markdown: the browser sets every cell with ``textContent``
+    (``player.js``), so a name that looks like markup shows as written.
+    """
     a, b = feature_names[0], feature_names[1]
     return ["Component", "Weight", f"Mean {a}", f"Mean {b}", f"Var {a}", f"Cov {a},{b}", f"Var {b}"]
 

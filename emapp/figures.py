@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from emapp.colors import NEUTRAL_HEX, component_hex, point_colors, shade
 from emapp.geometry import N_STDS, ellipse_xy, square_ranges
+from emapp.names import plotly_literal
 from emapp.timeline import Timeline
 from emcore import MixtureParams, Snapshot
 
@@ -337,8 +338,10 @@ AXIS_STYLE = {
 
 
 def axis(title: str, value_range: list[float], **extra: object) -> dict:
+    """An axis in the page's style titled ``title``, which is plain text (often a column
+    name from an uploaded file): Plotly must not read it as markup or a template."""
     return {
-        "title": {"text": title, "font": {"size": 18}},
+        "title": {"text": plotly_literal(title), "font": {"size": 18}},
         "range": value_range,
         **AXIS_STYLE,
         "ticks": "outside",
@@ -398,7 +401,7 @@ def build_figure(
         The data EM ran on; the first two columns are plotted.
     timeline : Timeline
     feature_names : sequence of str
-        Axis titles for the first two columns.
+        Axis titles for the first two columns, as plain text (shown as written).
     """
     n_components = timeline.states[0].params.n_components
     layout = Layout(n_components)

@@ -282,7 +282,7 @@ def build_histogram_figure(x: np.ndarray, timeline: Timeline, name: str = "x") -
     timeline : Timeline
         A run on that one column.
     name : str
-        The column's name (the x axis's title).
+        The column's name (the x axis's title), as plain text (shown as written).
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     layout = HistogramLayout(timeline.states[0].params.n_components)
@@ -315,7 +315,11 @@ def table_rows(params: MixtureParams) -> list[list[str]]:
 
 
 def histogram_table(timeline: Timeline, version: str, name: str) -> dict:
-    """What the page's parameter table shows for a one-column run, state by state."""
+    """What the page's parameter table shows for a one-column run, state by state.
+
+    The header is plain text with the column's name as it is: the browser sets every cell
+    with ``textContent`` (``player.js``), which never reads markup.
+    """
     return {
         "role": "table",
         "version": version,

@@ -21,6 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from emapp.colors import component_hex, hex_to_rgb, point_colors
 from emapp.figures import AXIS_STYLE, FONT, ellipse_colour, marker_size
 from emapp.geometry import ellipse_axes, ellipse_xy, square_ranges
+from emapp.names import plotly_literal
 from emcore import MixtureParams, e_step
 
 MAX_ITERATIONS = 300
@@ -326,15 +327,19 @@ def comparison_figure(
 def style_axes(
     figure: go.Figure, ranges: tuple[list[float], list[float]], feature_names: Sequence[str]
 ) -> None:
-    """Both panels on the same fixed, equal-scale axes, in the main chart's style."""
+    """Both panels on the same fixed, equal-scale axes, in the main chart's style.
+
+    ``feature_names`` are plain text (column names from a file), escaped for Plotly.
+    """
     common = {
         **AXIS_STYLE,
     }
+    x_title, y_title = plotly_literal(feature_names[0]), plotly_literal(feature_names[1])
     for col, anchor in ((1, "x"), (2, "x2")):
-        figure.update_xaxes(range=ranges[0], title_text=feature_names[0], row=1, col=col, **common)
+        figure.update_xaxes(range=ranges[0], title_text=x_title, row=1, col=col, **common)
         figure.update_yaxes(
             range=ranges[1],
-            title_text=feature_names[1],
+            title_text=y_title,
             scaleanchor=anchor,
             scaleratio=1,
             row=1,

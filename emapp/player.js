@@ -93,6 +93,7 @@ function showTable(reg, index) {
   const state = data.version === reg.version && index < data.rows.length ? index : 0;
   view.root.querySelector(".em-table-title").textContent = `Parameters at ${data.labels[state]}`;
   view.root.dataset.index = String(state);
+  // textContent, never innerHTML: header cells hold column names from uploaded files.
   const cell = (tag, text) => {
     const element = document.createElement(tag);
     element.textContent = text;

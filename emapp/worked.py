@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from emapp.colors import NEUTRAL_HEX, component_hex
 from emapp.figures import FONT, GRID, MEAN_OUTLINE, ellipse_colour
 from emapp.geometry import ellipse_xy, square_ranges
+from emapp.names import plotly_literal
 from emapp.timeline import Timeline
 from emcore import MixtureParams
 from emcore.steps import EMPTY_POINTS
@@ -371,6 +372,7 @@ def point_figure(
     """A small map: the data in grey, the picked point ringed, the components' 1-sd ellipses.
 
     The numbers only mean something once the student sees which point they belong to.
+    ``feature_names`` (the axis titles) are plain text, escaped for Plotly.
     """
     X = np.asarray(X, dtype=float)
     x_range, y_range = square_ranges(X)
@@ -438,11 +440,11 @@ def point_figure(
         plot_bgcolor="#FFFFFF",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
-        xaxis={**common, "range": x_range, "title": {"text": feature_names[0]}},
+        xaxis={**common, "range": x_range, "title": {"text": plotly_literal(feature_names[0])}},
         yaxis={
             **common,
             "range": y_range,
-            "title": {"text": feature_names[1]},
+            "title": {"text": plotly_literal(feature_names[1])},
             "scaleanchor": "x",
             "scaleratio": 1,
         },

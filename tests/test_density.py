@@ -84,3 +84,15 @@ def test_figure_maps_the_density_under_the_points(X, log_scale) -> None:
     assert len(points.x) == len(X) and len(means.x) == 3
     assert figure.layout.xaxis.title.text == "a"
     assert len(density_figure(X, params, show_points=False).data) == 2
+
+
+# Column names from an uploaded file are plain text: Plotly must show them as written.
+MARKUP = ("<b>x</b> %{meta}", "![i](http://e.invalid/a.png) $y$")
+ESCAPED = ("&lt;b&gt;x&lt;/b&gt; &#37;{meta}", "![i](http://e.invalid/a.png) &#36;y&#36;")
+
+
+def test_axis_titles_show_markup_in_names_as_written(X) -> None:
+    params = initial_params(X, 3, "full", "kmeans", random_state=0)
+    figure = density_figure(X, params, MARKUP)
+    assert figure.layout.xaxis.title.text == ESCAPED[0]
+    assert figure.layout.yaxis.title.text == ESCAPED[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -159,3 +161,16 @@ def test_hex_colours_are_exact_and_points_of_one_colour_share_one_string() -> No
     assert colours == [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()]
     assert len({id(c) for c in colours[::2]}) == 1  # one object, 200 references
     assert to_hex(np.zeros((0, 3), dtype=np.uint8)) == []
+
+
+# Column names from an uploaded file are plain text: Plotly must show them as written.
+MARKUP = ("<b>x</b> %{meta}", "![i](http://e.invalid/a.png) $y$")
+ESCAPED = ("&lt;b&gt;x&lt;/b&gt; &#37;{meta}", "![i](http://e.invalid/a.png) &#36;y&#36;")
+
+
+def test_axis_titles_show_markup_in_names_as_written(small_run) -> None:
+    X, timeline, _ = small_run
+    spec = build_figure(X, timeline, MARKUP)
+    assert spec["layout"]["xaxis"]["title"]["text"] == ESCAPED[0]
+    assert spec["layout"]["yaxis"]["title"]["text"] == ESCAPED[1]
+    assert "<b>x" not in json.dumps(spec) and "%{meta}" not in json.dumps(spec)

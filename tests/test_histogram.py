@@ -107,3 +107,12 @@ def test_prepared_one_column_run_is_tagged_for_the_player() -> None:
     assert run.table["version"] == run.version
     assert run.table["header"][2] == "Mean waiting"
     assert run.export.columns == ("waiting",)
+
+
+def test_the_column_name_is_escaped_in_the_chart_and_plain_in_the_table(eruptions) -> None:
+    x, timeline = eruptions
+    name = "<b>x</b> %{meta}"
+    figure = build_histogram_figure(x, timeline, name)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "&lt;b&gt;x&lt;/b&gt; &#37;{meta}"
+    # The browser sets the table's cells with textContent, which shows them as written.
+    assert histogram_table(timeline, "v", name)["header"][2] == f"Mean {name}"

@@ -92,3 +92,18 @@ def test_figure_has_both_panels_and_the_regions(X) -> None:
     assert {trace.xaxis for trace in figure.data} == {"x", "x2"}
     regions = np.asarray(figure.data[0].z)
     assert set(np.unique(regions)) <= set(range(4))
+
+
+# Column names from an uploaded file are plain text: Plotly must show them as written.
+MARKUP = ("<b>x</b> %{meta}", "![i](http://e.invalid/a.png) $y$")
+ESCAPED = ("&lt;b&gt;x&lt;/b&gt; &#37;{meta}", "![i](http://e.invalid/a.png) &#36;y&#36;")
+
+
+def test_both_panels_show_markup_in_names_as_written(X) -> None:
+    timeline = compute_timeline(X, ModelSettings(n_components=4, seed=0))
+    comparison = compare(X, timeline.states[0].params.means, timeline.states[-1].params)
+    figure = comparison_figure(X, comparison, MARKUP)
+    for axis in ("xaxis", "xaxis2"):
+        assert figure.layout[axis].title.text == ESCAPED[0]
+    for axis in ("yaxis", "yaxis2"):
+        assert figure.layout[axis].title.text == ESCAPED[1]

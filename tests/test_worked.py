@@ -145,3 +145,14 @@ def test_point_figure_rings_the_picked_point(X, timeline) -> None:
     ring = figure.data[-1]
     assert ring.x == (X[12, 0],) and ring.y == (X[12, 1],)
     assert ring.text == ("x₁₃",)
+
+
+# Column names from an uploaded file are plain text: Plotly must show them as written.
+MARKUP = ("<b>x</b> %{meta}", "![i](http://e.invalid/a.png) $y$")
+ESCAPED = ("&lt;b&gt;x&lt;/b&gt; &#37;{meta}", "![i](http://e.invalid/a.png) &#36;y&#36;")
+
+
+def test_point_figure_shows_markup_in_names_as_written(X, timeline) -> None:
+    figure = point_figure(X, timeline.states[1].params, 0, MARKUP)
+    assert figure.layout.xaxis.title.text == ESCAPED[0]
+    assert figure.layout.yaxis.title.text == ESCAPED[1]
