@@ -15,6 +15,7 @@ import streamlit as st
 
 from emapp.controls import stepping_panel
 from emapp.export import download_buttons
+from emapp.names import markdown_literal
 from emapp.player import CHART_KEY, render_table, table_data
 from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
 from emapp.session import chart_first, current_view, with_reseeds
@@ -36,7 +37,7 @@ def load_run(settings: Settings) -> PreparedRun | None:
             return None
         return table_run(settings.table, model)
     except ValueError as error:  # emcore explains bad settings in one sentence
-        st.error(str(error))
+        st.error(markdown_literal(str(error)))  # it may name an uploaded column
         return None
 
 
@@ -81,8 +82,8 @@ def main() -> None:
     current_view(run)  # a clean reset when the settings changed
     stepping_panel(run, settings.speed)
     st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
-    if run.caption:
-        st.caption(run.caption)
+    if run.caption:  # plain text that may hold column names from an upload
+        st.caption(markdown_literal(run.caption))
     if not first:
         below_chart(run)
 

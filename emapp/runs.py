@@ -137,8 +137,9 @@ def projection_for(data: ChosenData) -> Projection:
 def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedRun:
     """Figure, parameter table, caption and export for table data (uncached)."""
     version = version_of(key)
+    # The page shows short names; the files keep the names the upload had.
     export = final_export(
-        timeline, data.raw, data.feature_names, data.centre, data.scale, data.name
+        timeline, data.raw, data.full_feature_names, data.centre, data.scale, data.name
     )
     notes = [scale_note(data)] if data.standardised else []
     if len(data.feature_names) == 1:

@@ -119,7 +119,7 @@ def sidebar() -> Settings:
     with st.sidebar:
         st.header("Data")
         source = st.radio("Data source", DATA_SOURCES, horizontal=True, key="source")
-        table = data_widget(source) if source != "Blobs" else None
+        table = data_widget(source)
         blobs = blob_controls() if source == "Blobs" else BlobSettings()
         st.header("Model")
         model = model_controls()

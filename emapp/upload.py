@@ -3,7 +3,14 @@
 The sidebar's data section for the "Upload CSV" and "Real data sets" sources:
 
 - read the table (:func:`emcore.read_csv` / :func:`emcore.load_dataset`) and show its read
-  report ("dropped 2 text columns and 11 rows with missing values");
+  report ("dropped 2 text columns and 11 rows with missing values"). An upload is read in a
+  child process with time and memory limits (:class:`emcore.bounded.BoundedRead`), with a
+  progress bar and a Cancel button, so no file can stall the server for other students;
+- an upload's identity (its digest, which keys the cached runs) mixes in a secret of the
+  session, so nothing of one student's upload (its name, columns or numbers) can come back
+  from a cache in another student's session, even for identical bytes;
+- column names are shortened for the page (:func:`emapp.names.display_names`), the full names
+  kept for the export, and shown as plain text;
 - a file that cannot be read shows its one-sentence error and the page keeps the last file
   that could be read (kept in ``st.session_state``), so a mistake never loses the fit;
 - choose the columns EM fits (all, up to :data:`MAX_FIT_COLUMNS`), how the picture shows
@@ -15,14 +22,18 @@ The result is a :class:`ChosenData`; :mod:`emapp.runs` turns it into a run.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import secrets
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from emapp.names import display_names, markdown_literal
 from emapp.projection import VIEW_LABELS, VIEWS
 from emcore import DATASETS, DataError, load_dataset, read_csv
+from emcore.bounded import READ_CSV, BoundedRead, ReadLimits
 
 UPLOAD_KEY = "csv_file"
 DATASET_KEY = "dataset"
@@ -38,6 +49,23 @@ LAST_READ = "upload_last_read"
 CHOICES = "column_choices"
 CHOICES_FOR = "columns_chosen_for"
 MAX_REMEMBERED = 8
+# Session state: the read under way as (file id, BoundedRead), the file id whose read was
+# cancelled, and the session's secret mixed into upload digests.
+READING = "upload_reading"
+CANCELLED = "upload_cancelled"
+SALT = "upload_salt"
+CANCEL_KEY = "upload_cancel"
+
+# One read may take 20 s and 1.5 GB; at most this many run at once on the server, so a
+# class uploading together cannot exhaust its memory (the others wait, interruptibly).
+READ_LIMITS = ReadLimits(seconds=20.0, cpu_seconds=15, memory_bytes=1_500_000_000)
+MAX_READS_AT_ONCE = 2
+# What the child process reads with ("module:function"); tests name misbehaving readers.
+READER = READ_CSV
+_read_slots = threading.BoundedSemaphore(MAX_READS_AT_ONCE)
+# How often the progress bar moves while a file is read (and a Cancel or a new upload can
+# interrupt the wait).
+POLL_SECONDS = 0.25
 
 # EM runs in every fitted column; beyond this many the fit is slow and the picture says little.
 MAX_FIT_COLUMNS = 10
@@ -53,12 +81,20 @@ DATASET_TITLES = {"faithful": "Old Faithful", "iris": "Iris", "penguins": "Palme
 
 @dataclass(frozen=True, eq=False)
 class Table:
-    """A table of numeric columns read from a file or a built-in data set."""
+    """A table of numeric columns read from a file or a built-in data set.
+
+    ``frame``'s columns are the names the page shows (short, unique); ``full_names`` maps each
+    to the file's own name, which the export keeps.
+    """
 
     frame: pd.DataFrame
     digest: str
     summary: str
     name: str
+    full_names: dict[str, str] = field(default_factory=dict)
+
+    def full_name(self, shown: str) -> str:
+        return self.full_names.get(shown, shown)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +121,9 @@ class ChosenData:
         The columns across and up, for the ``"columns"`` view.
     name : str
         The file's or data set's name.
+    export_names : tuple of str
+        The fitted columns' names as the file has them (``feature_names`` are shortened for
+        the page); empty means the same as ``feature_names``.
     """
 
     X: np.ndarray
@@ -97,6 +136,11 @@ class ChosenData:
     view: str = "columns"
     axes: tuple[str, str] | None = None
     name: str = "data"
+    export_names: tuple[str, ...] = ()
+
+    @property
+    def full_feature_names(self) -> tuple[str, ...]:
+        return self.export_names or self.feature_names
 
     @property
     def standardised(self) -> bool:
@@ -129,16 +173,34 @@ def subsample(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def as_table(frame: pd.DataFrame, digest: str, name: str) -> Table:
-    """A read frame as a :class:`Table`, with its report in words."""
+    """A read frame as a :class:`Table`, with its report in words and short column names."""
     report = frame.attrs.get("report")
     summary = report.summary() if report is not None else f"Read {len(frame)} rows."
     frame, note = subsample(frame)
-    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-    return Table(frame, digest, summary + note, name)
+    full = [str(column) for column in frame.columns]
+    shown = list(display_names(full))
+    frame = frame.set_axis(shown, axis=1)
+    return Table(frame, digest, summary + note, name, dict(zip(shown, full, strict=True)))
 
 
-def read_upload(uploaded) -> Table:
-    """Read an uploaded file (anything with ``getvalue()`` and ``name``) into a :class:`Table`.
+def upload_digest(content: bytes, name: str, salt: bytes) -> str:
+    """Identifies an upload within one session: its bytes, its name and the session's secret.
+
+    The digest keys the cached runs, which all sessions share; the secret keeps one
+    student's upload (and its name) from ever being served to another, even for the same
+    bytes, and the name keeps a renamed copy from showing the old name.
+    """
+    hashed = hashlib.sha256(salt + name.encode("utf-8", "replace") + b"\0" + content)
+    return "file-" + hashed.hexdigest()[:24]
+
+
+def upload_name(uploaded) -> str:
+    return str(getattr(uploaded, "name", None) or "upload.csv")
+
+
+def read_upload(uploaded, salt: bytes = b"") -> Table:
+    """Read an uploaded file (anything with ``getvalue()`` and ``name``) into a :class:`Table`,
+    in this process (the page reads uploads in a limited child process instead).
 
     Raises
     ------
@@ -147,8 +209,8 @@ def read_upload(uploaded) -> Table:
     """
     content = uploaded.getvalue()
     frame = read_csv(content)
-    digest = "file-" + hashlib.sha1(content).hexdigest()[:16]
-    return as_table(frame, digest, str(getattr(uploaded, "name", "upload.csv")))
+    name = upload_name(uploaded)
+    return as_table(frame, upload_digest(content, name, salt), name)
 
 
 def dataset_table(key: str) -> Table:
@@ -215,8 +277,19 @@ def choose(
         axes = None
     elif axes is None:
         axes = (columns[0], columns[1])
+    export_names = tuple(table.full_name(column) for column in columns)
     return ChosenData(
-        X, tuple(columns), table.digest, table.summary, raw, centre, scale, view, axes, table.name
+        X,
+        tuple(columns),
+        table.digest,
+        table.summary,
+        raw,
+        centre,
+        scale,
+        view,
+        axes,
+        table.name,
+        export_names,
     )
 
 
@@ -305,7 +378,7 @@ def standardise_control(frame: pd.DataFrame) -> bool:
     if suggested:
         st.caption(
             f"Suggested, on by default: the columns' spreads differ by a factor of {ratio:,.0f} "
-            f"({high} against {low})."
+            f"({markdown_literal(high)} against {markdown_literal(low)})."
         )
     return bool(value)
 
@@ -336,17 +409,81 @@ def column_controls(table: Table) -> ChosenData | None:
     return choose(table, columns, standardise, view, axes)
 
 
+def session_salt() -> bytes:
+    """This session's secret for upload digests (made on first use)."""
+    return st.session_state.setdefault(SALT, secrets.token_bytes(16))
+
+
+def stop_reading(unless: object = None) -> None:
+    """Stop the read under way, unless it is of the file with id ``unless``."""
+    reading = st.session_state.get(READING)
+    if reading is not None and (unless is None or reading[0] != unless):
+        reading[1].cancel()
+        del st.session_state[READING]
+
+
+def cancel_reading() -> None:
+    """The Cancel button's callback: stop the read and remember the student's choice."""
+    reading = st.session_state.get(READING)
+    if reading is not None:
+        st.session_state[CANCELLED] = reading[0]
+    stop_reading()
+
+
+def start_reading(uploaded, file_id: object, status) -> BoundedRead:
+    """A read of ``uploaded`` in a limited child process, once a read slot is free."""
+    while not _read_slots.acquire(timeout=POLL_SECONDS):
+        # Each update is a point where a Cancel or a new upload interrupts the wait.
+        status.progress(0.0, text="Waiting for another upload to finish…")
+    try:
+        read = BoundedRead(
+            uploaded.getvalue(), READ_LIMITS, on_done=_read_slots.release, reader=READER
+        )
+    except BaseException:
+        _read_slots.release()
+        raise
+    st.session_state[READING] = (file_id, read)
+    return read
+
+
+def wait_for_read(uploaded, file_id: object) -> Table | str:
+    """Read ``uploaded`` (or go on waiting for its read), showing progress and Cancel.
+
+    A rerun (another upload, Cancel, any widget) interrupts the wait at the next progress
+    update; the read goes on in its process and the next run waits for it again, or
+    cancels it if the file has changed.
+    """
+    name = upload_name(uploaded)
+    shown = markdown_literal(display_names([name], limit=60)[0])
+    box = st.empty()
+    with box.container():
+        status = st.progress(0.0, text=f"Reading {shown}…")
+        st.button("Cancel", key=CANCEL_KEY, on_click=cancel_reading)
+        reading = st.session_state.get(READING)
+        read = reading[1] if reading is not None else start_reading(uploaded, file_id, status)
+        while not read.wait(POLL_SECONDS):
+            fraction = min(read.elapsed / read.limits.seconds, 1.0)
+            seconds = f"{read.elapsed:.0f} s of at most {read.limits.seconds:.0f} s"
+            status.progress(fraction, text=f"Reading {shown}… {seconds}")
+    box.empty()
+    st.session_state.pop(READING, None)
+    try:
+        frame = read.outcome()
+    except DataError as error:
+        return str(error)
+    return as_table(frame, upload_digest(uploaded.getvalue(), name, session_salt()), name)
+
+
 def read_current(uploaded) -> Table | str:
     """The uploaded file's table, or its error sentence; read once per file, not per rerun."""
     file_id = getattr(uploaded, "file_id", None)
     cached = st.session_state.get(LAST_READ)
     if cached is not None and file_id is not None and cached[0] == file_id:
         return cached[1]
-    try:
-        with st.spinner("Reading the file…"):
-            result: Table | str = read_upload(uploaded)
-    except DataError as error:
-        result = str(error)
+    stop_reading(unless=file_id)  # a read of an earlier file is of no use any more
+    if file_id is not None and st.session_state.get(CANCELLED) == file_id:
+        return "Reading the file was cancelled. Upload it again to try once more."
+    result = wait_for_read(uploaded, file_id)
     st.session_state[LAST_READ] = (file_id, result)
     return result
 
@@ -361,21 +498,27 @@ def upload_table() -> Table | None:
     )
     last_good: Table | None = st.session_state.get(LAST_GOOD)
     if uploaded is None:
+        stop_reading()  # the student removed the file being read
         # Also the state for a moment while a new file replaces the old one: keep the fit.
         if last_good is None:
             st.caption("Choose a CSV file with at least one numeric column.")
         else:
-            st.caption(f"Showing {last_good.name}, the last file uploaded.")
+            st.caption(f"Showing {file_label(last_good)}, the last file uploaded.")
         return last_good
     result = read_current(uploaded)
     if isinstance(result, str):
-        st.error(result)
+        st.error(markdown_literal(result))
         if last_good is not None:
-            st.caption(f"Still showing {last_good.name}, the last file that could be read.")
+            st.caption(f"Still showing {file_label(last_good)}, the last file that could be read.")
         return last_good
     st.session_state[LAST_GOOD] = result
-    st.caption(result.summary)
+    st.caption(markdown_literal(result.summary))
     return result
+
+
+def file_label(table: Table) -> str:
+    """A file's name as the page shows it: short, and plain text."""
+    return markdown_literal(display_names([table.name], limit=60)[0])
 
 
 def dataset_picker() -> Table | None:
@@ -391,14 +534,18 @@ def dataset_picker() -> Table | None:
     try:
         table = dataset_table(key)
     except DataError as error:
-        st.error(str(error))
+        st.error(markdown_literal(str(error)))
         return None
-    st.caption(table.summary)
+    st.caption(markdown_literal(table.summary))
     return table
 
 
 def data_widget(source: str) -> ChosenData | None:
-    """The sidebar's data section for a table source ("Upload CSV" or "Real data sets")."""
+    """The sidebar's data section for a source; None for blobs and while there is no table."""
+    if source != "Upload CSV":
+        stop_reading()  # the student left the uploader while a file was being read
+    if source not in ("Upload CSV", "Real data sets"):
+        return None
     table = upload_table() if source == "Upload CSV" else dataset_picker()
     if table is None:
         return None

@@ -7,6 +7,7 @@ AppTest runs no JavaScript, so :func:`open_app` makes that second run itself.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -21,3 +22,9 @@ def open_app(timeout: float = 120) -> AppTest:
     at.run()  # what the player's request for the rest of the page does
     assert not at.exception, at.exception
     return at
+
+
+def shown(markdown: str) -> str:
+    """What the browser shows for text escaped by :func:`emapp.names.markdown_literal`:
+    AppTest reports the markdown source of captions and alerts."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace(":small[]", ""))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from apptest_page import open_app
+from apptest_page import open_app, shown
 from streamlit.testing.v1 import AppTest
 
 from emapp.player import CHART_KEY
@@ -65,7 +65,8 @@ def table(at: AppTest) -> dict:
 
 
 def captions(at: AppTest) -> str:
-    return " ".join(c.value for c in at.caption)
+    """The captions' text as the browser shows it."""
+    return " ".join(shown(c.value) for c in at.caption)
 
 
 def test_good_upload_then_broken_upload_keeps_the_fit() -> None:
