@@ -32,6 +32,7 @@ def effective_reg(
     reg_covar: float,
     regularization: Regularization,
     scale: float | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The variance floor or addend actually used.
 
@@ -39,22 +40,52 @@ def effective_reg(
     measures it in units of the data's average variance, so the same setting works for data
     at any scale (1e-8 or 1e8) and the condition number of a covariance stays near
     ``1 / reg_covar`` at most, where float64 still computes densities accurately.
-    ``scale`` is ``data_scale(X)`` when the caller already has it (it costs a pass over X).
+    ``scale`` is ``data_scale(X, sample_weight)`` when the caller already has it (it costs a
+    pass over X).
     """
     if regularization == "add":
         return reg_covar
-    return reg_covar * (data_scale(X) if scale is None else scale)
+    return reg_covar * (data_scale(X, sample_weight) if scale is None else scale)
 
 
-def data_scale(X: np.ndarray) -> float:
+def weighted_moments(
+    X: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (biased) variances of ``X``, shape (d,) each.
+
+    With ``sample_weight`` (n,) they are frequency-weighted: ``sum_i w_i x_i / sum_i w_i``
+    and the same for squared deviations, so a weight of 2 counts like a repeated row and a
+    weight of 0 like a dropped one.
+    """
+    if sample_weight is None:
+        return X.mean(axis=0), np.var(X, axis=0)
+    mean = np.average(X, axis=0, weights=sample_weight)
+    return mean, np.average((X - mean) ** 2, axis=0, weights=sample_weight)
+
+
+def data_scale(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
     """The data's average variance, or 1 when the points are (numerically) all identical.
 
     The variance of identical floats comes out as rounding noise (1e-30, not 0), so "no
-    spread" means a variance negligible next to the data's magnitude.
+    spread" means a variance negligible next to the data's magnitude. With ``sample_weight``
+    both are weighted (see :func:`weighted_moments`).
     """
-    variance = float(np.mean(np.var(X, axis=0)))
-    magnitude = float(np.mean(np.square(X)))
+    mean, variances = weighted_moments(X, sample_weight)
+    variance = float(np.mean(variances))
+    magnitude = float(np.mean(variances + mean**2))
     return variance if variance > 1e-20 * magnitude and variance > 0 else 1.0
+
+
+def safe_counts(nk: np.ndarray) -> np.ndarray:
+    """``N_k`` with exact zeros replaced by 1, for dividing per-component sums, shape (K,).
+
+    Only a component with no responsibility at all gets the stand-in; its sums are 0, so its
+    estimate is 0 (and replaced by the caller's rule for empty components). A component with
+    a tiny positive ``N_k`` keeps it, so its mean is its own weighted mean: a stand-in count
+    there would put its mean near the origin, far from the points it still weighs.
+    The stand-in is never added into a sum over components (see ``TiedCovariance``).
+    """
+    return np.where(nk > 0, nk, 1.0)
 
 
 # Rows per block when a computation needs an (n, K, d) intermediate, so memory stays bounded.
@@ -176,7 +207,24 @@ class CovarianceModel(ABC):
     ) -> np.ndarray:
         """M-step: regularised covariances from data, responsibilities, counts and means.
 
-        ``nk`` must be positive; callers replace empty components' counts beforehand.
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+        resp : ndarray of shape (n, K)
+            Responsibilities, already multiplied by the sample weights if there are any.
+        nk : ndarray of shape (K,)
+            The true ``N_k = sum_i resp_ik`` (no stand-ins: tied covariances add them up).
+        means : ndarray of shape (K, d)
+            Each component's weighted mean (any finite value where ``N_k = 0``).
+        reg_covar : float
+            The effective value (see :func:`effective_reg`).
+        regularization : {"add", "floor"}
+
+        Returns
+        -------
+        ndarray
+            In this type's storage. Components with ``N_k = 0`` get 0 before regularisation;
+            the caller replaces them (see :func:`emcore.steps.m_step`).
         """
         return self.regularize(
             self.maximum_likelihood(X, resp, nk, means), reg_covar, regularization
@@ -310,7 +358,7 @@ class FullCovariance(_MatrixCovariance):
         return (n_components, n_features, n_features)
 
     def maximum_likelihood(self, X, resp, nk, means):
-        return _centred_scatter(X, resp, means) / nk[:, None, None]
+        return _centred_scatter(X, resp, means) / safe_counts(nk)[:, None, None]
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         diagonals = np.diagonal(precisions_cholesky, axis1=1, axis2=2)
@@ -341,7 +389,10 @@ class TiedCovariance(_MatrixCovariance):
         return (n_features, n_features)
 
     def maximum_likelihood(self, X, resp, nk, means):
-        # The shared matrix pools every component's centred scatter.
+        # The shared matrix pools every component's scatter around its own mean, divided by
+        # n = sum_k N_k (scikit-learn's estimate). A component that emptied adds its leftover
+        # responsibility (< EMPTY_POINTS) around its own mean, and nothing to n: a stand-in
+        # count of 1 made the result n / (n + empty components) too small.
         return _centred_scatter(X, resp, means).sum(axis=0) / nk.sum()
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
@@ -379,7 +430,7 @@ class DiagCovariance(_VarianceCovariance):
         return (n_components, n_features)
 
     def maximum_likelihood(self, X, resp, nk, means):
-        return _centred_squares(X, resp, means) / nk[:, None]
+        return _centred_squares(X, resp, means) / safe_counts(nk)[:, None]
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(precisions_cholesky).sum(axis=1)

@@ -20,14 +20,53 @@ import numpy as np
 from emcore.covariance import REGULARIZATIONS, Regularization, data_scale, effective_reg
 from emcore.fast import FastEM, Pass
 from emcore.params import MixtureParams
-from emcore.steps import EStep, e_step, m_step
-from emcore.validation import check_data, check_positive
+from emcore.steps import EStep, e_step, m_step, total_log_likelihood
+from emcore.validation import check_data, check_positive, check_sample_weight
 
 Stage = Literal["start", "E", "M"]
 
 # A covariance whose smallest variance is below this fraction of the data's average variance
 # (on top of reg_covar) has collapsed onto a point or a line.
 COLLAPSE_FRACTION = 1e-8
+
+# Without reg_covar, a covariance whose smallest variance, in units of the data's variance
+# along that direction, is below this is singular: its standard deviation is under a
+# millionth of the data's, where EM is heading for a point of infinite likelihood.
+SINGULAR_FRACTION = 1e-12
+
+
+def standardised_smallest_variances(
+    params: MixtureParams, column_variances: np.ndarray, reg_covar: float = 0.0
+) -> np.ndarray:
+    """Smallest eigenvalue of every component's covariance, without ``reg_covar``, shape (K,).
+
+    Measured in standardised units (each column divided by its standard deviation), so a
+    column with small units does not make every component look collapsed. A constant column
+    (variance 0) keeps its units.
+
+    Parameters
+    ----------
+    params : MixtureParams
+    column_variances : ndarray of shape (d,)
+        The data's variance per column (weighted, if the fit was).
+    reg_covar : float
+        The effective amount added to the variances, removed before measuring.
+    """
+    spread = np.sqrt(np.where(column_variances > 0, column_variances, 1.0))
+    unregularised = params.full_covariances - reg_covar * np.eye(params.n_features)
+    return np.linalg.eigvalsh(unregularised / np.outer(spread, spread))[:, 0]
+
+
+def singular_components(params: MixtureParams, column_variances: np.ndarray) -> np.ndarray:
+    """Non-empty components whose covariance is singular, shape (K,) of bool.
+
+    Only meaningful when nothing regularises the covariances (``reg_covar = 0``): then the
+    likelihood grows without bound as such a component shrinks onto its points (Bishop,
+    *Pattern Recognition and Machine Learning*, section 9.2.1), and a fit that ends there
+    has no maximum to report.
+    """
+    smallest = standardised_smallest_variances(params, column_variances)
+    return (smallest <= SINGULAR_FRACTION) & ~params.empty
 
 
 @dataclass(frozen=True)
@@ -80,6 +119,10 @@ class EM:
     history_limit : int or None
         Keep at most this many snapshots (the earliest are kept, later ones dropped and
         ``truncated`` set), so memory stays bounded.
+    sample_weight : array-like of shape (n,), optional
+        Frequency weights (see :func:`emcore.validation.check_sample_weight`): every sum of
+        the M-step and the log-likelihood count row i ``w_i`` times, and the convergence test
+        divides by ``n = sum_i w_i``. Checked and kept as a float array, or None.
     """
 
     X: np.ndarray
@@ -90,6 +133,7 @@ class EM:
     record: Literal["none", "params", "resp"] = "params"
     history_limit: int | None = None
     regularization: Regularization = "floor"
+    sample_weight: np.ndarray | None = None
     iteration: int = field(default=0, init=False)
     stage: Stage = field(default="start", init=False)
     estep: EStep | None = field(default=None, init=False, repr=False)
@@ -101,6 +145,11 @@ class EM:
 
     def __post_init__(self) -> None:
         self.X = check_data(self.X, self.params.n_components, self.params.n_features)
+        self.sample_weight = check_sample_weight(self.sample_weight, len(self.X))
+        # The number of samples the weights stand for (frequency weights): sum_i w_i.
+        self.n_samples = float(
+            len(self.X) if self.sample_weight is None else self.sample_weight.sum()
+        )
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
         if self.regularization not in REGULARIZATIONS:
@@ -109,19 +158,21 @@ class EM:
             )
         # The data's scale costs a pass over X: measured once per run and handed to every
         # step that needs it (the effective reg_covar, the collapse floor, the fast passes).
-        self._data_variance = data_scale(self.X)
+        self._data_variance = data_scale(self.X, self.sample_weight)
         self._reg = effective_reg(
             self.X, self.reg_covar, self.regularization, scale=self._data_variance
         )
-        self._collapsed = self._collapsed_components(self.params)
-        self._record(resp=None, events=())
+        # A start can already be collapsed (k-means may put repeated values in a cluster of
+        # their own): said at iteration 0, or it would never be said.
+        self._collapsed: set[int] = set()
+        self._record(resp=None, events=self._degeneracy_events(self.params))
 
     # -- the two halves ---------------------------------------------------------------------
 
     def e_step(self) -> np.ndarray:
         """Compute responsibilities for the current parameters; returns them (n, K)."""
         self.estep = e_step(self.X, self.params)
-        log_likelihood = self.estep.log_likelihood
+        log_likelihood = total_log_likelihood(self.estep.log_prob, self.sample_weight)
         self.log_likelihoods.append(log_likelihood)
         self.stage = "E"
         events = self._convergence_events()
@@ -142,6 +193,7 @@ class EM:
             previous,
             self.regularization,
             scale=self._data_variance,
+            sample_weight=self.sample_weight,
         )
         self.iteration += 1
         self.stage = "M"
@@ -206,6 +258,7 @@ class EM:
             self.regularization,
             dtype=dtype,
             scale=self._data_variance,
+            sample_weight=self.sample_weight,
         )
         current = None  # the pass over the current parameters, once there is one
         if self.stage == "E" and self.estep is not None:
@@ -244,6 +297,8 @@ class EM:
         """
         rng = np.random.default_rng(rng)
         scores = self.estep.log_prob if self.estep is not None else rng.random(len(self.X))
+        if self.sample_weight is not None:  # a row of weight 0 is not in the data
+            scores = np.where(self.sample_weight > 0, scores, np.inf)
         worst = int(np.argmin(scores))
         params = self.params
         model = params.model
@@ -284,7 +339,7 @@ class EM:
     def _convergence_events(self) -> tuple[Event, ...]:
         if len(self.log_likelihoods) < 2 or self.iteration == 0:
             return ()
-        change = abs(self.log_likelihoods[-1] - self.log_likelihoods[-2]) / len(self.X)
+        change = abs(self.log_likelihoods[-1] - self.log_likelihoods[-2]) / self.n_samples
         if self.converged or change >= self.tol:
             return ()
         self.converged = True
@@ -311,6 +366,11 @@ class EM:
                 )
             )
         collapsed = self._collapsed_components(self.params)
+        held = (
+            "only reg_covar keeps its density finite"
+            if self._reg > 0
+            else "with reg_covar = 0 nothing keeps its density finite"
+        )
         for k in sorted(collapsed - self._collapsed):
             events.append(
                 Event(
@@ -318,7 +378,7 @@ class EM:
                     "collapsed",
                     int(k),
                     f"Component {k + 1} collapsed onto too few points: its covariance is "
-                    "(almost) singular and only reg_covar keeps its density finite.",
+                    f"(almost) singular and {held}.",
                 )
             )
         self._collapsed = collapsed

@@ -93,9 +93,20 @@ from emcore.covariance import (
     covariance_model,
     data_scale,
     effective_reg,
+    safe_counts,
+    weighted_moments,
 )
 from emcore.params import MixtureParams
-from emcore.steps import EMPTY_POINTS, LOG_2PI, EStep, e_step, m_step
+from emcore.steps import (
+    LOG_2PI,
+    EStep,
+    assemble_params,
+    e_step,
+    empty_components,
+    m_step,
+    point_unit,
+    total_log_likelihood,
+)
 
 # Bytes of per-chunk scratch (features, log densities) per thread: small enough to stay in
 # cache, large enough that a chunk's matrix products run at full speed.
@@ -159,18 +170,18 @@ class _Features(ABC):
         quadratic_sums: np.ndarray,
         sums: np.ndarray,
         nk: np.ndarray,
-        counts: np.ndarray,
         means: np.ndarray,
         data_moment: Callable[[], np.ndarray],
     ) -> np.ndarray:
         """Unregularised M-step covariances from the moment sums, in the type's storage.
 
-        ``quadratic_sums`` is ``sum_i r_ik quadratic(x_i)`` and ``sums`` is ``sum_i r_ik x_i``,
-        both around the components' origins; ``nk`` are the raw ``N_k``, ``counts`` the ones
-        the reference divides by (1 for empty components), ``means`` the new means around the
-        same origins. The scatter ``Q - s mu^T - mu s^T + N mu mu^T`` equals
-        ``sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T`` exactly, empty components included.
-        ``data_moment()`` is ``sum_i (x_i - c)(x_i - c)^T`` (used by tied covariances).
+        ``quadratic_sums`` is ``sum_i w_i r_ik quadratic(x_i)`` and ``sums`` is
+        ``sum_i w_i r_ik x_i``, both around the components' origins; ``nk`` are the true
+        ``N_k`` (per-component divisions use :func:`emcore.covariance.safe_counts`, as the
+        reference does; sums over components never see a stand-in), ``means`` the new means
+        around the same origins. The scatter ``Q - s mu^T - mu s^T + N mu mu^T`` equals
+        ``sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T`` exactly, empty components included.
+        ``data_moment()`` is ``sum_i w_i (x_i - c)(x_i - c)^T`` (used by tied covariances).
         """
 
 
@@ -205,7 +216,7 @@ class _FullFeatures(_Features):
         offsets = np.abs(offsets)
         return np.einsum("ki,kij,kj->k", offsets, np.abs(precisions), offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
+    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
         rows, columns = _upper(means.shape[1])
         second = np.empty((len(means), means.shape[1], means.shape[1]))
         second[:, rows, columns] = quadratic_sums
@@ -213,7 +224,7 @@ class _FullFeatures(_Features):
         cross = sums[:, :, None] * means[:, None, :]
         scatter = second - cross - np.swapaxes(cross, 1, 2)
         scatter += nk[:, None, None] * (means[:, :, None] * means[:, None, :])
-        return scatter / counts[:, None, None]
+        return scatter / safe_counts(nk)[:, None, None]
 
 
 class _TiedFeatures(_Features):
@@ -241,11 +252,12 @@ class _TiedFeatures(_Features):
         offsets = np.abs(offsets)
         return np.einsum("ki,ij,kj->k", offsets, np.abs(precisions), offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
-        # Pooled: the rows of r sum to 1, so sum_k sum_i r_ik x x^T is the data's X^T X.
+    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
+        # Pooled: the rows of r sum to 1, so sum_k sum_i w_i r_ik x x^T is the data's
+        # weighted X^T X. Divided by n = sum_k N_k, as the reference: no stand-in counts.
         cross = sums.T @ means
         scatter = data_moment() - cross - cross.T + (means.T * nk) @ means
-        return scatter / counts.sum()
+        return scatter / nk.sum()
 
 
 class _DiagFeatures(_Features):
@@ -270,9 +282,9 @@ class _DiagFeatures(_Features):
     def offset(self, precisions, offsets):
         return (offsets * precisions * offsets).sum(axis=1)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
+    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
         scatter = quadratic_sums - 2.0 * sums * means + nk[:, None] * means**2
-        return scatter / counts[:, None]
+        return scatter / safe_counts(nk)[:, None]
 
 
 class _SphericalFeatures(_Features):
@@ -297,11 +309,11 @@ class _SphericalFeatures(_Features):
     def offset(self, precisions, offsets):
         return precisions * np.einsum("kd,kd->k", offsets, offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, counts, means, data_moment):
+    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
         scatter = quadratic_sums[:, 0] - 2.0 * np.einsum("kd,kd->k", sums, means)
         scatter += nk * np.einsum("kd,kd->k", means, means)
         # The mean of the per-feature variances, as SphericalCovariance estimates them.
-        return scatter / (counts * means.shape[1])
+        return scatter / (safe_counts(nk) * means.shape[1])
 
 
 _FEATURES: dict[type[CovarianceModel], _Features] = {
@@ -386,8 +398,14 @@ class FastEM:
     n_threads : int, optional
         Threads sharing the chunks; by default the CPUs available.
     scale : float, optional
-        :func:`emcore.covariance.data_scale` of ``X`` if the caller has it (a run measures it
-        once), else measured here when needed.
+        :func:`emcore.covariance.data_scale` of ``X`` (and ``sample_weight``) if the caller has
+        it (a run measures it once), else measured here when needed.
+    sample_weight : ndarray of shape (n,), optional
+        Checked frequency weights (:func:`emcore.validation.check_sample_weight`). A chunk's
+        responsibilities are multiplied by its rows' weights before the moment product, so
+        the moments are ``sum_i w_i r_ik phi(x_i)``, and the log-likelihood is
+        ``sum_i w_i log p(x_i)``: the reference steps' numbers, at the cost of one
+        multiplication per responsibility.
 
     Examples
     --------
@@ -407,8 +425,11 @@ class FastEM:
         chunk_rows: int | None = None,
         n_threads: int | None = None,
         scale: float | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         self.X = X
+        self.sample_weight = sample_weight
+        self.point_unit = point_unit(sample_weight)
         self.model = covariance_model(covariance_type)
         self.features = _FEATURES[type(self.model)]
         self.reg_covar = reg_covar
@@ -417,7 +438,7 @@ class FastEM:
         if self.dtype not in _MAX_CANCELLATION:
             raise ValueError(f"dtype must be float64 or float32; got {self.dtype}.")
         if scale is None and (regularization != "add" or self.dtype != FLOAT64):
-            scale = data_scale(X)  # measured only when something below needs it
+            scale = data_scale(X, sample_weight)  # measured only when something needs it
         self.scale = scale
         self.effective_reg = effective_reg(X, reg_covar, regularization, scale=scale)
         if self.dtype != FLOAT64 and not 1e-20 < scale < 1e20:
@@ -426,11 +447,12 @@ class FastEM:
         self.n_quadratic = self.features.n_quadratic(self.n_features)
         self.width = self.n_quadratic + self.n_features + 1
         # Centring makes the expanded quadratic form accurate (see the module docstring).
-        self.centre = X.mean(axis=0)
+        self.centre = weighted_moments(X, sample_weight)[0]
         self._chunk_rows = chunk_rows
         # Asked once, not on every pass: the affinity query is a system call.
         self._n_threads = max(1, n_threads or _available_cpus())
         self._data_moment: np.ndarray | None = None
+        self._weights_by_dtype: dict[np.dtype, np.ndarray] = {}
         self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
         self._last_plan: tuple[MixtureParams, _Plan] | None = None
 
@@ -448,7 +470,7 @@ class FastEM:
             dtype = FLOAT64
             if self._tight(params, dtype).any():
                 estep = e_step(self.X, params)
-                return Pass(estep.log_likelihood, estep=estep)
+                return Pass(self._total(estep), estep=estep)
         return self._pass(self._evaluation_plan(params, dtype), params, keep_resp)
 
     def _evaluation_plan(self, params: MixtureParams, dtype: np.dtype) -> _Plan:
@@ -495,6 +517,7 @@ class FastEM:
             previous,
             self.regularization,
             scale=self.scale,
+            sample_weight=self.sample_weight,
         )
 
     def full_e_step(self, current: Pass, params: MixtureParams) -> EStep:
@@ -512,7 +535,12 @@ class FastEM:
             buffer = _buffer(slices, self.width, FLOAT64)
             moments = np.zeros((resp.shape[1], self.width))
             for rows in slices:
-                moments += resp[rows].T @ self._features(rows, buffer, self.centre).T
+                weighted = (
+                    resp[rows]
+                    if self.sample_weight is None
+                    else (resp[rows] * self.sample_weight[rows, None])
+                )
+                moments += weighted.T @ self._features(rows, buffer, self.centre).T
             return moments
 
         return sum(self._map_chunks(work, self._rows_per_chunk(resp.shape[1], FLOAT64)))
@@ -618,7 +646,7 @@ class FastEM:
     def _pass(self, plan: _Plan, params: MixtureParams, keep_resp: bool = False) -> Pass:
         if keep_resp:
             estep = self._estep_pass(plan, params)
-            return Pass(estep.log_likelihood, estep=estep, dtype=plan.dtype)
+            return Pass(self._total(estep), estep=estep, dtype=plan.dtype)
         n_active, n_shared = len(plan.order), len(plan.shared)
         # Data that are one chunk for this pass and for a pass keeping the responsibilities
         # (:meth:`_estep_pass`): keep the chunk's arrays, so the EStep of these parameters, if
@@ -638,14 +666,16 @@ class FastEM:
                 log_joint = _view(scratch, (n_active, phi.shape[1]))
                 self._log_joint(plan, rows, phi, log_joint)
                 resp = np.empty_like(log_joint) if keep else log_joint
-                log_likelihood, largest, totals = _responsibilities(log_joint, resp)
+                weights = self._chunk_weights(rows, plan.dtype)
+                log_likelihood, largest, totals = _responsibilities(log_joint, resp, weights)
                 total += log_likelihood
                 if keep:
                     kept.append((rows, log_joint, resp, largest, totals, phi))
-                moments[:n_shared] += resp[:n_shared] @ phi.T
+                weighted = _weigh(resp, weights, in_place=not keep)
+                moments[:n_shared] += weighted[:n_shared] @ phi.T
                 for j, origin in enumerate(plan.own_origins, start=n_shared):
                     around = self._features(rows, own_buffer, origin)
-                    moments[j] += resp[j] @ around.T
+                    moments[j] += weighted[j] @ around.T
             return total, moments
 
         results = self._map_chunks(work, self._rows_per_chunk(n_active, plan.dtype))
@@ -744,14 +774,30 @@ class FastEM:
         return -0.5 * float(np.sum(self.data_moment() * (factor @ factor.T)))
 
     def data_moment(self) -> np.ndarray:
-        """``sum_i (x_i - c)(x_i - c)^T``, computed once, by chunks (tied covariances need it)."""
+        """``sum_i w_i (x_i - c)(x_i - c)^T``, computed once, by chunks (tied covariances need
+        it)."""
         if self._data_moment is None:
             d = self.n_features
             self._data_moment = np.zeros((d, d))
             for rows in _chunks(self.n_samples, self._rows_per_chunk(0, FLOAT64)):
                 centred = self.X[rows] - self.centre
-                self._data_moment += centred.T @ centred
+                weighted = _weigh(centred.T, self._chunk_weights(rows, FLOAT64), in_place=False)
+                self._data_moment += weighted @ centred
         return self._data_moment
+
+    # -- sample weights -----------------------------------------------------------------------
+
+    def _chunk_weights(self, rows: slice, dtype: np.dtype) -> np.ndarray | None:
+        """The chunk's sample weights in the pass's precision, or None without weights."""
+        if self.sample_weight is None:
+            return None
+        if dtype not in self._weights_by_dtype:
+            self._weights_by_dtype[dtype] = self.sample_weight.astype(dtype)
+        return self._weights_by_dtype[dtype][rows]
+
+    def _total(self, estep: EStep) -> float:
+        """The (weighted) log-likelihood of an EStep over these data."""
+        return total_log_likelihood(estep.log_prob, self.sample_weight)
 
     # -- the M-step from moments --------------------------------------------------------------
 
@@ -762,22 +808,15 @@ class FastEM:
         q, d = self.n_quadratic, self.n_features
         nk = moments[:, -1]
         sums = moments[:, q : q + d]
-        empty = nk < EMPTY_POINTS
-        if empty.all():
-            raise ValueError("Every component is empty; the responsibilities are all zero.")
-        counts = np.where(empty, 1.0, nk)
-        offsets = sums / counts[:, None]  # the new means, around the origins
+        empty = empty_components(nk, self.point_unit)
+        offsets = sums / safe_counts(nk)[:, None]  # the new means, around the origins
         covariances = self.features.maximum_likelihood(
-            moments[:, :q], sums, nk, counts, offsets, self.data_moment
+            moments[:, :q], sums, nk, offsets, self.data_moment
         )
         covariances = self.model.regularize(covariances, self.effective_reg, self.regularization)
         means = origins + offsets
-        if empty.any():
-            means[empty] = previous.means[empty]
-            covariances = self.model.keep_previous(covariances, previous.covariances, empty)
-        weights = np.where(empty, 0.0, nk)
-        return MixtureParams.from_covariances(
-            weights / weights.sum(), means, covariances, self.model.name, self.effective_reg
+        return assemble_params(
+            nk, means, covariances, self.model, self.effective_reg, previous, empty
         )
 
     # -- chunks and threads -------------------------------------------------------------------
@@ -823,22 +862,37 @@ class FastEM:
 
 
 def _responsibilities(
-    log_joint: np.ndarray, out: np.ndarray
+    log_joint: np.ndarray, out: np.ndarray, weights: np.ndarray | None = None
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """A chunk's responsibilities from its ``L = log pi_k N(x_i | k)`` (K, m), into ``out``
     (which may be ``log_joint`` itself; otherwise ``log_joint`` is left as ``L - max``).
 
     One ``exp`` over the chunk: ``exp(L - max)`` gives both the column sums (the likelihoods,
     up to the factor ``exp(max)``) and, divided by them, the responsibilities. Returns the
-    chunk's log-likelihood, the column maxima and the column sums.
+    chunk's log-likelihood (``sum_i w_i log p(x_i)`` with the points' ``weights`` (m,)), the
+    column maxima and the column sums.
     """
     largest = log_joint.max(axis=0)
     log_joint -= largest
     np.exp(log_joint, out=out)
     totals = out.sum(axis=0)
     out /= totals
-    log_likelihood = float(np.log(totals).sum(dtype=np.float64) + largest.sum(dtype=np.float64))
-    return log_likelihood, largest, totals
+    if weights is None:
+        log_likelihood = np.log(totals).sum(dtype=np.float64) + largest.sum(dtype=np.float64)
+    else:
+        log_points = np.log(totals, dtype=np.float64) + largest
+        log_likelihood = log_points @ weights.astype(np.float64, copy=False)
+    return float(log_likelihood), largest, totals
+
+
+def _weigh(values: np.ndarray, weights: np.ndarray | None, in_place: bool) -> np.ndarray:
+    """``values`` (q, m) with column j multiplied by ``weights[j]``; itself without weights."""
+    if weights is None:
+        return values
+    if in_place:
+        values *= weights
+        return values
+    return values * weights
 
 
 def _buffer(slices: list[slice], rows_per_point: int, dtype: np.dtype) -> np.ndarray:

@@ -10,6 +10,28 @@ Methods, each a function ``(X, n_components, covariance_type, rng, reg_covar) ->
 - ``k-means++``: means chosen by k-means++ seeding, the data's covariance, equal weights.
 - ``kmeans``: a k-means clustering's hard labels as responsibilities, then one M-step
   (scikit-learn's default).
+
+**Units.** k-means and k-means++ choose by Euclidean distances, which add up squared
+differences in each column's own units: a column in millimetres outweighs the same column in
+metres a million times, and a wide noise column can outvote the narrow one the groups are
+separated along. So both run on standardised columns (centred, divided by their standard
+deviation; constant columns only centred) and the result is taken back to the data's units:
+k-means gives labels, k-means++ gives data points (their indices), so nothing needs
+converting back. The start is then the same in any units per column. (``random_from_data``
+picks points without distances and ``random`` is the blog's start, both unchanged.)
+scikit-learn's k-means start works in the data's units, so from default starts the two
+libraries may reach different optima; from the same given start they agree.
+
+**Row order.** The starts that draw rows (all but ``random``) see the rows sorted
+lexicographically, so a start depends neither on the order of the rows nor on whether a row
+is repeated or weighted: shuffled data, or data with each row repeated ``w`` times, give the
+start that weights ``w`` give.
+
+**Sample weights** (frequency weights, see :func:`emcore.validation.check_sample_weight`):
+rows of weight 0 are left out before anything is drawn, so they change no start; k-means and
+k-means++ weigh the points (scikit-learn's ``sample_weight``), ``random_from_data`` draws
+points with probability proportional to their weight, and the data's mean and covariance are
+weighted.
 """
 
 from __future__ import annotations
@@ -20,13 +42,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emcore.covariance import Regularization, covariance_model, effective_reg
+from emcore.covariance import Regularization, covariance_model, effective_reg, weighted_moments
 from emcore.params import MixtureParams
 from emcore.steps import data_params, m_step
 
 RandomState = int | np.random.Generator | np.random.RandomState | None
 Initializer = Callable[
-    [np.ndarray, int, str, np.random.Generator, float, Regularization], MixtureParams
+    [np.ndarray, int, str, np.random.Generator, float, Regularization, np.ndarray | None],
+    MixtureParams,
 ]
 
 
@@ -68,51 +91,115 @@ def check_random_state(random_state: RandomState) -> np.random.RandomState | np.
     return sklearn_check_random_state(random_state)
 
 
+def standardise(X: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """``X`` with every column centred and divided by its standard deviation, shape (n, d).
+
+    Weighted when ``sample_weight`` is given; constant columns are only centred (there is no
+    unit to divide by). Distances on the result do not depend on the columns' units.
+    """
+    mean, variance = weighted_moments(X, sample_weight)
+    spread = np.sqrt(variance)
+    return (X - mean) / np.where(spread > 0, spread, 1.0)
+
+
+def canonical_order(X: np.ndarray) -> np.ndarray:
+    """Indices that sort the rows of ``X`` lexicographically (first column first), shape (n,).
+
+    Random draws over rows in this order pick the same points however the rows were shuffled,
+    and a row repeated ``w`` times sits where a row of weight ``w`` would. Positive rescaling
+    of a column keeps the order, so it holds in any units.
+    """
+    return np.lexsort(X.T[::-1])
+
+
+def _sorted_rows(
+    X: np.ndarray, sample_weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The canonical order, the rows in it and their weights in it."""
+    order = canonical_order(X)
+    return order, X[order], None if sample_weight is None else sample_weight[order]
+
+
 def _means_with_data_covariance(
     X: np.ndarray,
     means: np.ndarray,
     covariance_type: str,
     reg_covar: float,
     regularization: Regularization,
+    sample_weight: np.ndarray | None,
 ) -> MixtureParams:
-    base = data_params(X, len(means), covariance_type, reg_covar, regularization)
+    base = data_params(X, len(means), covariance_type, reg_covar, regularization, sample_weight)
     return base.replace(means=np.asarray(means, dtype=float))
 
 
-def init_random(X, n_components, covariance_type, rng, reg_covar, regularization):
-    center, spread = X.mean(axis=0), X.std(axis=0)
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+def init_random(
+    X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
+):
+    center, variance = weighted_moments(X, sample_weight)
+    spread = np.sqrt(variance)
     spread = np.where(spread > 0, spread, 1.0)
     means = center + spread * rng.standard_normal((n_components, X.shape[1]))
     identity = np.eye(X.shape[1])
     # In the data's units like everything else here ("floor" scales reg_covar with the data).
-    reg = effective_reg(X, reg_covar, regularization)
+    reg = effective_reg(X, reg_covar, regularization, sample_weight=sample_weight)
     full = np.broadcast_to(identity * (np.mean(spread**2) + reg), (n_components, *identity.shape))
     model = covariance_model(covariance_type)
     weights = np.full(n_components, 1.0 / n_components)
     return MixtureParams.from_covariances(weights, means, model.from_full(full), model.name, reg)
 
 
-def init_random_from_data(X, n_components, covariance_type, rng, reg_covar, regularization):
-    chosen = rng.choice(len(X), size=n_components, replace=False)
-    return _means_with_data_covariance(X, X[chosen], covariance_type, reg_covar, regularization)
+def init_random_from_data(
+    X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
+):
+    _, rows, weights = _sorted_rows(X, sample_weight)
+    p = None if weights is None else weights / weights.sum()
+    chosen = rng.choice(len(rows), size=n_components, replace=False, p=p)
+    return _means_with_data_covariance(
+        X, rows[chosen], covariance_type, reg_covar, regularization, sample_weight
+    )
 
 
-def init_kmeans_plus_plus(X, n_components, covariance_type, rng, reg_covar, regularization):
+def init_kmeans_plus_plus(
+    X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
+):
     from sklearn.cluster import kmeans_plusplus
 
-    centers, _ = kmeans_plusplus(X, n_components, random_state=int(rng.integers(2**31 - 1)))
-    return _means_with_data_covariance(X, centers, covariance_type, reg_covar, regularization)
+    # Seeded on standardised columns; the indices give the chosen points in the data's units.
+    _, rows, weights = _sorted_rows(X, sample_weight)
+    _, chosen = kmeans_plusplus(
+        standardise(rows, weights), n_components, sample_weight=weights, random_state=_seed(rng)
+    )
+    return _means_with_data_covariance(
+        X, rows[chosen], covariance_type, reg_covar, regularization, sample_weight
+    )
 
 
-def init_kmeans(X, n_components, covariance_type, rng, reg_covar, regularization):
+def init_kmeans(
+    X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
+):
     from sklearn.cluster import KMeans
 
     # KMeans would make RandomState(seed) itself; a reseeded one gives the same labels sooner.
-    seeded = seeded_random_state(int(rng.integers(2**31 - 1)), "kmeans")
-    labels = KMeans(n_clusters=n_components, n_init=1, random_state=seeded).fit(X).labels_
+    seeded = seeded_random_state(_seed(rng), "kmeans")
+    kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=seeded)
+    # Clustered on standardised columns; labels need no converting back, only unsorting.
+    order, rows, weights = _sorted_rows(X, sample_weight)
+    labels = np.empty(len(X), dtype=int)
+    labels[order] = kmeans.fit(standardise(rows, weights), sample_weight=weights).labels_
     resp = np.zeros((len(X), n_components))
     resp[np.arange(len(X)), labels] = 1.0
-    return m_step(X, resp, covariance_type, reg_covar, regularization=regularization)
+    return m_step(
+        X,
+        resp,
+        covariance_type,
+        reg_covar,
+        regularization=regularization,
+        sample_weight=sample_weight,
+    )
 
 
 INIT_METHODS: dict[str, Initializer] = {
@@ -134,21 +221,47 @@ def initial_params(
     means: np.ndarray | None = None,
     precisions: np.ndarray | None = None,
     regularization: Regularization = "floor",
+    sample_weight: np.ndarray | None = None,
 ) -> MixtureParams:
     """Starting parameters by ``method``, overridden by any user-given weights, means, precisions.
 
-    ``precisions`` are precision matrices in the covariance type's storage, as scikit-learn's
-    ``precisions_init``.
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    n_components : int
+    covariance_type : str
+    method : {"kmeans", "k-means++", "random", "random_from_data"}
+    random_state : int, Generator, RandomState or None
+    reg_covar : float
+    weights, means, precisions : ndarray, optional
+        User-given starting values; ``precisions`` are precision matrices in the covariance
+        type's storage, as scikit-learn's ``precisions_init``.
+    regularization : {"floor", "add"}
+    sample_weight : ndarray of shape (n,), optional
+        Checked frequency weights (see the module docstring); rows of weight 0 are left out.
+
+    Returns
+    -------
+    MixtureParams
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, badly shaped user-given values, or fewer rows of positive
+        weight than components.
     """
     if method not in INIT_METHODS:
         choices = ", ".join(repr(name) for name in INIT_METHODS)
         raise ValueError(f"Unknown initialisation {method!r}. Choose one of {choices}.")
     model = covariance_model(covariance_type)
+    X, sample_weight = _counted_rows(X, sample_weight, n_components)
     if weights is not None and means is not None and precisions is not None:
         start = None
     else:
         rng = as_generator(random_state)
-        start = INIT_METHODS[method](X, n_components, model.name, rng, reg_covar, regularization)
+        start = INIT_METHODS[method](
+            X, n_components, model.name, rng, reg_covar, regularization, sample_weight
+        )
         if weights is None and means is None and precisions is None:
             return start  # nothing to override
     weights = start.weights if weights is None else _check_weights(weights, n_components)
@@ -156,12 +269,29 @@ def initial_params(
     if precisions is None:
         # The start's own precisions were floored at the effective reg_covar: so are these
         # (the raw one would make every start on data of small scale far too wide).
-        reg = effective_reg(X, reg_covar, regularization)
+        reg = effective_reg(X, reg_covar, regularization, sample_weight=sample_weight)
         return MixtureParams.from_covariances(weights, means, start.covariances, model.name, reg)
     precisions = _check_precisions(precisions, model, n_components, X.shape[1])
     return MixtureParams.from_precisions_cholesky(
         weights, means, model.cholesky_from_precisions(precisions), model.name
     )
+
+
+def _counted_rows(
+    X: np.ndarray, sample_weight: np.ndarray | None, n_components: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows of positive weight and their weights: a weight of 0 is a dropped row."""
+    if sample_weight is None:
+        return X, None
+    counted = sample_weight > 0
+    if counted.sum() < n_components:
+        raise ValueError(
+            f"Only {int(counted.sum())} rows have a positive sample_weight but "
+            f"{n_components} components were asked for; use at most as many components."
+        )
+    X, sample_weight = (X, sample_weight) if counted.all() else (X[counted], sample_weight[counted])
+    # Only zeros and ones: the start of the rows kept, drawn exactly as without weights.
+    return X, None if (sample_weight == 1.0).all() else sample_weight
 
 
 def _check_weights(weights: object, n_components: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from emcore.covariance import covariance_model
 from emcore.engine import EM
 from emcore.params import MixtureParams
 from emcore.steps import e_step, log_gaussian, log_likelihood, m_step
-from emcore.validation import check_data, check_positive
+from emcore.validation import check_data, check_positive, check_sample_weight
 
 
 class Gauss:
@@ -148,26 +148,48 @@ class Mixture(Sequence[Gauss]):
         self._share_resp()
         return self.resp
 
-    def maximization(self, X: np.ndarray) -> Mixture:
-        """M-step: update every component from the kept responsibilities."""
+    def maximization(self, X: np.ndarray, sample_weight=None) -> Mixture:
+        """M-step: update every component from the kept responsibilities.
+
+        ``sample_weight`` (n,): frequency weights, multiplying the responsibilities in every
+        sum (see :func:`emcore.steps.m_step`).
+        """
         X = self._check(X)
         if self.resp is None or self.resp.shape[0] != X.shape[0]:
             raise ValueError(
                 "maximization needs responsibilities for this X: call expectation(X) first."
             )
-        self.params = m_step(X, self.resp, self.model.name, self.reg_covar, self.params)
+        weights = check_sample_weight(sample_weight, len(X))
+        self.params = m_step(
+            X, self.resp, self.model.name, self.reg_covar, self.params, sample_weight=weights
+        )
         self._components = self._build_components()
         self._share_resp()
         return self
 
-    def log_likelihood(self, X: np.ndarray) -> float:
-        """Total log-likelihood of ``X`` under the mixture."""
-        return log_likelihood(self._check(X), self.params)
+    def log_likelihood(self, X: np.ndarray, sample_weight=None) -> float:
+        """Total log-likelihood of ``X`` under the mixture, ``sum_i w_i log p(x_i)`` with
+        ``sample_weight`` (n,)."""
+        X = self._check(X)
+        return log_likelihood(X, self.params, check_sample_weight(sample_weight, len(X)))
 
-    def fit(self, X: np.ndarray, n_steps: int = 100, tol: float = 1e-6) -> Mixture:
+    def fit(
+        self, X: np.ndarray, n_steps: int = 100, tol: float = 1e-6, sample_weight=None
+    ) -> Mixture:
         """Run up to ``n_steps`` EM iterations, stopping early once the log-likelihood per point
-        changes by less than ``tol``. The run's history and events are kept on the mixture."""
-        run = EM(self._check(X), self.params, self.reg_covar, tol=tol, max_iter=n_steps)
+        changes by less than ``tol``. The run's history and events are kept on the mixture.
+
+        ``sample_weight`` (n,): frequency weights (see :class:`emcore.EM`); a weight of 2
+        counts a row twice, 0 drops it.
+        """
+        run = EM(
+            self._check(X),
+            self.params,
+            self.reg_covar,
+            tol=tol,
+            max_iter=n_steps,
+            sample_weight=sample_weight,
+        )
         run.run()
         self.params = run.params
         self.resp = run.resp

@@ -32,11 +32,12 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from emcore.covariance import COVARIANCE_TYPES, covariance_model
+from emcore.covariance import COVARIANCE_TYPES, covariance_model, weighted_moments
+from emcore.engine import standardised_smallest_variances
 from emcore.params import MixtureParams
 from emcore.sklearn_api import GaussianMixture
-from emcore.steps import e_step
-from emcore.validation import check_data, check_n_components
+from emcore.steps import e_step, total_log_likelihood
+from emcore.validation import check_data, check_n_components, check_sample_weight
 
 CRITERIA: tuple[str, ...] = ("bic", "aic", "icl")
 
@@ -120,7 +121,8 @@ class ModelSelection:
     models : dict
         Every fitted estimator keyed by ``(covariance_type, n_components)`` when
         ``keep_models=True``; otherwise only the best one.
-    n_samples : int
+    n_samples : int or float
+        The number of samples, BIC's n: the rows, or the sum of the sample weights.
     n_init : int
     notes : tuple of str
         Plain-language warnings about the data itself (constant or collinear columns, fewer
@@ -132,7 +134,7 @@ class ModelSelection:
     best: BestModel | None
     best_model: GaussianMixture | None
     models: dict[ModelKey, GaussianMixture] = field(default_factory=dict, repr=False)
-    n_samples: int = 0
+    n_samples: float = 0
     n_init: int = 1
     notes: tuple[str, ...] = ()
 
@@ -189,7 +191,7 @@ class ModelSelection:
         ks = sorted(set(self.table["n_components"]))
         return (
             f"Fitted {statuses.get('ok', 0) + statuses.get('degenerate', 0)} models "
-            f"({types}; K = {_ranges(ks)}; {self.n_init} starts each, n = {self.n_samples}): "
+            f"({types}; K = {_ranges(ks)}; {self.n_init} starts each, n = {self.n_samples:g}): "
             f"{statuses.get('degenerate', 0)} degenerate, {statuses.get('failed', 0)} failed, "
             f"{statuses.get('skipped', 0)} skipped."
         )
@@ -209,6 +211,7 @@ def select_model(
     init_params: str = "kmeans",
     keep_models: bool = False,
     progress: ProgressCallback | None = None,
+    sample_weight=None,
 ) -> ModelSelection:
     """Fit every (covariance type, K) and choose the model with the lowest criterion.
 
@@ -243,6 +246,11 @@ def select_model(
     progress : callable ``(done, total, label) -> None``, optional
         Called once after every fit (failed ones included) with ``done`` = 1..total; skipped
         pairs are not counted in ``total``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Frequency weights, passed to every fit (see :class:`emcore.GaussianMixture`). The
+        log-likelihood is ``sum_i w_i log p(x_i)``, the entropy in ICL is weighted alike, and
+        BIC's n is ``sum_i w_i``: integer weights give the table of the repeated rows. Rows
+        of weight 0 count nowhere (not in the data notes either).
 
     Returns
     -------
@@ -258,6 +266,8 @@ def select_model(
         For invalid arguments or data (NaN, wrong shape), not for fits that go wrong.
     """
     data = check_data(X)
+    weights = check_sample_weight(sample_weight, len(data))
+    counted = data if weights is None else data[weights > 0]
     criterion = _check_criterion(criterion)
     types = [covariance_model(name).name for name in covariance_types]
     ks = _component_grid(n_components)
@@ -271,26 +281,27 @@ def select_model(
     }
     _check_settings(data, settings)
     pairs = [(name, k) for name in types for k in ks]
-    total = sum(k <= len(data) for _, k in pairs)
+    total = sum(k <= len(counted) for _, k in pairs)
     rows, models, done = [], {}, 0
     # The grid runs hundreds of small k-means starts; on a busy machine their OpenMP threads
     # wait on each other far longer than they compute (measured: 9 s instead of 1.2 s for
     # Old Faithful on 2 shared cores). One thread is never much slower for such sizes.
     with threadpool_limits(limits=1, user_api="openmp"):
         for name, k in pairs:
-            if k > len(data):
-                note = f"{k} components > {len(data)} samples"
+            if k > len(counted):
+                note = f"{k} components > {len(counted)} samples"
                 rows.append(_empty_row(name, k, data.shape[1], "skipped", note))
                 continue
-            row, model = _fit_one(X, data, name, k, settings)
+            row, model = _fit_one(X, data, name, k, settings, weights)
             rows.append(row)
             if model is not None:
                 models[(name, k)] = model
             done += 1
             if progress is not None:
                 progress(done, total, _pair_label(name, k))
-    selection = _assemble(rows, models, criterion, keep_models, len(data), n_init)
-    selection.notes = data_notes(data, max(ks))
+    n_samples = len(data) if weights is None else float(weights.sum())
+    selection = _assemble(rows, models, criterion, keep_models, n_samples, n_init)
+    selection.notes = data_notes(counted, max(ks))
     return selection
 
 
@@ -298,7 +309,12 @@ def select_model(
 
 
 def _fit_one(
-    X, data: np.ndarray, covariance_type: str, n_components: int, settings: dict
+    X,
+    data: np.ndarray,
+    covariance_type: str,
+    n_components: int,
+    settings: dict,
+    weights: np.ndarray | None = None,
 ) -> tuple[dict, GaussianMixture | None]:
     """Fit one pair; a fit that raises becomes a "failed" row instead of an exception."""
     model = GaussianMixture(n_components, covariance_type=covariance_type, **settings)
@@ -306,19 +322,20 @@ def _fit_one(
         with warnings.catch_warnings():
             # Non-convergence is reported in the table's "converged" column instead.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X)
+            model.fit(X, sample_weight=weights)
         estep = e_step(data, model.params_)
     except (ValueError, ArithmeticError, RuntimeWarning) as error:
         note = f"{type(error).__name__}: {error}"
         return _empty_row(covariance_type, n_components, data.shape[1], "failed", note), None
-    log_likelihood = estep.log_likelihood
+    log_likelihood = total_log_likelihood(estep.log_prob, weights)
     if not math.isfinite(log_likelihood):
         note = "the log-likelihood is not finite"
         return _empty_row(covariance_type, n_components, data.shape[1], "failed", note), None
     params = model.params_
-    criteria = information_criteria(log_likelihood, params.n_parameters(), len(data))
-    criteria["icl"] = criteria["bic"] + 2.0 * responsibility_entropy(estep.log_resp)
-    problem = degeneracy(params, data, settings["reg_covar"])
+    n_samples = len(data) if weights is None else float(weights.sum())
+    criteria = information_criteria(log_likelihood, params.n_parameters(), n_samples)
+    criteria["icl"] = criteria["bic"] + 2.0 * responsibility_entropy(estep.log_resp, weights)
+    problem = degeneracy(params, data, settings["reg_covar"], weights)
     row = {
         **_identity(covariance_type, n_components),
         "log_likelihood": log_likelihood,
@@ -332,8 +349,11 @@ def _fit_one(
     return row, model
 
 
-def information_criteria(log_likelihood: float, parameter_count: int, n_samples: int) -> dict:
-    """BIC and AIC from a total log-likelihood, lower is better (mclust's BIC is minus ours)."""
+def information_criteria(log_likelihood: float, parameter_count: int, n_samples: float) -> dict:
+    """BIC and AIC from a total log-likelihood, lower is better (mclust's BIC is minus ours).
+
+    ``n_samples`` is the number of rows, or the sum of the frequency weights.
+    """
     deviance = -2.0 * log_likelihood
     return {
         "bic": deviance + parameter_count * math.log(n_samples),
@@ -341,18 +361,24 @@ def information_criteria(log_likelihood: float, parameter_count: int, n_samples:
     }
 
 
-def responsibility_entropy(log_resp: np.ndarray) -> float:
-    """``E = -sum_i sum_k r_ik log r_ik`` (>= 0), from log responsibilities.
+def responsibility_entropy(log_resp: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """``E = -sum_i w_i sum_k r_ik log r_ik`` (>= 0), from log responsibilities (n, K).
 
     Empty components have ``log r = -inf`` and ``r = 0``; their terms are 0 (the limit of
-    r log r), not NaN.
+    r log r), not NaN. Without ``sample_weight`` every ``w_i`` is 1.
     """
     finite = np.isfinite(log_resp)
     terms = np.where(finite, np.exp(np.where(finite, log_resp, 0.0)) * log_resp, 0.0)
-    return float(max(-terms.sum(), 0.0))
+    per_point = terms.sum(axis=1)
+    return float(max(-total_log_likelihood(per_point, sample_weight), 0.0))
 
 
-def degeneracy(params: MixtureParams, X: np.ndarray, reg_covar: float) -> str | None:
+def degeneracy(
+    params: MixtureParams,
+    X: np.ndarray,
+    reg_covar: float,
+    sample_weight: np.ndarray | None = None,
+) -> str | None:
     """Why a fit is degenerate, or None if it is not.
 
     Degenerate means a component lost all its points (weight 0) or collapsed: its smallest
@@ -363,20 +389,16 @@ def degeneracy(params: MixtureParams, X: np.ndarray, reg_covar: float) -> str | 
     empty = np.flatnonzero(params.empty)
     if empty.size:
         problems.append(f"component(s) {_one_based(empty)} lost all their points")
-    collapsed = np.flatnonzero(_collapsed(params, X, reg_covar) & ~params.empty)
+    variances = weighted_moments(X, sample_weight)[1]
+    collapsed = np.flatnonzero(_collapsed(params, variances, reg_covar) & ~params.empty)
     if collapsed.size:
         problems.append(f"component(s) {_one_based(collapsed)} collapsed (singular covariance)")
     return "; ".join(problems) or None
 
 
-def _collapsed(params: MixtureParams, X: np.ndarray, reg_covar: float) -> np.ndarray:
-    spread = np.sqrt(X.var(axis=0))
-    # A constant feature has no scale of its own; any component is flat along it anyway.
-    spread = np.where(spread > 0, spread, 1.0)
-    n_features = params.n_features
-    unregularised = params.full_covariances - reg_covar * np.eye(n_features)
-    standardised = unregularised / np.outer(spread, spread)
-    return np.linalg.eigvalsh(standardised)[:, 0] <= COLLAPSE_FRACTION
+def _collapsed(params: MixtureParams, variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    smallest = standardised_smallest_variances(params, variances, reg_covar)
+    return smallest <= COLLAPSE_FRACTION
 
 
 def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:
@@ -414,7 +436,7 @@ def _assemble(
     models: dict[ModelKey, GaussianMixture],
     criterion: str,
     keep_models: bool,
-    n_samples: int,
+    n_samples: float,
     n_init: int,
 ) -> ModelSelection:
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

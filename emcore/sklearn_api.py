@@ -7,6 +7,7 @@ through.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -15,14 +16,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emcore.covariance import covariance_model
-from emcore.engine import EM
+from emcore.covariance import covariance_model, weighted_moments
+from emcore.engine import EM, singular_components
 from emcore.init import INIT_METHODS, initial_params
 from emcore.init import check_random_state as seeded_check_random_state
 from emcore.mixture import Mixture
 from emcore.params import MixtureParams
-from emcore.steps import e_step
-from emcore.validation import check_n_components, check_positive
+from emcore.steps import e_step, total_log_likelihood
+from emcore.validation import check_n_components, check_positive, check_sample_weight
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -35,17 +36,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     tol : float, default=1e-3
         Stop when the mean log-likelihood per sample changes by less than this.
     reg_covar : float, default=1e-6
-        Added to covariance diagonals.
+        Added to covariance diagonals. With ``reg_covar=0`` a component that collapses onto
+        repeated or too few points makes the likelihood unbounded: :meth:`fit` then raises.
     max_iter : int, default=100
+        EM iterations per start; 0 returns the start itself (``n_iter_ = 0``, no
+        ConvergenceWarning, as scikit-learn).
     n_init : int, default=1
-        Independent starts; the one with the highest log-likelihood is kept.
+        Independent starts; the one with the highest log-likelihood is kept (with
+        ``max_iter=0`` too, where scikit-learn keeps the last start).
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        See :mod:`emcore.init`. Unlike scikit-learn's ``"random"`` (random responsibilities),
-        emcore's ``"random"`` is the blog's start: random means, identity-like covariances.
+        See :mod:`emcore.init`. k-means and k-means++ run on standardised columns, so the
+        start does not depend on each column's units (scikit-learn's run in the data's units:
+        default starts may differ). Unlike scikit-learn's ``"random"`` (random
+        responsibilities), emcore's ``"random"`` is the blog's start: random means,
+        identity-like covariances.
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting parameters (precisions in the covariance type's storage).
     random_state : int, RandomState or None
         Seed for the starts and for :meth:`sample`.
+    warm_start : bool, default=False
+        If True, every :meth:`fit` after the first continues from the last fit's parameters
+        (``n_init`` is then ignored: one run), as scikit-learn. The settings that shape the
+        parameters (``n_components``, ``covariance_type``, the number of features) must not
+        change in between.
+    verbose : int, default=0
+        1 prints every start and every ``verbose_interval``-th iteration, 2 adds the time
+        and the change of the log-likelihood per sample, in scikit-learn's words.
+    verbose_interval : int, default=10
+        Iterations between two printed lines.
     regularization : {"add", "floor"}, default="add"
         ``"add"`` adds ``reg_covar`` to every variance, exactly as scikit-learn (same numbers
         from the same start). ``"floor"`` only raises eigenvalues below ``reg_covar``: EM's
@@ -58,9 +76,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_iter_ : int
         EM iterations (M-steps) of the kept start.
     lower_bound_ : float
-        Mean log-likelihood per sample of the final parameters.
+        Mean log-likelihood per sample of the final parameters (per unit of weight when
+        fitted with ``sample_weight``); with ``max_iter=0``, the start's (scikit-learn: -inf).
     lower_bounds_ : list of float
         Mean log-likelihood per sample at every iteration of the kept start.
+    events_ : list of emcore.Event
+        What the kept run reported: components that emptied or collapsed (with the
+        iteration and a sentence), and convergence.
+
+    Notes
+    -----
+    ``fit(X, sample_weight=w)`` takes frequency weights: row i counts ``w_i`` times in every
+    sum of EM and in the log-likelihood, and the number of samples is ``sum_i w_i`` (see
+    :meth:`bic`). Integer weights give the fit of repeated rows, zero weights that of
+    dropped rows.
     """
 
     def __init__(
@@ -77,6 +106,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         means_init=None,
         precisions_init=None,
         random_state=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
         regularization: str = "add",
     ) -> None:
         self.n_components = n_components
@@ -90,36 +122,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_init = means_init
         self.precisions_init = precisions_init
         self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
         self.regularization = regularization
 
     # -- fitting --------------------------------------------------------------------------
 
-    def fit(self, X, y=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (``y`` is ignored)."""
-        self.fit_predict(X, y)
+    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+        """Fit the mixture to ``X`` (``y`` is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights (see the class notes).
+
+        Raises
+        ------
+        ValueError
+            For invalid data, settings or weights, and when ``reg_covar=0`` and a component
+            ends singular (the likelihood has no maximum there).
+        """
+        self.fit_predict(X, y, sample_weight)
         return self
 
-    def fit_predict(self, X, y=None) -> np.ndarray:
-        """Fit, then return the most likely component of every sample."""
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the most likely component of every sample, shape (n_samples,)."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         X = np.asarray(X, dtype=np.float64)
-        self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, len(X))
+        self._check_parameters(X, weights)
+        warm = self._warm_start_params(X)
         # An integer seed gives the same RandomState as scikit-learn's, 60 us sooner.
         seeds = seeded_check_random_state(self.random_state)
+        progress = _Progress(self.verbose, self.verbose_interval)
         best: EM | None = None
-        for _ in range(self.n_init):
-            start = initial_params(
-                X,
-                self.n_components,
-                self.covariance_type,
-                self.init_params,
-                seeds,
-                self.reg_covar,
-                self.weights_init,
-                self.means_init,
-                self.precisions_init,
-                self.regularization,
-            )
+        for init in range(1 if warm is not None else self.n_init):
+            progress.start(init)
+            start = warm if warm is not None else self._start(X, seeds, weights)
             run = EM(
                 X,
                 start,
@@ -128,38 +170,117 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self.max_iter,
                 record="none",
                 regularization=self.regularization,
-            ).run()
+                sample_weight=weights,
+            )
+            self._iterate(run, progress)
+            self._refuse_singular(run, X, weights)
             if best is None or run.log_likelihoods[-1] > best.log_likelihoods[-1]:
                 best = run
-        if not best.converged:
+        # As scikit-learn: max_iter=0 asks for the start, which is not meant to converge.
+        if not best.converged and self.max_iter > 0:
             warnings.warn(
                 f"EM did not converge in {self.max_iter} iterations; try a larger max_iter, "
                 "a looser tol or another start.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._store(best, len(X))
+        self._store(best)
         return best.resp.argmax(axis=1)
 
-    def _check_parameters(self, X: np.ndarray) -> None:
+    def _start(self, X: np.ndarray, seeds, weights: np.ndarray | None) -> MixtureParams:
+        return initial_params(
+            X,
+            self.n_components,
+            self.covariance_type,
+            self.init_params,
+            seeds,
+            self.reg_covar,
+            self.weights_init,
+            self.means_init,
+            self.precisions_init,
+            self.regularization,
+            sample_weight=weights,
+        )
+
+    def _iterate(self, run: EM, progress: _Progress) -> None:
+        """Run EM to the end; with ``verbose``, in stretches of ``verbose_interval``
+        iterations with a line after each (the fused passes stay in use)."""
+        if not self.verbose or self.max_iter == 0:
+            run.run()
+        else:
+            interval = self.verbose_interval
+            while not run.converged and run.iteration < self.max_iter:
+                stretch = min(interval - run.iteration % interval, self.max_iter - run.iteration)
+                run.run(max_iter=stretch)
+                if run.iteration % interval == 0:
+                    change = (run.log_likelihoods[-1] - run.log_likelihoods[-2]) / run.n_samples
+                    progress.iteration(run.iteration, change)
+        if self.max_iter > 0:
+            progress.end(run.log_likelihoods[-1] / run.n_samples, run.converged)
+
+    def _warm_start_params(self, X: np.ndarray) -> MixtureParams | None:
+        """The last fit's parameters when ``warm_start`` continues it, else None."""
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return None
+        model = covariance_model(self.covariance_type)
+        shape = model.shape(self.n_components, X.shape[1])
+        if self._fitted_covariance_type != model.name or self.covariances_.shape != shape:
+            raise ValueError(
+                "warm_start=True continues the last fit, but it had "
+                f"{len(self.means_)} {self._fitted_covariance_type!r} components in "
+                f"{self.means_.shape[1]} dimensions and {self.n_components} "
+                f"{model.name!r} components in {X.shape[1]} dimensions are asked for now. "
+                "Set warm_start=False to start afresh."
+            )
+        return self.params_
+
+    def _refuse_singular(self, run: EM, X: np.ndarray, weights: np.ndarray | None) -> None:
+        """Raise if, with nothing regularising them, a component's covariance is singular.
+
+        The likelihood has no maximum there (it grows without bound as the component
+        shrinks), so the numbers such a fit reports are set by the arithmetic's limits, not
+        by the data (a variance of 0, a log-density of +342 from a 1e-300 floor).
+        """
+        if self.reg_covar > 0:
+            return
+        variances = weighted_moments(X, weights)[1]
+        singular = np.flatnonzero(singular_components(run.params, variances))
+        if singular.size:
+            k = int(singular[0])
+            others = "" if singular.size == 1 else f" (and {singular.size - 1} more)"
+            raise ValueError(
+                f"Component {k + 1}{others} collapsed onto repeated or too few points at "
+                f"iteration {run.iteration}: its covariance is singular, where the "
+                "likelihood has no maximum (it grows without bound) and reg_covar=0 leaves "
+                "nothing to stop it. Use a positive reg_covar (the default 1e-6 usually "
+                "suffices), fewer components, or drop duplicated points."
+            )
+
+    def _check_parameters(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
         check_n_components(self.n_components)
         covariance_model(self.covariance_type)
         check_positive("tol", self.tol)
         check_positive("reg_covar", self.reg_covar)
-        for name in ("max_iter", "n_init"):
+        for name, least in (("max_iter", 0), ("n_init", 1), ("verbose_interval", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1; got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+                raise ValueError(
+                    f"{name} must be a whole number of at least {least}; got {value!r}."
+                )
+        if not isinstance(self.verbose, int | np.integer) or self.verbose < 0:
+            raise ValueError(f"verbose must be 0, 1 or 2; got {self.verbose!r}.")
         if self.init_params not in INIT_METHODS:
             choices = ", ".join(repr(name) for name in INIT_METHODS)
             raise ValueError(f"init_params must be one of {choices}; got {self.init_params!r}.")
-        if X.shape[0] < self.n_components:
+        counted = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if counted < self.n_components:
+            rows = "n_samples" if weights is None else "rows of positive sample_weight"
             raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {X.shape[0]}. Use fewer components."
+                f"Expected {rows} >= n_components but got n_components = "
+                f"{self.n_components}, {rows} = {counted}. Use fewer components."
             )
 
-    def _store(self, run: EM, n_samples: int) -> None:
+    def _store(self, run: EM) -> None:
         params = run.params
         self.weights_ = params.weights
         self.means_ = params.means
@@ -168,10 +289,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.precisions_ = params.precisions
         self.converged_ = run.converged
         self.n_iter_ = run.iteration
-        self.lower_bounds_ = [value / n_samples for value in run.log_likelihoods]
+        self.lower_bounds_ = [value / run.n_samples for value in run.log_likelihoods]
         self.lower_bound_ = self.lower_bounds_[-1]
-
-    # -- using a fitted model -------------------------------------------------------------
+        self.events_ = list(run.events)
+        self._fitted_covariance_type = params.covariance_type
 
     @property
     def params_(self) -> MixtureParams:
@@ -195,12 +316,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return e_step(np.asarray(X, dtype=np.float64), self.params_)
 
     def score_samples(self, X) -> np.ndarray:
-        """Log-likelihood of every sample."""
+        """Log-likelihood of every sample, shape (n_samples,)."""
         return self._estep(X).log_prob
 
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood per sample."""
-        return float(self.score_samples(X).mean())
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log-likelihood per sample: ``sum_i w_i log p(x_i) / sum_i w_i`` with weights."""
+        log_prob = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, len(log_prob))
+        return float(np.average(log_prob, weights=weights))
 
     def predict(self, X) -> np.ndarray:
         """Most likely component of every sample."""
@@ -213,14 +336,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self) -> int:
         return self.params_.n_parameters()
 
-    def bic(self, X) -> float:
-        """Bayesian information criterion (lower is better): -2 log L + p ln n."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+    def _total_and_count(self, X, sample_weight) -> tuple[float, float]:
+        """``sum_i w_i log p(x_i)`` and ``n = sum_i w_i`` (the row count without weights)."""
+        log_prob = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, len(log_prob))
+        n = float(len(log_prob) if weights is None else weights.sum())
+        return total_log_likelihood(log_prob, weights), n
 
-    def aic(self, X) -> float:
-        """Akaike information criterion (lower is better): -2 log L + 2 p."""
-        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+    def bic(self, X, sample_weight=None) -> float:
+        """Bayesian information criterion (lower is better): ``-2 log L + p ln n``.
+
+        With ``sample_weight``, ``log L = sum_i w_i log p(x_i)`` and ``n = sum_i w_i``: the
+        number of samples the frequency weights stand for (Schwarz, 1978, with each row
+        counted ``w_i`` times). Weights that are not counts (e.g. summing to 1) make ``n``
+        meaningless for BIC; scale them to counts first.
+        """
+        total, n = self._total_and_count(X, sample_weight)
+        return -2 * total + self._n_parameters() * np.log(n)
+
+    def aic(self, X, sample_weight=None) -> float:
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``, ``log L``
+        weighted as in :meth:`bic`."""
+        total, _ = self._total_and_count(X, sample_weight)
+        return -2 * total + 2 * self._n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples and their component labels from the fitted mixture."""
@@ -241,3 +379,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ]
         labels = np.repeat(np.arange(self.n_components), counts)
         return np.vstack(draws), labels
+
+
+class _Progress:
+    """scikit-learn's verbose lines: every start, every ``interval``-th iteration, the end."""
+
+    def __init__(self, verbose: int, interval: int) -> None:
+        self.verbose = verbose
+        self.interval = interval
+        self._start_time = self._iteration_time = 0.0
+
+    def start(self, init: int) -> None:
+        if self.verbose:
+            print(f"Initialization {init}")
+            self._start_time = self._iteration_time = time.perf_counter()
+
+    def iteration(self, n_iter: int, change: float) -> None:
+        if self.verbose == 1:
+            print(f"  Iteration {n_iter}")
+        elif self.verbose >= 2:
+            now = time.perf_counter()
+            lapse = now - self._iteration_time
+            print(f"  Iteration {n_iter}\t time lapse {lapse:.5f}s\t ll change {change:.5f}")
+            self._iteration_time = now
+
+    def end(self, lower_bound: float, converged: bool) -> None:
+        outcome = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {outcome}.")
+        elif self.verbose >= 2:
+            lapse = time.perf_counter() - self._start_time
+            print(
+                f"Initialization {outcome}. time lapse {lapse:.5f}s\t lower bound "
+                f"{lower_bound:.5f}."
+            )

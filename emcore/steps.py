@@ -13,7 +13,13 @@ M-step: with N_k = sum_i r_ik,
     Sigma_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / N_k + reg_covar I
 
 (weighted by r, not r squared). A component whose N_k is (numerically) zero has lost all its
-points: it keeps its mean and covariance, gets weight 0, and is reported, not re-seeded.
+points: it keeps its mean and covariance, gets weight 0, and is reported, not re-seeded. It
+takes part in no sum over components with a stand-in count: the tied covariance is the pooled
+scatter divided by n = sum_k N_k, as scikit-learn computes it.
+
+With sample weights w_i (frequency weights) every sum counts point i w_i times: r_ik becomes
+w_i r_ik in N_k and in the sums of the M-step, and the log-likelihood is
+sum_i w_i log p(x_i), so integer weights give exactly the steps of the repeated rows.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emcore.covariance import Regularization, covariance_model, effective_reg
+from emcore.covariance import (
+    CovarianceModel,
+    Regularization,
+    covariance_model,
+    effective_reg,
+    safe_counts,
+    weighted_moments,
+)
 from emcore.params import MixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -89,9 +102,87 @@ def e_step(X: np.ndarray, params: MixtureParams) -> EStep:
     return EStep(log_resp=log_resp, log_prob=log_prob, resp=np.exp(log_resp))
 
 
-def log_likelihood(X: np.ndarray, params: MixtureParams) -> float:
-    """Total log-likelihood of ``X`` under the mixture."""
-    return float(logsumexp_rows(weighted_log_prob(X, params)).sum())
+def log_likelihood(
+    X: np.ndarray, params: MixtureParams, sample_weight: np.ndarray | None = None
+) -> float:
+    """Total log-likelihood of ``X`` under the mixture, ``sum_i w_i log p(x_i)`` if weighted."""
+    return total_log_likelihood(logsumexp_rows(weighted_log_prob(X, params)), sample_weight)
+
+
+def total_log_likelihood(log_prob: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """``sum_i w_i log p(x_i)`` from the points' log-likelihoods (n,): each point counted
+    ``w_i`` times (frequency weights), or once without weights."""
+    if sample_weight is None:
+        return float(log_prob.sum())
+    return float(log_prob @ sample_weight)
+
+
+def point_unit(sample_weight: np.ndarray | None) -> float:
+    """The weight of an average counted point: 1 without weights, else the mean positive weight.
+
+    Emptiness (``EMPTY_POINTS``) is measured in these units, so multiplying every weight by
+    the same factor (e.g. weights that sum to 1) does not make components look empty.
+    """
+    if sample_weight is None:
+        return 1.0
+    return float(sample_weight.sum() / np.count_nonzero(sample_weight))
+
+
+def empty_components(nk: np.ndarray, unit: float = 1.0) -> np.ndarray:
+    """Components with fewer than ``EMPTY_POINTS`` effective points, shape (K,) of bool.
+
+    Raises
+    ------
+    ValueError
+        If every component is empty (the responsibilities are all zero).
+    """
+    empty = nk < EMPTY_POINTS * unit
+    if empty.all():
+        raise ValueError("Every component is empty; the responsibilities are all zero.")
+    return empty
+
+
+def assemble_params(
+    nk: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    model: CovarianceModel,
+    reg_covar: float,
+    fallback: MixtureParams,
+    empty: np.ndarray,
+) -> MixtureParams:
+    """The M-step's parameters, with the rule for empty components applied.
+
+    Shared by :func:`m_step` and the fast path, so both treat empty components alike.
+
+    Parameters
+    ----------
+    nk : ndarray of shape (K,)
+        ``N_k`` (weighted by the sample weights, if any).
+    means : ndarray of shape (K, d)
+    covariances : ndarray
+        Regularised M-step covariances in the type's storage.
+    model : CovarianceModel
+    reg_covar : float
+        The effective value, for the precision factors.
+    fallback : MixtureParams
+        Where empty components' means and covariances come from (the previous parameters).
+    empty : ndarray of shape (K,) of bool
+
+    Returns
+    -------
+    MixtureParams
+        Weights ``N_k / sum_j N_j`` over the non-empty components, exactly 0 for empty ones,
+        which keep ``fallback``'s mean and covariance.
+    """
+    if empty.any():
+        means = means.copy()
+        means[empty] = fallback.means[empty]
+        covariances = model.keep_previous(covariances, fallback.covariances, empty)
+    weights = np.where(empty, 0.0, nk)
+    return MixtureParams.from_covariances(
+        weights / weights.sum(), means, covariances, model.name, reg_covar
+    )
 
 
 def m_step(
@@ -103,37 +194,52 @@ def m_step(
     regularization: Regularization = "floor",
     *,
     scale: float | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> MixtureParams:
     """New parameters from the data and responsibilities.
 
-    ``regularization`` says how ``reg_covar`` keeps covariances invertible: ``"floor"``
-    (default: eigenvalues at least ``reg_covar`` times the data's average variance, which
-    keeps EM monotone) or ``"add"``
-    (``reg_covar`` added to every variance, as scikit-learn does).
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    resp : ndarray of shape (n, K)
+        Responsibilities from :func:`e_step`.
+    covariance_type : str
+    reg_covar : float
+        How ``regularization`` keeps covariances invertible: ``"floor"`` (default:
+        eigenvalues at least ``reg_covar`` times the data's average variance, which keeps EM
+        monotone) or ``"add"`` (``reg_covar`` added to every variance, as scikit-learn does).
+    previous : MixtureParams, optional
+        Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean
+        and covariance (or the data's, without ``previous``) and get weight exactly 0.
+    regularization : {"floor", "add"}
+    scale : float, optional
+        :func:`emcore.covariance.data_scale` of ``X`` (and ``sample_weight``) when the caller
+        knows it, so a run does not measure the data again at every M-step.
+    sample_weight : ndarray of shape (n,), optional
+        Frequency weights (checked by :func:`emcore.validation.check_sample_weight`): they
+        multiply the responsibilities in every sum, ``N_k = sum_i w_i r_ik``,
+        ``mu_k = sum_i w_i r_ik x_i / N_k``, and so on (Bishop, *Pattern Recognition and
+        Machine Learning*, eq. 9.24-9.27, with each point counted ``w_i`` times).
 
-    Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean and
-    covariance (or the data's, without ``previous``) and get weight exactly 0.
+    Returns
+    -------
+    MixtureParams
 
-    ``scale`` is :func:`emcore.covariance.data_scale` of ``X`` when the caller knows it, so a
-    run does not measure the data again at every M-step.
+    Raises
+    ------
+    ValueError
+        If every component is empty.
     """
     model = covariance_model(covariance_type)
-    reg_covar = effective_reg(X, reg_covar, regularization, scale=scale)
-    nk = resp.sum(axis=0)
-    empty = nk < EMPTY_POINTS
-    if empty.all():
-        raise ValueError("Every component is empty; the responsibilities are all zero.")
-    counts = np.where(empty, 1.0, nk)
-    means = (resp.T @ X) / counts[:, None]
-    covariances = model.estimate(X, resp, counts, means, reg_covar, regularization)
-    if empty.any():
-        fallback = previous if previous is not None else data_params(X, len(nk), model.name)
-        means[empty] = fallback.means[empty]
-        covariances = model.keep_previous(covariances, fallback.covariances, empty)
-    weights = np.where(empty, 0.0, nk)
-    return MixtureParams.from_covariances(
-        weights / weights.sum(), means, covariances, model.name, reg_covar
-    )
+    reg_covar = effective_reg(X, reg_covar, regularization, scale, sample_weight)
+    weighted = resp if sample_weight is None else resp * sample_weight[:, None]
+    nk = weighted.sum(axis=0)
+    empty = empty_components(nk, point_unit(sample_weight))
+    means = (weighted.T @ X) / safe_counts(nk)[:, None]
+    covariances = model.estimate(X, weighted, nk, means, reg_covar, regularization)
+    if previous is None and empty.any():
+        previous = data_params(X, len(nk), model.name, sample_weight=sample_weight)
+    return assemble_params(nk, means, covariances, model, reg_covar, previous, empty)
 
 
 def data_params(
@@ -142,13 +248,19 @@ def data_params(
     covariance_type: str,
     reg_covar: float = 1e-6,
     regularization: Regularization = "floor",
+    sample_weight: np.ndarray | None = None,
 ) -> MixtureParams:
-    """Parameters with every component equal to the whole data's Gaussian, equal weights."""
+    """Parameters with every component equal to the whole data's Gaussian, equal weights.
+
+    With ``sample_weight`` (n,) the Gaussian is the weighted data's.
+    """
     model = covariance_model(covariance_type)
-    reg_covar = effective_reg(X, reg_covar, regularization)
-    resp = np.full((len(X), n_components), 1.0 / n_components)
+    reg_covar = effective_reg(X, reg_covar, regularization, sample_weight=sample_weight)
+    weights = np.ones(len(X)) if sample_weight is None else sample_weight
+    resp = np.repeat(weights[:, None] / n_components, n_components, axis=1)
     nk = resp.sum(axis=0)
-    means = np.broadcast_to(X.mean(axis=0), (n_components, X.shape[1])).copy()
+    mean, _ = weighted_moments(X, sample_weight)
+    means = np.broadcast_to(mean, (n_components, X.shape[1])).copy()
     covariances = model.estimate(X, resp, nk, means, reg_covar, regularization)
     return MixtureParams.from_covariances(
         np.full(n_components, 1.0 / n_components), means, covariances, model.name, reg_covar

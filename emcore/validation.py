@@ -86,3 +86,60 @@ def check_positive(name: str, value: object, allow_zero: bool = True) -> float:
         return float(value)
     bound = "at least 0" if allow_zero else "greater than 0"
     raise ValueError(f"{name} must be a number {bound}; got {value!r}.")
+
+
+def check_sample_weight(sample_weight: object, n_samples: int) -> np.ndarray | None:
+    """Frequency weights as a float64 array of shape (n_samples,), or None for "all ones".
+
+    A weight counts its row that many times: 2 is the row repeated, 0 the row dropped, and
+    the number of samples (BIC's n) is the sum of the weights. Weights need not be whole
+    numbers. ``None``, and weights that are all exactly 1, come back as None, so unweighted
+    fits take the unweighted code paths and give the very same numbers.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,), scalar or None
+        A scalar gives every row that weight.
+    n_samples : int
+        Rows of the data the weights belong to.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not numbers, have the wrong shape or length, contain NaN,
+        infinite or negative values, or are all zero; the message says which.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be numbers, one per row of X.") from None
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per row of X; "
+            f"got shape {weights.shape}."
+        )
+    _check_weight_values(weights)
+    if (weights == 1.0).all():
+        return None
+    return weights.copy()  # never the caller's array: nothing here may change it
+
+
+def _check_weight_values(weights: np.ndarray) -> None:
+    for bad, what in (
+        (np.isnan(weights), "NaN"),
+        (np.isinf(weights), "infinite values"),
+        (weights < 0, "negative values"),
+    ):
+        if bad.any():
+            rows = ", ".join(str(int(i)) for i in np.flatnonzero(bad)[:5])
+            more = ", ..." if bad.sum() > 5 else ""
+            raise ValueError(
+                f"sample_weight contains {what} (rows {rows}{more}, counted from 0); every "
+                "weight must be a finite number >= 0 (how many times its row counts)."
+            )
+    if not (weights > 0).any():
+        raise ValueError("sample_weight is all zero: at least one row must have a positive weight.")

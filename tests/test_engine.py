@@ -156,3 +156,24 @@ def test_seeded_random_state_is_a_fresh_random_state():
     assert check_random_state(3).randint(100) == np.random.RandomState(3).randint(100)
     state = np.random.RandomState(1)
     assert check_random_state(state) is state
+
+
+# -- fault 1: a tied fit with an emptied component is a true EM -----------------------------
+
+
+def test_tied_run_with_an_emptied_component_is_monotone_and_ends_at_a_fixed_point():
+    rng = np.random.default_rng(0)
+    data = np.vstack([rng.normal(0, 1, (10, 2)), rng.normal(6, 1, (10, 2))])
+    start = MixtureParams.from_covariances(
+        np.full(3, 1 / 3), np.array([[0.0, 0.0], [6.0, 6.0], [1000.0, 1000.0]]), np.eye(2), "tied"
+    )
+    for record in ("params", "none"):  # the reference steps and the fast path
+        run = EM(data, start, tol=1e-12, max_iter=500, record=record).run()
+        assert run.converged and run.params.empty.tolist() == [False, False, True]
+        assert any(event.kind == "emptied" for event in run.events)
+        lls = np.array(run.log_likelihoods)
+        assert (np.diff(lls) >= -1e-12 * np.abs(lls[1:])).all(), record
+        # One more EM iteration from the converged fit changes nothing.
+        again = EM(data, run.params, tol=0.0, max_iter=1).run()
+        np.testing.assert_allclose(again.params.covariances, run.params.covariances, rtol=1e-9)
+        np.testing.assert_allclose(again.params.means, run.params.means, rtol=1e-9)

@@ -115,3 +115,20 @@ def test_bad_components_are_clear_errors(build, message):
 def test_data_of_the_wrong_width_is_a_clear_error():
     with pytest.raises(ValueError, match="X has 3 features"):
         blog_mixture(0).fit(np.ones((10, 3)))
+
+
+def test_tied_mixture_with_an_emptied_component_pools_over_n():
+    # Fault 1 through the object model: a third component far away empties in the first
+    # M-step; the shared covariance is the two groups' pooled scatter over n = 20.
+    rng = np.random.default_rng(0)
+    data = np.vstack([rng.normal(0, 1, (10, 2)), rng.normal(6, 1, (10, 2))])
+    means = ([0.0, 0.0], [6.0, 6.0], [1000.0, 1000.0])
+    mixture = Mixture((Gauss(m, np.eye(2), 1 / 3) for m in means), "tied", reg_covar=0.0)
+    resp = mixture.expectation(data)
+    mixture.maximization(data)
+    assert mixture[2].pi == 0.0 and (resp[:, 2] == 0.0).all()
+    pooled = np.zeros((2, 2))
+    for k in (0, 1):
+        centred = data - resp[:, k] @ data / resp[:, k].sum()
+        pooled += (resp[:, k, None] * centred).T @ centred
+    np.testing.assert_allclose(mixture[0].cov, pooled / 20, rtol=1e-10)

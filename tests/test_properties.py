@@ -112,3 +112,27 @@ def test_a_fit_is_the_same_at_any_scale(method, covariance_type, scale) -> None:
         np.asarray(scaled.log_likelihoods) + shift, one.log_likelihoods, rtol=1e-7, atol=1e-6
     )
     np.testing.assert_allclose(scaled.params.means / scale, one.params.means, atol=1e-6)
+
+
+# -- fault 3: starts built from distances do not depend on the columns' units -----------------
+
+DISTANCE_STARTS = ["kmeans", "k-means++", "random_from_data"]
+
+
+@pytest.mark.parametrize("method", DISTANCE_STARTS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("units", [(1.0, 1 / 50), (100.0, 1.0), (1e-3, 1e4)])
+def test_a_start_is_the_same_in_any_units_per_column(method, covariance_type, units) -> None:
+    # The same data with each column in other units (metres or millimetres): the start is the
+    # same points and clusters, in the new units.
+    X = np.random.default_rng(1).normal(size=(200, 2)) * [1.0, 50.0]
+    X[:100, 0] += 3.0
+    # Without regularisation: any reg_covar is one number for all columns, in no column's units.
+    exact = {"reg_covar": 0.0, "regularization": "add", "random_state": 0}
+    one = initial_params(X, 3, covariance_type, method, **exact)
+    other = initial_params(X * units, 3, covariance_type, method, **exact)
+    np.testing.assert_allclose(other.means / units, one.means, rtol=1e-9, atol=1e-9)
+    if covariance_type != "spherical":  # one variance for all columns cannot follow the units
+        full = one.full_covariances
+        expected = full * np.outer(units, units)
+        np.testing.assert_allclose(other.full_covariances, expected, rtol=1e-9)

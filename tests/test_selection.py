@@ -295,10 +295,10 @@ def test_all_degenerate_data_still_gives_a_choice():
 def test_a_failing_fit_is_marked_not_raised(monkeypatch, iris):
     original = GaussianMixture.fit
 
-    def fit_failing_at_two(self, X, y=None):
+    def fit_failing_at_two(self, X, y=None, sample_weight=None):
         if self.n_components == 2:
             raise np.linalg.LinAlgError("simulated breakdown")
-        return original(self, X, y)
+        return original(self, X, y, sample_weight)
 
     monkeypatch.setattr(GaussianMixture, "fit", fit_failing_at_two)
     calls = []
@@ -312,7 +312,7 @@ def test_a_failing_fit_is_marked_not_raised(monkeypatch, iris):
 
 
 def test_every_fit_failing_leaves_no_best(monkeypatch, iris):
-    def always_fail(self, X, y=None):
+    def always_fail(self, X, y=None, sample_weight=None):
         raise ValueError("nope")
 
     monkeypatch.setattr(GaussianMixture, "fit", always_fail)

@@ -72,3 +72,39 @@ def test_empty_component_keeps_its_place_with_weight_zero():
 def test_all_components_empty_is_refused():
     with pytest.raises(ValueError, match="Every component is empty"):
         m_step(X, np.zeros((len(X), 2)), "full")
+
+
+# -- fault 1: an empty component's stand-in count must not reach a pooled sum ---------------
+
+GROUPS = np.vstack([RNG.normal(0, 1, (10, 2)), RNG.normal(6, 1, (10, 2))])
+
+
+def pooled_scatter(data: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``sum_k sum_{i in k} (x_i - mean_k)(x_i - mean_k)^T``: the tied M-step's numerator."""
+    centred = data - np.array([data[labels == k].mean(axis=0) for k in labels])
+    return centred.T @ centred
+
+
+@pytest.mark.parametrize("leftover", [0.0, EMPTY_POINTS / 10])
+def test_tied_covariance_is_divided_by_n_not_by_n_plus_empty_components(leftover):
+    # Third component empty (exactly, or with less than EMPTY_POINTS left on one point):
+    # the shared matrix pools the two real groups and divides by n = 20, not 21.
+    labels = np.repeat([0, 1], 10)
+    resp = np.zeros((20, 3))
+    resp[np.arange(20), labels] = 1.0
+    resp[0, 2], resp[0, 0] = leftover, 1.0 - leftover
+    params = m_step(GROUPS, resp, "tied", reg_covar=0.0, regularization="add")
+    assert params.empty.tolist() == [False, False, True]
+    np.testing.assert_allclose(params.covariances, pooled_scatter(GROUPS, labels) / 20, rtol=1e-8)
+
+
+def test_an_emptied_component_far_away_adds_nothing_to_the_pooled_scatter():
+    # Its leftover responsibility sits on a point 1e8 from its stand-in mean: squared around
+    # that stand-in it would add 1e-9 * 1e16 to the scatter.
+    data = GROUPS + 1e8
+    labels = np.repeat([0, 1], 10)
+    resp = np.zeros((20, 3))
+    resp[np.arange(20), labels] = 1.0
+    resp[5, 2], resp[5, 0] = EMPTY_POINTS / 10, 1.0 - EMPTY_POINTS / 10
+    params = m_step(data, resp, "tied", reg_covar=0.0, regularization="add")
+    np.testing.assert_allclose(params.covariances, pooled_scatter(data, labels) / 20, rtol=1e-6)
