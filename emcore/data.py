@@ -31,8 +31,22 @@ What it drops, and says so
 
 Limits
 ------
-Files over ``max_bytes`` (default 20 MB) or ``max_cells`` (default 2,000,000 cells, header row
-included) are refused so that the app stays responsive. At least 2 usable rows are needed.
+So that the app stays responsive, and so that a hostile file costs little, ``read_csv`` refuses
+
+- files over ``max_bytes`` (default 20 MB, that is 20,000,000 bytes; sizes are said in
+  decimal units, 1 MB = 1,000,000 bytes);
+- files with more than ``max_columns`` columns (default 1,000), counted in the widest of the
+  first row and the rows sniffed, before any cell is parsed;
+- files with more than ``max_cells`` cells (default 2,000,000, header row included), counted as
+  the parser builds them: lines times the widest of those rows, since every row is padded to
+  the first row's width.
+
+Cells longer than :data:`MAX_NUMBER_CHARS` (100) characters are text, never numbers: no number
+a person writes is that long, and reading one would cost time for nothing. At least 2 usable
+rows are needed.
+
+Duplicate column names are kept apart: ``a, a, a.1`` becomes ``a``, ``a (2)``, ``a.1`` (the
+number is one that no other column uses), and the report says so.
 """
 
 from __future__ import annotations
@@ -43,7 +57,7 @@ import itertools
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -51,8 +65,15 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-MAX_BYTES = 20 * 1024 * 1024
+# Decimal megabytes, like the browser's own limit, so that every message says "20 MB".
+MAX_BYTES = 20_000_000
 MAX_CELLS = 2_000_000
+# Far more than EM can use (the app fits a handful of columns), far fewer than would make
+# the per-column work slow.
+MAX_COLUMNS = 1_000
+# Longer cells are text without being parsed: a float64 needs 17 significant digits and an
+# exponent, and parsing a 60,000-digit "number" would only cost time.
+MAX_NUMBER_CHARS = 100
 MIN_ROWS = 2
 
 # Sniffing looks at about this many characters (whole lines) and at most this many rows.
@@ -64,6 +85,10 @@ _MAX_CONTROL_FRACTION = 0.01
 _MAX_HIGH_BYTE_FRACTION = 0.3
 # Messages and summaries name at most this many columns of a kind.
 _MAX_LISTED_COLUMNS = 5
+# Cells are turned into numbers this many at a time.
+_CHUNK_CELLS = 65_536
+# Summaries tell how at most this many shared names were told apart.
+_MAX_LISTED_RENAMES = 3
 
 # Candidate separators, in the order that wins a tie. " " stands for runs of whitespace.
 _SEPARATORS = (",", ";", "\t", "|", " ")
@@ -78,8 +103,15 @@ _INDEX_NAMES = frozenset(
     | {"row_id", "#", "obs"}
 )
 _UNNAMED = re.compile(r"unnamed: \d+", re.IGNORECASE)
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+# Each part can match a digit in only one way, so a failed match takes time linear in the
+# cell's length (``\d+\.?\d*`` tried every split of a run of digits: quadratic).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?")
+# The longest missing-value token; longer cells need not be compared with them.
+_LONGEST_MISSING_TOKEN = max(len(token) for token in _MISSING_TOKENS)
+_NON_SPACE = re.compile(r"\S")
+# The first characters of the cells pd.to_numeric can read (stripped cells; "inf" included).
+_NUMBER_STARTS = frozenset("0123456789+-.iI")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _SEP_HINT = re.compile(r"sep=(.)[ \t]*(\n|$)", re.IGNORECASE)
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -131,6 +163,9 @@ class ReadReport:
         Numeric columns a built-in data set leaves out (penguins' ``year``).
     dropped_rows_missing : int
         Rows dropped because a kept column had a missing or infinite value in them.
+    renamed_columns : tuple of (str, str)
+        ``(name in the file, name given)`` for each column whose header name an earlier
+        column already had: ``a, a`` are read as ``a`` and ``a (2)``.
     """
 
     n_rows: int
@@ -146,14 +181,18 @@ class ReadReport:
     dropped_empty_columns: tuple[str, ...] = ()
     dropped_unused_columns: tuple[str, ...] = ()
     dropped_rows_missing: int = 0
+    renamed_columns: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
-        """One or two plain sentences, mentioning only what happened.
+        """One or a few plain sentences, mentioning only what happened.
 
         Examples
         --------
         "Read 342 rows and 5 numeric columns; dropped 3 text columns (species, island, sex),
         the index column 'rownames' and 2 rows with missing values."
+
+        "Read 2 rows and 3 numeric columns. 2 columns are both named 'a'; the second is called
+        'a (2)'."
         """
         sentence = (
             f"Read {_count(self.n_rows, 'row')} and {_count(self.n_columns, 'numeric column')}"
@@ -167,7 +206,7 @@ class ReadReport:
                 " The first row holds numbers, so it was read as data and the columns are named "
                 f"{_name_range(self.columns)}."
             )
-        return sentence
+        return " ".join([sentence, *_renaming_sentences(self.renamed_columns)])
 
     def _dropped_phrases(self) -> list[str]:
         groups = (
@@ -192,8 +231,41 @@ class ReadReport:
         return phrases
 
 
+def _renaming_sentences(renamed: tuple[tuple[str, str], ...]) -> list[str]:
+    """'2 columns are both named 'a'; the second is called 'a (2)'.', one per shared name."""
+    new_names: dict[str, list[str]] = {}
+    for original, new in renamed:
+        new_names.setdefault(original, []).append(new)
+    # A file whose every header cell says "x" must not give a summary as long as the file.
+    shown = list(new_names.items())[:_MAX_LISTED_RENAMES]
+    sentences = [_renaming_sentence(original, news) for original, news in shown]
+    n_more = len(new_names) - len(shown)
+    if n_more:
+        sentences.append(
+            f"{_count(n_more, 'other name is', 'other names are')} shared by several columns, "
+            "which are numbered the same way."
+        )
+    return sentences
+
+
+def _renaming_sentence(original: str, new_names: list[str]) -> str:
+    if len(new_names) == 1:
+        return (
+            f"2 columns are both named {_quoted(original)}; the second is called "
+            f"{_quoted(new_names[0])}."
+        )
+    return (
+        f"{len(new_names) + 1:,} columns are named {_quoted(original)}; the others are called "
+        f"{_list_quoted(new_names)}."
+    )
+
+
 def read_csv(
-    source: object, *, max_bytes: int = MAX_BYTES, max_cells: int = MAX_CELLS
+    source: object,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_cells: int = MAX_CELLS,
+    max_columns: int = MAX_COLUMNS,
 ) -> pd.DataFrame:
     """Read a CSV file into a DataFrame of the numeric columns, ready for EM.
 
@@ -203,9 +275,12 @@ def read_csv(
         A path, the file's bytes, or an object with ``getvalue()`` or ``read()`` such as
         Streamlit's ``UploadedFile`` or ``io.BytesIO``.
     max_bytes : int
-        Refuse files larger than this (default 20 MB).
+        Refuse files larger than this many bytes (default 20,000,000, said as "20 MB").
     max_cells : int
-        Refuse files with more cells (rows times columns) than this (default 2,000,000).
+        Refuse files with more cells than this (default 2,000,000): lines times the widest
+        of the first row and the sniffed rows, header included, as the parser would build them.
+    max_columns : int
+        Refuse files with more columns than this (default 1,000), before parsing any cell.
 
     Returns
     -------
@@ -218,8 +293,16 @@ def read_csv(
     DataError
         For anything that cannot be used, with a message that says what to do. No other
         exception escapes.
+
+    Notes
+    -----
+    Cells longer than :data:`MAX_NUMBER_CHARS` characters are read as text. Columns with the
+    same name are kept apart as ``a``, ``a (2)``, ... and listed in the report's
+    ``renamed_columns``.
     """
-    return _guarded(lambda: _read(source, max_bytes=max_bytes, max_cells=max_cells))
+    return _guarded(
+        lambda: _read(source, max_bytes=max_bytes, max_cells=max_cells, max_columns=max_columns)
+    )
 
 
 def _guarded(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -232,7 +315,8 @@ def _guarded(read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     except Exception as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(
-            f"This file could not be read as a table of numbers ({detail[:200]}). {_CSV_HINT}"
+            f"This file could not be read as a table of numbers ({_short(detail, 200)}). "
+            f"{_CSV_HINT}"
         ) from error
 
 
@@ -241,10 +325,12 @@ def _read(
     *,
     max_bytes: int = MAX_BYTES,
     max_cells: int = MAX_CELLS,
+    max_columns: int = MAX_COLUMNS,
     keep: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     _check_limit("max_bytes", max_bytes)
     _check_limit("max_cells", max_cells)
+    _check_limit("max_columns", max_columns)
     data = _source_bytes(source, max_bytes)
     _refuse_oversized(len(data), max_bytes)
     _refuse_known_binary(data)
@@ -253,7 +339,7 @@ def _read(
     # One kind of line end, so sniffing and parsing agree on what a line is.
     text, separator = _separator_hint(text.replace("\r\n", "\n").replace("\r", "\n"))
     sniffed = _sniff(text, separator)
-    cells = _parse_cells(text, sniffed, max_cells)
+    cells = _parse_cells(text, sniffed, _Limits(max_cells, max_columns))
     table = _Table.from_cells(cells, sniffed)
     return table.to_frame(encoding, keep)
 
@@ -264,7 +350,7 @@ def _read(
 
 def _check_limit(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DataError(f"{name} must be a whole number of at least 1; got {value!r}.")
+        raise DataError(f"{name} must be a whole number of at least 1; got {_short(repr(value))}.")
 
 
 def _source_bytes(source: object, max_bytes: int) -> bytes:
@@ -280,7 +366,7 @@ def _source_bytes(source: object, max_bytes: int) -> bytes:
         return _as_bytes(source.read(max_bytes + 1))
     raise DataError(
         f"read_csv needs a file path, the file's bytes or an uploaded file; "
-        f"got {type(source).__name__}."
+        f"got {_short(type(source).__name__)}."
     )
 
 
@@ -289,7 +375,7 @@ def _as_bytes(content: object) -> bytes:
         return content.encode("utf-8")
     if isinstance(content, bytes | bytearray | memoryview):
         return bytes(content)
-    raise DataError(f"The uploaded file gave {type(content).__name__} instead of bytes.")
+    raise DataError(f"The uploaded file gave {_short(type(content).__name__)} instead of bytes.")
 
 
 def _path_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
@@ -301,6 +387,9 @@ def _path_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
         _refuse_oversized(size, max_bytes)
         with open(path, "rb") as file:
             return file.read(max_bytes + 1)
+    except DataError:
+        # A DataError is a ValueError too: the too-large sentence must not be wrapped below.
+        raise
     except FileNotFoundError:
         raise DataError(f"There is no file at {_short(str(path))!r}.{hint}") from None
     except IsADirectoryError:
@@ -308,13 +397,21 @@ def _path_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
     except PermissionError:
         raise DataError(f"{_short(str(path))!r} cannot be opened: permission denied.") from None
     except (OSError, ValueError) as error:
-        raise DataError(f"{_short(str(path))!r} cannot be opened ({error}).{hint}") from None
+        # An OSError's text repeats the whole path; its strerror does not.
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise DataError(
+            f"{_short(str(path))!r} cannot be opened ({_short(reason)}).{hint}"
+        ) from None
 
 
 def _refuse_oversized(size: int, max_bytes: int) -> None:
     if size > max_bytes:
+        limit = _format_bytes(max_bytes)
+        # 20,000,001 bytes rounds to "20 MB" too; then only the exact count says why.
+        said = _format_bytes(size)
+        said = f"{size:,} bytes" if said == limit else said
         raise DataError(
-            f"The file is {_format_bytes(size)}, more than the {_format_bytes(max_bytes)} limit "
+            f"The file is {said}, more than the {limit} limit "
             "that keeps the app responsive. Upload a smaller file, for example a random sample "
             "of its rows."
         )
@@ -381,7 +478,7 @@ def _refuse_non_table_text(text: str) -> None:
     sample = text[:_SAMPLE_CHARS]
     if len(_CONTROL_CHARS.findall(sample)) > _MAX_CONTROL_FRACTION * len(sample):
         raise DataError(_binary_message())
-    start = text.lstrip()[:2048].lower()
+    start = text[_first_non_space(text) :][:2048].lower()
     if start.startswith("<") and any(tag in start for tag in ("<html", "<!doctype html", "<head")):
         raise DataError(
             "This is a web page (HTML), not a CSV file; it was probably saved from the browser "
@@ -398,7 +495,7 @@ def _refuse_non_table_text(text: str) -> None:
 @dataclass(frozen=True)
 class _Sniffed:
     separator: str
-    width: int  # the usual number of cells in a row
+    widest: int  # the most cells in a sampled row
     # Where the header row lacks a cell that the data rows have: "front" (R's write.table
     # leaves out the row names' header), "back" (a separator ends every data row) or None.
     header_gap: str | None = None
@@ -419,7 +516,7 @@ def _separator_hint(text: str) -> tuple[str, str | None]:
 
 
 def _sniff(text: str, forced: str | None) -> _Sniffed:
-    sample = _sample(text)
+    sample, complete = _sample(text)
     candidates = (forced,) if forced else _SEPARATORS
     rows = {separator: _split_rows(sample, separator) for separator in candidates}
     scores = {separator: _score(rows[separator], separator) for separator in candidates}
@@ -427,7 +524,10 @@ def _sniff(text: str, forced: str | None) -> _Sniffed:
     # max() keeps the first of equal scores, so ties go to the earlier separator.
     separator = max(usable, key=lambda sep: scores[sep]) if usable else candidates[0]
     chosen = rows[separator]
-    return _Sniffed(separator, _modal_width([len(row) for row in chosen]), _header_gap(chosen))
+    widths = [len(row) for row in chosen]
+    # A row cut off by the end of the sample says nothing about the whole row's width.
+    widest = max(widths if complete else widths[:-1], default=1)
+    return _Sniffed(separator, widest, _header_gap(chosen))
 
 
 def _header_gap(rows: list[list[str]]) -> str | None:
@@ -440,10 +540,23 @@ def _header_gap(rows: list[list[str]]) -> str | None:
     return "back" if all(not row[-1].strip() for row in full_rows) else "front"
 
 
-def _sample(text: str) -> str:
-    # Whole lines only, so the last sampled row is not cut in half.
-    end = text.find("\n", _SAMPLE_CHARS)
-    return text if end == -1 else text[:end]
+def _sample(text: str) -> tuple[str, bool]:
+    """About _SAMPLE_CHARS characters of the text, and whether its last line is whole."""
+    start = _first_non_space(text)
+    first_end = text.find("\n", start)
+    if first_end - start > _SAMPLE_CHARS and _NON_SPACE.search(text, first_end):
+        # A first row too long to sniff (a wide or hostile header): the rows below show the
+        # separator as well, and the first row's width is counted exactly before parsing.
+        start = first_end + 1
+    end = start + _SAMPLE_CHARS
+    if end >= len(text):
+        return text[start:], True
+    # Whole lines, so the last sampled row is not cut in half; but never more, since a file
+    # can be one 20 MB line and sniffing splits and tests the whole sample five times.
+    cut = text.rfind("\n", start, end)
+    if cut == -1 or not text[start:cut].strip():
+        return text[start:end], False
+    return text[start:cut], True
 
 
 def _split_rows(sample: str, separator: str) -> list[list[str]]:
@@ -486,6 +599,8 @@ def _score(rows: list[list[str]], separator: str) -> tuple[float, float] | None:
 
 
 def _looks_numeric(cell: str, decimal_comma: bool) -> bool:
+    if len(cell) > MAX_NUMBER_CHARS:
+        return False
     if _NUMBER.fullmatch(cell):
         return True
     return decimal_comma and _DECIMAL_COMMA_NUMBER.fullmatch(cell) is not None
@@ -495,20 +610,26 @@ def _looks_numeric(cell: str, decimal_comma: bool) -> bool:
 # Splitting into cells
 
 
-def _parse_cells(text: str, sniffed: _Sniffed, max_cells: int) -> pd.DataFrame:
-    """All cells as stripped strings, header row included, blank rows removed."""
-    estimated_rows = text.rstrip("\n").count("\n") + 1
-    if estimated_rows * sniffed.width > max_cells:
-        raise DataError(_too_many_cells_message(estimated_rows, sniffed.width, max_cells))
+@dataclass(frozen=True)
+class _Limits:
+    cells: int
+    columns: int
+
+
+def _parse_cells(text: str, sniffed: _Sniffed, limits: _Limits) -> np.ndarray:
+    """All cells as stripped strings (rows by columns), header row included, blank rows removed."""
+    text = _fill_header_gap(text, sniffed)
+    _refuse_too_large_table(text, sniffed, limits)
     separator = r"\s+" if sniffed.separator == " " else sniffed.separator
     try:
         # No names=: pandas then takes the width from the first row and refuses longer rows,
-        # where names= would make it drop or shift cells silently.
-        cells = pd.read_csv(
-            io.StringIO(_fill_header_gap(text, sniffed)),
+        # where names= would make it drop or shift cells silently. Bytes, because a StringIO
+        # would hold the text as 4 bytes per character.
+        frame = pd.read_csv(
+            io.BytesIO(text.encode("utf-8")),
             sep=separator,
             header=None,
-            dtype=str,
+            dtype=object,
             na_filter=False,
             skipinitialspace=True,
             skip_blank_lines=True,
@@ -520,10 +641,71 @@ def _parse_cells(text: str, sniffed: _Sniffed, max_cells: int) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as error:
         raise DataError(_parser_message(str(error), sniffed.separator)) from None
-    if cells.size > max_cells:
-        raise DataError(_too_many_cells_message(*cells.shape, max_cells))
-    cells = cells.apply(lambda column: column.str.strip())
-    return cells[(cells != "").any(axis=1)].reset_index(drop=True)
+    # The checks above count what pandas builds; these catch any way they could be wrong.
+    if frame.shape[1] > limits.columns:
+        raise DataError(_too_many_columns_message(frame.shape[1], limits.columns))
+    if frame.size > limits.cells:
+        raise DataError(_too_many_cells_message(*frame.shape, limits.cells))
+    cells = _strip(frame.to_numpy(dtype=object))
+    return cells[(cells != "").any(axis=1)]
+
+
+def _strip(cells: np.ndarray) -> np.ndarray:
+    # One call over every cell: per-column pandas string methods cost far more at 1,000 columns.
+    return np.frompyfunc(str.strip, 1, 1)(cells) if cells.size else cells
+
+
+def _refuse_too_large_table(text: str, sniffed: _Sniffed, limits: _Limits) -> None:
+    """Refuse, before pandas allocates anything, a table wider or larger than the limits."""
+    # pandas pads every row to the first row's width (and refuses wider rows), so a wide
+    # header over narrow rows costs its full width in every row.
+    width = max(_first_row_width(text, sniffed.separator), sniffed.widest)
+    if width > limits.columns:
+        raise DataError(_too_many_columns_message(width, limits.columns))
+    n_lines = text.rstrip("\n").count("\n") + 1
+    if n_lines * width > limits.cells:
+        raise DataError(_too_many_cells_message(n_lines, width, limits.cells))
+
+
+def _first_row_width(text: str, separator: str) -> int:
+    """How many cells pandas gives the first row that is not blank."""
+    start = _first_non_space(text)
+    end = text.find("\n", start)
+    line = text[start : len(text) if end == -1 else end]
+    if '"' not in line:
+        # Without quotes every separator ends a cell: counting is exact and runs at C speed.
+        return len(line.split()) if separator == " " else line.count(separator) + 1
+    # A quoted cell may hold separators and line ends; the csv module reads them as pandas
+    # does, and reads only as far as the first row goes.
+    lines = _lines_from(text, start, whitespace=separator == " ")
+    delimiter = " " if separator == " " else separator
+    try:
+        row = next(csv.reader(lines, delimiter=delimiter, skipinitialspace=True), [])
+    except csv.Error:
+        # csv's limit on a cell's length (131,072 characters): a quote that is never closed,
+        # or a header cell far longer than any name.
+        raise DataError(
+            'A quote mark (") in the first row opens a cell that runs on for much of the file. '
+            "Remove the stray quote or close it, then upload the file again."
+        ) from None
+    return max(len(row), 1)
+
+
+def _lines_from(text: str, start: int, *, whitespace: bool) -> Iterator[str]:
+    """The text's lines from ``start``, one at a time, as the csv module reads them."""
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end + 1
+        line = text[start:end]
+        # pandas splits on runs of spaces and tabs and ignores them at a line's end.
+        yield line.replace("\t", " ").rstrip() + "\n" if whitespace else line
+        start = end
+
+
+def _first_non_space(text: str) -> int:
+    # A search, not text.lstrip(), which would copy a 20 MB text to look at its start.
+    match = _NON_SPACE.search(text)
+    return match.start() if match else len(text)
 
 
 def _fill_header_gap(text: str, sniffed: _Sniffed) -> str:
@@ -531,7 +713,7 @@ def _fill_header_gap(text: str, sniffed: _Sniffed) -> str:
     if sniffed.header_gap is None:
         return text
     empty_cell = '""' if sniffed.separator == " " else ""
-    blank = len(text) - len(text.lstrip())
+    blank = _first_non_space(text)
     end = text.find("\n", blank)
     end = len(text) if end == -1 else end
     header = text[blank:end]
@@ -540,6 +722,13 @@ def _fill_header_gap(text: str, sniffed: _Sniffed) -> str:
     else:
         header = f"{header}{sniffed.separator}{empty_cell}"
     return text[:blank] + header + text[end:]
+
+
+def _too_many_columns_message(n_columns: int, max_columns: int) -> str:
+    return (
+        f"The file has {n_columns:,} columns; at most {max_columns:,} can be read. Keep only "
+        "the columns you want to fit and upload the file again."
+    )
 
 
 def _too_many_cells_message(n_rows: int, n_columns: int, max_cells: int) -> str:
@@ -564,7 +753,7 @@ def _parser_message(detail: str, separator: str) -> str:
             'A quote mark (") is opened but never closed, so the rest of the file reads as one '
             "value. Remove the stray quote or close it."
         )
-    return f"The file could not be split into columns ({detail.strip()[:200]}). {_CSV_HINT}"
+    return f"The file could not be split into columns ({_short(detail.strip(), 200)}). {_CSV_HINT}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,6 +768,7 @@ class _Column:
     n_text: int
     text_example: str | None
     cells: np.ndarray  # the original strings, for index detection
+    has_decimal_commas: bool = False
 
     @property
     def kind(self) -> str:
@@ -590,45 +780,116 @@ class _Column:
         return "mixed" if self.n_text < n_present - self.n_text else "text"
 
 
-def _numbers(cells: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Float values of stripped cells, and a mask of the missing ones."""
-    missing = cells.str.lower().isin(_MISSING_TOKENS).to_numpy(dtype=bool)
-    parsed = pd.to_numeric(cells.astype(object), errors="coerce")
-    values = np.asarray(parsed, dtype=np.float64).copy()
-    values[missing] = np.nan
+@dataclass(frozen=True)
+class _Numbers:
+    """Cells read as numbers; every array has the cells' shape."""
+
+    values: np.ndarray  # float64, NaN where a cell is missing or text
+    missing: np.ndarray  # a missing-value token such as "" or "NA"
+    decimal_comma: np.ndarray  # read as a number written with a decimal comma
+
+    @property
+    def text(self) -> np.ndarray:
+        return ~self.missing & np.isnan(self.values)
+
+
+def _numbers(cells: np.ndarray, decimal_comma: bool) -> _Numbers:
+    """Read stripped cells of any shape, a chunk of cells per call rather than a column."""
+    flat = cells.ravel()
+    values = np.full(flat.size, np.nan)
+    missing = np.zeros(flat.size, dtype=bool)
+    commas = np.zeros(flat.size, dtype=bool)
+    # Chunks bound the parsers' temporaries: pd.to_numeric keeps several arrays per cell.
+    for start in range(0, flat.size, _CHUNK_CELLS):
+        part = slice(start, start + _CHUNK_CELLS)
+        _read_chunk(flat[part], decimal_comma, _Numbers(values[part], missing[part], commas[part]))
+    return _Numbers(*(array.reshape(cells.shape) for array in (values, missing, commas)))
+
+
+def _read_chunk(cells: np.ndarray, decimal_comma: bool, into: _Numbers) -> None:
+    """Fill ``into`` (views of the whole table's arrays) from a flat chunk of cells."""
+    # Only a cell that starts like a number (or "inf") can be one, and pd.to_numeric takes
+    # three times longer to reject a cell than to read one. Longer cells are text unparsed.
+    readable = np.fromiter(map(_may_be_number, cells), dtype=bool, count=cells.size)
+    candidates = np.flatnonzero(readable)
+    to_read = cells[candidates]
     if decimal_comma:
-        failed = ~missing & np.isnan(values)
-        if failed.any():
-            _read_decimal_commas(cells, values, failed)
-    return values, missing
+        # "3,14" -> "3.14" before reading: one pass of the parser instead of two.
+        commas = np.fromiter(map(_has_decimal_comma, to_read), dtype=bool, count=to_read.size)
+        to_read[commas] = [cell.replace(",", ".") for cell in to_read[commas]]
+    into.values[candidates] = _to_floats(to_read)
+    if decimal_comma:
+        with_comma = candidates[commas]
+        into.decimal_comma[with_comma] = ~np.isnan(into.values[with_comma])
+    # Every missing-value token reads as NaN, so only unread cells need comparing with them.
+    unread = np.flatnonzero(np.isnan(into.values))
+    into.missing[unread] = list(map(_is_missing_token, cells[unread]))
 
 
-def _read_decimal_commas(cells: pd.Series, values: np.ndarray, failed: np.ndarray) -> None:
-    candidates = cells[failed]
-    matches = candidates.str.fullmatch(_DECIMAL_COMMA_NUMBER.pattern).to_numpy(dtype=bool)
-    if matches.any():
-        fixed = candidates[matches].str.replace(",", ".", regex=False).astype(object)
-        positions = np.flatnonzero(failed)[matches]
-        values[positions] = np.asarray(pd.to_numeric(fixed, errors="coerce"), dtype=np.float64)
+def _may_be_number(cell: str) -> bool:
+    return len(cell) <= MAX_NUMBER_CHARS and cell[:1] in _NUMBER_STARTS
 
 
-def _make_column(name: str, cells: pd.Series, decimal_comma: bool) -> _Column:
-    values, missing = _numbers(cells, decimal_comma)
-    text = ~missing & np.isnan(values)
-    example = str(cells[text].iloc[0]) if text.any() else None
-    return _Column(
-        name, values, int(missing.sum()), int(text.sum()), example, cells.to_numpy(dtype=object)
-    )
+def _is_missing_token(cell: str) -> bool:
+    return len(cell) <= _LONGEST_MISSING_TOKEN and cell.lower() in _MISSING_TOKENS
 
 
-def _column_names(header: list[str]) -> list[str]:
+def _has_decimal_comma(cell: str) -> bool:
+    return "." not in cell and cell.count(",") == 1
+
+
+def _to_floats(cells: np.ndarray) -> np.ndarray:
+    if not cells.size:
+        return np.empty(0)
+    return np.asarray(pd.to_numeric(cells, errors="coerce"), dtype=np.float64)
+
+
+def _make_columns(names: list[str], body: np.ndarray, decimal_comma: bool) -> list[_Column]:
+    numbers = _numbers(body, decimal_comma)
+    text = numbers.text
+    n_missing = numbers.missing.sum(axis=0)
+    n_text = text.sum(axis=0)
+    first_text = text.argmax(axis=0)
+    has_commas = numbers.decimal_comma.any(axis=0)
+    return [
+        _Column(
+            name,
+            numbers.values[:, position],
+            int(n_missing[position]),
+            int(n_text[position]),
+            str(body[first_text[position], position]) if n_text[position] else None,
+            body[:, position],
+            bool(has_commas[position]),
+        )
+        for position, name in enumerate(names)
+    ]
+
+
+def _column_names(header: list[str]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """A different name for each header cell, and (name, new name) for each renamed one.
+
+    A repeated name gets the first free number: ``a, a, a (2)`` gives ``a, a (3), a (2)``, so
+    a new name is never one that another column of the file has.
+    """
+    wanted = [cell or f"Unnamed: {position}" for position, cell in enumerate(header)]
+    taken = set(wanted)
+    next_number: dict[str, int] = {}
     names: list[str] = []
-    seen: Counter[str] = Counter()
-    for position, cell in enumerate(header):
-        name = cell or f"Unnamed: {position}"
-        seen[name] += 1
-        names.append(name if seen[name] == 1 else f"{name}.{seen[name] - 1}")
-    return names
+    renamed: list[tuple[str, str]] = []
+    for name in wanted:
+        if name in next_number:
+            number = next_number[name]
+            while f"{name} ({number})" in taken:
+                number += 1
+            new_name = f"{name} ({number})"
+            taken.add(new_name)
+            renamed.append((name, new_name))
+            next_number[name] = number + 1
+            names.append(new_name)
+        else:
+            next_number[name] = 2
+            names.append(name)
+    return names, tuple(renamed)
 
 
 @dataclass
@@ -637,33 +898,30 @@ class _Table:
     sniffed: _Sniffed
     had_header: bool
     index_column: str | None
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_cells(cls, cells: pd.DataFrame, sniffed: _Sniffed) -> _Table:
-        if cells.empty:
+    def from_cells(cls, cells: np.ndarray, sniffed: _Sniffed) -> _Table:
+        if cells.size == 0:
             raise DataError(
                 "The file has no rows of data. Upload a CSV file with a header row and data."
             )
-        first_row = cells.iloc[0]
         # A header is any first row that is not all numbers.
-        values, _ = _numbers(first_row, sniffed.decimal_comma)
-        had_header = bool(np.isnan(values).any())
+        first_row = _numbers(cells[0], sniffed.decimal_comma).values
+        had_header = bool(np.isnan(first_row).any())
         if had_header:
-            body = cells.iloc[1:].reset_index(drop=True)
-            names = _column_names([str(cell) for cell in first_row])
+            body = cells[1:]
+            names, renamed = _column_names([str(cell) for cell in cells[0]])
         else:
-            body = cells
+            body, renamed = cells, ()
             names = [f"x{position + 1}" for position in range(cells.shape[1])]
-        if body.empty:
+        if body.shape[0] == 0:
             raise DataError(
                 f"The file has a header row ({_list_names(names)}) but no rows of data below "
                 "it. Upload the file with its data rows."
             )
-        columns = [
-            _make_column(name, body[key], sniffed.decimal_comma)
-            for name, key in zip(names, body.columns, strict=True)
-        ]
-        return cls(columns, sniffed, had_header, _find_index(columns, had_header))
+        columns = _make_columns(names, body, sniffed.decimal_comma)
+        return cls(columns, sniffed, had_header, _find_index(columns, had_header), renamed)
 
     def to_frame(self, encoding: str, keep: tuple[str, ...] | None) -> pd.DataFrame:
         numeric = [
@@ -712,12 +970,11 @@ class _Table:
             dropped_empty_columns=names_of("empty"),
             dropped_unused_columns=tuple(c.name for c in numeric if c.name not in kept_names),
             dropped_rows_missing=n_dropped,
+            renamed_columns=self.renamed,
         )
 
     def _uses_decimal_commas(self, kept: list[_Column]) -> bool:
-        if not self.sniffed.decimal_comma:
-            return False
-        return any(any("," in str(cell) for cell in column.cells) for column in kept)
+        return any(column.has_decimal_commas for column in kept)
 
     def _no_numeric_message(self) -> str:
         mixed = [c for c in self.columns if c.kind == "mixed" and c.name != self.index_column]
@@ -725,12 +982,13 @@ class _Table:
         if mixed:
             column = mixed[0]
             return (
-                f"Column '{column.name}' is mostly numbers but has text such as "
+                f"Column {_quoted(column.name)} is mostly numbers but has text such as "
                 f"'{_short(column.text_example or '')}'. Fix or delete those cells (leave a "
                 "missing value empty or write NA), then upload the file again."
             )
         if text:
-            apart = f" apart from the row index '{self.index_column}'" if self.index_column else ""
+            index = self.index_column
+            apart = f" apart from the row index {_quoted(index)}" if index is not None else ""
             return (
                 f"No column of numbers was found{apart}; the file's "
                 f"{_count(len(text), 'column holds', 'columns hold')} text ({_list_names(text)}). "
@@ -739,8 +997,8 @@ class _Table:
             )
         if self.index_column is not None:
             return (
-                f"The only column of numbers, '{self.index_column}', is a row index (id) and "
-                "was left out. The file needs at least one column of measurements."
+                f"The only column of numbers, {_quoted(self.index_column)}, is a row index (id) "
+                "and was left out. The file needs at least one column of measurements."
             )
         return "Every column of the file is empty. Upload a file with columns of numbers."
 
@@ -823,7 +1081,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     key = name.strip().lower() if isinstance(name, str) else None
     if key not in DATASETS:
         raise DataError(
-            f"There is no built-in data set called {name!r}; choose one of "
+            f"There is no built-in data set called {_short(repr(name))}; choose one of "
             f"{', '.join(sorted(DATASETS))}."
         )
     # Copies, so callers may modify what they get without changing the cache.
@@ -883,10 +1141,22 @@ def _list_names(names: list[str] | tuple[str, ...]) -> str:
     return f"{shown} and {extra} more" if extra > 0 else shown
 
 
+def _list_quoted(names: list[str]) -> str:
+    """ "'a (2)', 'a (3)' and 'a (4)'", or the first few "and 12 more"."""
+    shown = [_quoted(name) for name in names[:_MAX_LISTED_COLUMNS]]
+    extra = len(names) - len(shown)
+    return _join([*shown, f"{extra:,} more"] if extra > 0 else shown)
+
+
 def _index_phrase(name: str) -> str:
     if re.fullmatch(r"Unnamed: \d+", name):
         return "the unnamed index column"
-    return f"the index column '{name}'"
+    return f"the index column {_quoted(name)}"
+
+
+def _quoted(name: str) -> str:
+    """A name in quotes, shortened: a column name may be 100 KB long."""
+    return f"'{_short(name, 40)}'"
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -894,10 +1164,10 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def _format_bytes(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-    if size >= 1024:
-        return f"{size / 1024:.1f} KB".replace(".0 KB", " KB")
+    """'20 MB', '3.9 KB', '10 bytes', in decimal units like the browser (1 KB = 1,000 bytes)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}".replace(f".0 {unit}", f" {unit}")
     return f"{size} bytes"
 
 
@@ -905,6 +1175,8 @@ __all__ = [
     "DATASETS",
     "MAX_BYTES",
     "MAX_CELLS",
+    "MAX_COLUMNS",
+    "MAX_NUMBER_CHARS",
     "DataError",
     "ReadReport",
     "load_dataset",

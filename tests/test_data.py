@@ -11,7 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emcore.data import DATASETS, DataError, ReadReport, load_dataset, read_csv
+from emcore.data import (
+    DATASETS,
+    MAX_BYTES,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_NUMBER_CHARS,
+    DataError,
+    ReadReport,
+    load_dataset,
+    read_csv,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 PENGUINS = Path(__file__).parents[1] / "emcore" / "_datasets" / "penguins.csv"
@@ -223,7 +233,7 @@ def test_single_numeric_column():
 
 
 def test_duplicate_column_names_are_made_unique():
-    assert list(read_csv(b"x,x\n1,2\n3,4\n").columns) == ["x", "x.1"]
+    assert list(read_csv(b"x,x\n1,2\n3,4\n").columns) == ["x", "x (2)"]
 
 
 def test_shipped_penguins_csv():
@@ -352,9 +362,9 @@ def test_too_many_bytes():
 
 def test_too_large_file_is_refused_before_reading(tmp_path):
     path = tmp_path / "big.csv"
-    path.write_bytes(b"x\n" + b"1\n" * 2000)
-    with pytest.raises(DataError, match=r"The file is 3\.9 KB, more than the 1 KB limit"):
-        read_csv(path, max_bytes=1024)
+    path.write_bytes(b"x\n" + b"1\n" * 1950)
+    with pytest.raises(DataError, match=r"^The file is 3\.9 KB, more than the 1 KB limit"):
+        read_csv(path, max_bytes=1000)
 
 
 def test_too_many_cells():
@@ -384,10 +394,254 @@ def test_folder_is_refused(tmp_path):
         read_csv(tmp_path)
 
 
-@pytest.mark.parametrize("limits", [{"max_bytes": 0}, {"max_cells": -1}, {"max_cells": 2.5}])
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_bytes": 0},
+        {"max_cells": -1},
+        {"max_cells": 2.5},
+        {"max_columns": 0},
+        {"max_columns": True},
+        {"max_columns": "1000"},
+    ],
+)
 def test_invalid_limits(limits):
     with pytest.raises(DataError, match="must be a whole number of at least 1"):
         read_csv(CSV_BYTES, **limits)
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits that keep hostile files cheap (tests/test_data_hostile.py runs them under OS limits)
+
+
+def grid(n_columns: int, n_rows: int, cell: str = "1.5", separator: str = ",") -> bytes:
+    """A header c0, c1, ... and ``n_rows`` rows of ``cell``."""
+    header = separator.join(f"c{position}" for position in range(n_columns))
+    row = separator.join([cell] * n_columns)
+    return "\n".join([header, *[row] * n_rows, ""]).encode()
+
+
+def refusal(data: bytes | Path, **limits: int) -> str:
+    with pytest.raises(DataError) as raised:
+        read_csv(data, **limits)
+    return str(raised.value)
+
+
+def test_limits_are_what_the_docs_say():
+    assert (MAX_BYTES, MAX_CELLS, MAX_COLUMNS, MAX_NUMBER_CHARS) == (
+        20_000_000,
+        2_000_000,
+        1_000,
+        100,
+    )
+
+
+def test_a_file_at_the_column_cap_is_read():
+    frame = read_csv(grid(1000, 3))
+    assert frame.shape == (3, 1000)
+    assert list(frame.columns[:2]) == ["c0", "c1"]
+    assert (frame.to_numpy() == 1.5).all()
+
+
+def test_one_column_over_the_cap_is_refused_with_the_columns_sentence():
+    assert refusal(grid(1001, 3)) == (
+        "The file has 1,001 columns; at most 1,000 can be read. Keep only the columns you "
+        "want to fit and upload the file again."
+    )
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t", "|", " "])
+def test_the_column_cap_holds_for_every_separator(separator):
+    message = refusal(grid(20_000, 2, cell="1", separator=separator))
+    assert message.startswith("The file has 20,000 columns; at most 1,000 can be read.")
+
+
+def test_max_columns_is_a_keyword_like_max_cells():
+    data = grid(3, 4)
+    assert read_csv(data, max_columns=3).shape == (4, 3)
+    assert refusal(data, max_columns=2).startswith("The file has 3 columns; at most 2 can")
+
+
+def test_columns_are_counted_before_any_cell_is_parsed(monkeypatch):
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("pandas was asked to parse a file that is too wide")
+
+    monkeypatch.setattr(pd, "read_csv", no_parsing)
+    assert refusal(grid(5000, 2)).startswith("The file has 5,000 columns")
+    header_over_rows = (",".join(f"c{i}" for i in range(1000)) + "\n" + "1,2\n" * 5000).encode()
+    assert "cells" in refusal(header_over_rows)
+
+
+def test_a_header_wider_than_the_rows_counts_its_full_width_in_every_row():
+    # pandas pads each row to the first row's width, so this builds 2,001 x 1,000 cells.
+    data = (",".join(f"c{i}" for i in range(1000)) + "\n" + "1,2\n" * 2000).encode()
+    assert refusal(data) == (
+        "The file has about 2,001,000 cells (2,001 rows × 1,000 columns), more than the limit "
+        "of 2,000,000 that keeps the app responsive. Upload a random sample of the rows, or "
+        "fewer columns."
+    )
+
+
+def test_a_first_row_of_empty_cells_counts_too():
+    # Rows of empty cells are skipped when sniffing, but pandas takes its width from them.
+    data = b"," * 1500 + b"\n" + b"x,y\n1,2\n3,4\n"
+    assert refusal(data).startswith("The file has 1,501 columns; at most 1,000 can be read.")
+
+
+def test_quoted_separators_in_the_header_are_not_columns():
+    frame = read_csv(b'"a, cm","b; kg"\n1,2\n3,4\n', max_columns=2)
+    assert values(frame) == {"a, cm": [1.0, 3.0], "b; kg": [2.0, 4.0]}
+
+
+def test_a_quote_that_runs_on_past_what_a_header_can_hold_is_refused():
+    data = b'a,"b\n' + b"1,2\n" * 70_000
+    assert refusal(data).startswith('A quote mark (") in the first row opens a cell')
+
+
+def test_a_long_cell_followed_by_a_letter_is_text():
+    data = b"a,b\n1,2\n" + b"9" * 60_000 + b"x,3\n4,5\n"
+    frame = read_csv(data)
+    assert values(frame) == {"b": [2.0, 3.0, 5.0]}
+    assert report_of(frame).dropped_mixed_columns == ("a",)
+
+
+@pytest.mark.parametrize("length", [101, 500])
+def test_a_number_longer_than_the_cell_cap_is_text(length):
+    frame = read_csv(b"a,b\n1,2\n" + b"9" * length + b",3\n4,5\n")
+    assert list(frame.columns) == ["b"]
+    assert report_of(frame).dropped_mixed_columns == ("a",)
+
+
+def test_a_number_at_the_cell_cap_is_read():
+    frame = read_csv(b"a,b\n1,2\n" + b"1" * 100 + b",3\n4,5\n")
+    assert frame["a"].tolist() == [1.0, float("1" * 100), 4.0]
+
+
+def test_a_long_cell_is_text_for_the_sniffer_too():
+    # A 100,000-digit first row is not "all numbers", so it is a header, not data.
+    frame = read_csv(b"9" * 100_000 + b";x\n1;2\n3;4\n")
+    assert report_of(frame).had_header
+    assert [len(name) for name in frame.columns] == [100_000, 1]
+
+
+def test_duplicate_names_are_kept_apart_and_reported():
+    frame = read_csv(b"a,a,a.1\n1,2,3\n4,5,6\n")
+    assert values(frame) == {"a": [1.0, 4.0], "a (2)": [2.0, 5.0], "a.1": [3.0, 6.0]}
+    report = report_of(frame)
+    assert report.renamed_columns == (("a", "a (2)"),)
+    assert report.summary() == (
+        "Read 2 rows and 3 numeric columns. 2 columns are both named 'a'; the second is "
+        "called 'a (2)'."
+    )
+
+
+def test_a_new_name_is_never_one_the_file_has():
+    frame = read_csv(b"a,a,a (2)\n1,2,3\n4,5,6\n")
+    assert values(frame) == {"a": [1.0, 4.0], "a (3)": [2.0, 5.0], "a (2)": [3.0, 6.0]}
+    assert report_of(frame).renamed_columns == (("a", "a (3)"),)
+
+
+def test_an_unnamed_column_and_one_named_like_it_stay_apart():
+    frame = read_csv(b",Unnamed: 1,b\n1.5,2,3\n4.5,5,6\n")
+    assert list(frame.columns) == ["Unnamed: 0", "Unnamed: 1", "b"]
+    frame = read_csv(b"Unnamed: 1,,b\n1.5,2,3\n4.5,5,6\n")
+    assert list(frame.columns) == ["Unnamed: 1", "Unnamed: 1 (2)", "b"]
+
+
+def test_three_columns_of_one_name():
+    report = report_of(read_csv(b"x,x,x\n1,2,3\n4,5,6\n"))
+    assert report.renamed_columns == (("x", "x (2)"), ("x", "x (3)"))
+    assert report.summary().endswith(
+        "3 columns are named 'x'; the others are called 'x (2)' and 'x (3)'."
+    )
+
+
+def test_renamed_columns_that_are_dropped_are_named_by_their_new_names():
+    report = report_of(read_csv(b"name,name,x\nA,B,1\nC,D,2\n"))
+    assert report.dropped_text_columns == ("name", "name (2)")
+
+
+def test_a_summary_of_many_shared_names_stays_short():
+    header = ",".join(f"n{position % 400}" for position in range(1000))
+    frame = read_csv((header + ("\n" + ",".join(["1"] * 1000)) * 2).encode())
+    report = report_of(frame)
+    assert frame.shape[1] == 1000 and len(set(frame.columns)) == 1000
+    assert len(report.renamed_columns) == 600
+    assert len(report.summary()) < 600
+    assert report.summary().endswith(
+        "397 other names are shared by several columns, which are numbered the same way."
+    )
+
+
+LONG = "N" * 100_000
+
+
+def test_a_100_kb_column_name_is_kept_whole_but_shortened_in_words():
+    frame = read_csv(f"{LONG}1,{LONG}2,{LONG}3\n1,2,3\n4,5,6\n".encode())
+    assert [len(name) for name in frame.columns] == [100_001] * 3
+    assert len(report_of(frame).summary()) < 100
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{LONG}\n1\n3x\n5\n".encode(),  # a mixed column
+        f"{LONG},{LONG}b\nAnn,Paris\nBob,Lyon\n".encode(),  # text only
+        f"{LONG},b\n".encode(),  # a header without rows
+        f"{LONG},{LONG}\n1,2\n1,2\n{LONG}x,y\n".encode(),  # long cells and names
+        f"id,{LONG}\n1,\n2,NA\n".encode(),  # only an index
+        f"{LONG},{LONG}2\nx,1\n".encode(),  # too few rows
+    ],
+)
+def test_messages_shorten_long_names_and_cells(data):
+    try:
+        frame = read_csv(data)
+    except DataError as error:
+        assert len(str(error)) < 400
+    else:
+        assert len(report_of(frame).summary()) < 400
+
+
+def test_a_long_path_is_shortened_in_the_message(tmp_path):
+    message = refusal(str(tmp_path / ("p" * 5000)))
+    assert len(message) < 300
+
+
+def test_the_byte_limit_is_20_mb_decimal(tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as file:
+        file.truncate(MAX_BYTES + 1)  # sparse: refused by its size, never read
+    expected = (
+        "The file is 20,000,001 bytes, more than the 20 MB limit that keeps the app "
+        "responsive. Upload a smaller file, for example a random sample of its rows."
+    )
+    assert refusal(path) == expected
+    assert refusal(b"x" * (MAX_BYTES + 1)) == expected
+    assert refusal(io.BytesIO(b"x" * (MAX_BYTES + 1))) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "said"),
+    [
+        (25_000_000, MAX_BYTES, "The file is 25 MB, more than the 20 MB limit"),
+        (1_500, 1_000, "The file is 1.5 KB, more than the 1 KB limit"),
+        (12, 10, "The file is 12 bytes, more than the 10 bytes limit"),
+    ],
+)
+def test_sizes_are_said_in_decimal_units(tmp_path, size, limit, said):
+    path = tmp_path / "big.csv"
+    with path.open("wb") as file:
+        file.truncate(size)
+    assert refusal(path, max_bytes=limit).startswith(said)
+
+
+def test_every_missing_token_is_a_missing_value_in_any_case():
+    tokens = ["NA", "n/a", "N.A.", "NaN", "NULL", "none", "Nil", "MISSING", "?", "-", "--", "."]
+    tokens += ["#N/A", "#NA", "<NA>", "NA_real_", ""]
+    text = "x,y\n" + "".join(f"{index},{token}\n" for index, token in enumerate(tokens))
+    report = report_of(read_csv((text + "7.5,8\n8.5,9\n").encode()))
+    assert report.dropped_rows_missing == len(tokens)
+    assert report.dropped_mixed_columns == ()
 
 
 # ---------------------------------------------------------------------------------------------

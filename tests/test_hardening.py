@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import emapp.runs
-import emapp.timeline as timeline_module
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.runs import PreparedRun
-from emapp.sidebar import MAX_POINTS
-from emapp.state import ViewState
-from emapp.timeline import MAX_ITERATIONS, ModelSettings, compute_timeline
-from emapp.upload import read_upload
+import emapp.build.timeline as timeline_module
+import emapp.ui.runs
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.prepare import PreparedRun
+from emapp.build.state import ViewState
+from emapp.build.tables import read_upload
+from emapp.build.timeline import MAX_ITERATIONS, ModelSettings, compute_timeline
+from emapp.ui.sidebar import MAX_POINTS
 from emcore.data import MAX_BYTES, MAX_CELLS, DataError, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,8 +93,12 @@ def test_config_has_a_deliberate_theme() -> None:
 
 
 def test_upload_cap_is_read_csvs_byte_limit() -> None:
-    # Streamlit counts maxUploadSize in MiB; a file the server accepts is one read_csv reads.
-    assert config_values()["server.maxUploadSize"] * 1024 * 1024 == MAX_BYTES
+    # One limit, said one way: Streamlit's page refuses files over maxUploadSize * 10**6
+    # bytes (its server allows maxUploadSize MiB, a little more), and read_csv refuses
+    # anything over the same 20,000,000 bytes with a sentence that says "20 MB".
+    assert config_values()["server.maxUploadSize"] * 1_000_000 == MAX_BYTES == 20_000_000
+    with pytest.raises(DataError, match=r"more than the 20 MB limit"):
+        read_csv(b"a,b\n" + b"1" * MAX_BYTES)
 
 
 # -- uploads are data, never code -----------------------------------------------------------
@@ -124,7 +128,7 @@ HOSTILE_FILES: dict[str, bytes] = {
 
 
 class _Upload:
-    """The part of Streamlit's UploadedFile that emapp.upload uses."""
+    """The part of Streamlit's UploadedFile that emapp.build.tables uses."""
 
     name = "upload.csv"
     file_id = "test-file"
@@ -216,10 +220,10 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 
 def numbers_and_names(table: object) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The values and column names of what emapp.upload.read_upload returned.
+    """The values and column names of what emapp.build.tables.read_upload returned.
 
-    emapp.upload is being reworked (a table with a DataFrame, formerly the first two columns
-    as an array): both shapes are accepted so this test checks safety, not the API.
+    The reader was reworked (a table with a DataFrame, formerly the first two columns as an
+    array): both shapes are accepted so this test checks safety, not the API.
     """
     frame = getattr(table, "frame", None)
     if frame is not None:
@@ -286,7 +290,7 @@ def test_a_pickle_is_refused_and_its_command_never_runs(sandbox, monkeypatch) ->
 
 
 def _export_header(columns: list[str]) -> list[str]:
-    export = pytest.importorskip("emapp.export")
+    export = pytest.importorskip("emapp.build.export")
     text = export.labels_csv(np.ones((2, len(columns))), columns, np.full((2, 2), 0.5))
     return next(csv.reader(io.StringIO(text)))
 
@@ -344,10 +348,10 @@ def test_view_state_stays_a_few_numbers_after_many_presses(small_timeline) -> No
 
 
 def cached_functions() -> dict[str, object]:
-    """Every st.cache_resource / st.cache_data function of emapp.runs, by name."""
+    """Every st.cache_resource / st.cache_data function of emapp.ui.runs, by name."""
     from streamlit.runtime.caching.cache_utils import CachedFunc
 
-    return {n: f for n, f in vars(emapp.runs).items() if isinstance(f, CachedFunc)}
+    return {n: f for n, f in vars(emapp.ui.runs).items() if isinstance(f, CachedFunc)}
 
 
 def test_runs_are_cached_with_a_bounded_number_of_entries() -> None:
