@@ -3,7 +3,7 @@
 Layout only; the work is in :mod:`emapp`. The EM run for the current settings is computed
 once (to convergence, capped) and drawn as one Plotly figure with a frame per half-step.
 The stepping panel above the chart is a fragment: its buttons move a cursor, and the
-browser moves the chart, the status line and the table to match (see :mod:`emapp.player`).
+browser moves the chart, the status line and the table to match (see :mod:`emapp.ui.player`).
 
 A session's first run draws the chart first: header, stepping panel and chart only, with the
 default settings. Once the chart is drawn the browser asks for the rest of the page.
@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emapp.controls import stepping_panel
-from emapp.export import download_buttons
-from emapp.names import markdown_literal
-from emapp.player import CHART_KEY, render_table, table_data
-from emapp.runs import PreparedRun, blob_run, settings_tuple, table_run
-from emapp.session import chart_first, current_view, with_reseeds
-from emapp.sidebar import Settings, default_settings, sidebar, sidebar_placeholder
-from emapp.teaching_ui import presets_panel, teaching_tabs
-from emapp.text import explanation, page_header
+from emapp.build.describe import table_data
+from emapp.build.names import markdown_literal
+from emapp.build.prepare import PreparedRun, settings_tuple
+from emapp.ui.controls import stepping_panel
+from emapp.ui.downloads import download_buttons
+from emapp.ui.page import explanation, page_header
+from emapp.ui.player import CHART_KEY, render_table
+from emapp.ui.runs import blob_run, table_run
+from emapp.ui.session import chart_first, current_view, with_reseeds
+from emapp.ui.sidebar import Settings, default_settings, sidebar, sidebar_placeholder
+from emapp.ui.teaching import presets_panel, teaching_tabs
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 

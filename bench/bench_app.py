@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from emapp.blobs import BlobSettings  # noqa: E402
+from emapp.build.blobs import BlobSettings  # noqa: E402
 from emapp.serve import IDLE, PAGE_COMPLETE, launch_chromium, serve  # noqa: E402
 
 BARE_RERUN_APP = """

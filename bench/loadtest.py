@@ -45,9 +45,10 @@ sys.path.insert(0, str(ROOT))
 from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from emapp.blobs import BlobSettings, make_blobs  # noqa: E402
-from emapp.describe import table_rows  # noqa: E402
-from emapp.runs import version_of  # noqa: E402
+from emapp.build.blobs import BlobSettings, make_blobs  # noqa: E402
+from emapp.build.describe import state_label, table_rows  # noqa: E402
+from emapp.build.prepare import version_of  # noqa: E402
+from emapp.build.timeline import ModelSettings, Timeline, compute_timeline  # noqa: E402
 from emapp.serve import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -56,7 +57,6 @@ from emapp.serve import (  # noqa: E402
     free_port,
     wait_healthy,
 )
-from emapp.timeline import ModelSettings, Timeline, compute_timeline, state_label  # noqa: E402
 
 SEED_BASE = 100
 UPLOAD_ROWS = 200  # session i uploads UPLOAD_ROWS + i rows, so every file is told apart

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/session_memory.py [--points 5000] [--steps 200] [--json PATH]
 
-What a session costs is two things (see ``emapp/runs.py`` and ``emapp/session.py``):
+What a session costs is two things (see ``emapp/ui/runs.py`` and ``emapp/ui/session.py``):
 
 - the *prepared run* on its screen (data, EM timeline, figure with a frame per half-step),
   shared through ``st.cache_resource`` by every session with the same settings, and kept
@@ -36,15 +36,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import emapp.runs  # noqa: E402
-import emapp.timeline as timeline_module  # noqa: E402
-from emapp.blobs import BlobSettings, make_blobs  # noqa: E402
-from emapp.colors import MAX_COMPONENTS  # noqa: E402
-from emapp.player import player_data, table_data  # noqa: E402
-from emapp.runs import PreparedRun, prepare, settings_tuple  # noqa: E402
-from emapp.sidebar import MAX_POINTS  # noqa: E402
-from emapp.state import ViewState  # noqa: E402
-from emapp.timeline import ModelSettings  # noqa: E402
+import emapp.build.timeline as timeline_module  # noqa: E402
+import emapp.ui.runs  # noqa: E402
+from emapp.build.blobs import BlobSettings, make_blobs  # noqa: E402
+from emapp.build.colors import MAX_COMPONENTS  # noqa: E402
+from emapp.build.describe import table_data  # noqa: E402
+from emapp.build.prepare import PreparedRun, prepare, settings_tuple  # noqa: E402
+from emapp.build.state import ViewState  # noqa: E402
+from emapp.build.timeline import ModelSettings  # noqa: E402
+from emapp.ui.player import player_data  # noqa: E402
+from emapp.ui.sidebar import MAX_POINTS  # noqa: E402
 
 MB = 1e6
 # A tolerance no run reaches: EM then stops only at the iteration cap (the engine needs tol > 0).
@@ -116,10 +117,10 @@ def forced_to_cap(enabled: bool) -> Iterator[None]:
 
 
 def cache_entries() -> int:
-    """How many results the cached functions of emapp.runs can hold together."""
+    """How many results the cached functions of emapp.ui.runs can hold together."""
     from streamlit.runtime.caching.cache_utils import CachedFunc
 
-    functions = [f for f in vars(emapp.runs).values() if isinstance(f, CachedFunc)]
+    functions = [f for f in vars(emapp.ui.runs).values() if isinstance(f, CachedFunc)]
     return sum(f._info.max_entries or 0 for f in functions)
 
 
@@ -127,7 +128,7 @@ def cache_entries() -> int:
 
 
 def build_run(points: int, model: ModelSettings, worst: bool) -> tuple[PreparedRun, dict]:
-    """The prepared run exactly as ``emapp.runs.blob_run`` builds it, with its costs."""
+    """The prepared run exactly as ``emapp.ui.runs.blob_run`` builds it, with its costs."""
     blobs = BlobSettings(n_points=points)
     key = ("blobs", settings_tuple(blobs), settings_tuple(model))
     with traced() as memory, forced_to_cap(worst):
@@ -177,7 +178,7 @@ def session_report(run: PreparedRun, steps: int) -> dict:
     for chunk in (1, steps - 1):
         press(view, run, chunk)
         sizes.append(_own_size(view))
-    player = json.dumps(player_data(run.timeline, view, run.version, 12.0))
+    player = json.dumps(player_data(run, view, 12.0))
     table = json.dumps(table_data(run.timeline, run.version, run.feature_names))
     return {
         "steps": steps,

@@ -25,6 +25,6 @@ def open_app(timeout: float = 120) -> AppTest:
 
 
 def shown(markdown: str) -> str:
-    """What the browser shows for text escaped by :func:`emapp.names.markdown_literal`:
+    """What the browser shows for text escaped by :func:`emapp.build.names.markdown_literal`:
     AppTest reports the markdown source of captions and alerts."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace(":small[]", ""))

@@ -13,7 +13,7 @@ import pytest
 from apptest_page import APP, open_app
 from streamlit.testing.v1 import AppTest
 
-from emapp.player import CHART_KEY
+from emapp.ui.player import CHART_KEY
 
 BUTTON_LABELS = ["E-step", "M-step", "Step", "Play", "Pause", "Run to convergence", "Reset"]
 
@@ -239,6 +239,32 @@ def test_a_collapsed_component_can_be_reseeded_and_the_curve_marks_it() -> None:
     # Another setting starts afresh, without the re-seed.
     at.number_input(key="model_seed").set_value(1).run()
     assert not any("re-seeded" in label for label in component(at, "player")["labels"])
+
+
+def test_with_no_reseeds_left_the_panel_says_so_instead(monkeypatch) -> None:
+    import emapp.ui.session as session_module
+    from emapp.build.describe import NO_RESEEDS_LEFT
+
+    monkeypatch.setattr(session_module, "MAX_RESEEDS", 0)
+    at = start()
+    at.slider(key="n_points").set_value(200).run()
+    at.slider(key="n_components").set_value(8).run()
+    click(at, "Run to convergence")
+    assert not [b for b in at.button if b.label.startswith("Re-seed component")]
+    assert NO_RESEEDS_LEFT in [c.value for c in at.caption]
+
+
+def test_a_press_that_cannot_move_says_why_once() -> None:
+    from emapp.build.describe import FRESH_SENTENCE
+
+    at = start()
+    click(at, "E-step")
+    assert not at.toast
+    click(at, "E-step")  # the colours are fresh already
+    assert shown(at) == "Iteration 0 · E-step done"
+    assert [t.value for t in at.toast] == [FRESH_SENTENCE]
+    click(at, "M-step")
+    assert not at.toast
 
 
 def test_a_stale_scrub_value_cannot_move_the_cursor_back() -> None:

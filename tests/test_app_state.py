@@ -1,24 +1,22 @@
-"""The page's pure logic: the precomputed timeline, the cursor the buttons move, the words."""
+"""The page's pure logic: the precomputed timeline and the cursor the buttons move (what the
+page says about a state is tested in ``test_app_describe.py``)."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.describe import notes_at, reseedable
-from emapp.state import ViewState, end_sentence, play_sequence
-from emapp.timeline import (
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.describe import describe_state, end_sentence, state_label
+from emapp.build.state import STEP_ACTIONS, ViewState, play_sequence, step_target
+from emapp.build.timeline import (
     MAX_ITERATIONS,
     ModelSettings,
-    Timeline,
     compute_timeline,
-    state_label,
 )
-from emcore import EM, e_step, initial_params
+from emcore import EM, initial_params
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +101,8 @@ def test_a_second_e_step_is_explained_not_repeated(timeline) -> None:
     view = fresh(timeline)
     view.e_step(timeline)
     view.e_step(timeline)
-    assert view.cursor == 1 and "already up to date" in view.notice
+    assert view.cursor == 1 and view.refused == "e_step"
+    assert "already up to date" in describe_state(timeline, view.cursor).refusals["e_step"]
 
 
 def test_step_from_start_ends_on_fresh_colours(timeline) -> None:
@@ -117,7 +116,36 @@ def test_run_to_convergence_then_step_says_why_nothing_moves(timeline) -> None:
     view.run_to_convergence(timeline)
     assert view.cursor == timeline.last
     view.step(timeline)
-    assert view.cursor == timeline.last and view.notice == end_sentence(timeline)
+    assert view.cursor == timeline.last and view.refused == "step"
+    assert describe_state(timeline, view.cursor).refusals["step"] == end_sentence(timeline)
+    view.scrub(1)
+    assert view.refused is None  # said once; the next move forgets it
+
+
+def test_every_button_goes_to_the_next_state_of_its_kind(timeline) -> None:
+    # The rules in words: an E-step ends on the next E state (unless the colours are fresh),
+    # an M-step on the next M state, a Step on the E state after an M state (the one on
+    # screen, or the next one).
+    stages = [s.stage for s in timeline.states]
+
+    def next_stage(stage: str, after: int) -> int | None:
+        return next((i for i in range(after + 1, len(stages)) if stages[i] == stage), None)
+
+    for index in range(len(timeline)):
+        m_state = index if stages[index] == "M" else next_stage("M", index)
+        expected = {
+            "e_step": None if stages[index] == "E" else next_stage("E", index),
+            "m_step": next_stage("M", index),
+            "step": None if m_state is None else next_stage("E", m_state),
+            "run": None if index == timeline.last else timeline.last,
+        }
+        for action in STEP_ACTIONS:
+            assert step_target(timeline, index, action) == expected[action], (index, action)
+            view = fresh(timeline)
+            view.move_to(index)
+            view.press(timeline, action)
+            assert view.cursor == (expected[action] or index)
+            assert (view.refused == action) == (expected[action] is None)
 
 
 def test_scrubbing_only_reaches_visited_states(timeline) -> None:
@@ -153,66 +181,11 @@ def test_play_at_the_end_starts_over(timeline) -> None:
     assert view.play_from == 0
 
 
-# -- words -------------------------------------------------------------------------------------
-
-
-def test_convergence_is_said_at_the_end(timeline) -> None:
-    assert timeline.converged
-    kinds = [kind for kind, _ in notes_at(timeline, timeline.last)]
-    assert "success" in kinds
-    assert notes_at(timeline, 0) == []
-
-
-def test_a_collapsed_component_is_explained_in_a_sentence() -> None:
-    X = make_blobs(BlobSettings(n_points=200, n_clusters=3, seed=0))
-    timeline = compute_timeline(X, ModelSettings(n_components=8, init="random", seed=0))
-    sentences = [text for kind, text in notes_at(timeline, timeline.last) if kind == "warning"]
-    assert sentences and all(s.startswith("At iteration") for s in sentences)
-
-
-def test_an_empty_component_is_shown_and_explained() -> None:
-    X = make_blobs(BlobSettings(n_points=200, n_clusters=2, seed=0))
-    start = initial_params(X, 2, method="k-means++", random_state=0)
-    # A component far from every point gets no responsibility at all: it empties.
-    start = start.replace(means=np.vstack([start.means[0], X.mean(axis=0) + 1e3]))
-    em = EM(X, start, record="params", tol=1e-3)
-    em.run(max_iter=20)
-    states = tuple(em.history)
-    resp = {
-        i: e_step(X, s.params).resp.astype(np.float32)
-        for i, s in enumerate(states)
-        if s.stage == "E"
-    }
-    timeline = Timeline(states=states, resp=resp, converged=em.converged)
-    assert timeline.states[-1].params.empty[1]
-    sentences = [text for kind, text in notes_at(timeline, timeline.last) if kind == "warning"]
-    assert any("Component 2 lost all its points" in s for s in sentences)
-
-
-def test_a_reseed_replays_the_same_run_then_moves_the_component() -> None:
-    X = make_blobs(BlobSettings(n_points=200, n_clusters=3, seed=0))
-    model = ModelSettings(n_components=8, init="random", seed=0)
-    timeline = compute_timeline(X, model)
-    stuck = reseedable(timeline, timeline.last)
-    assert stuck
-    at, k = timeline.last, stuck[0]
-    again = compute_timeline(X, replace(model, reseeds=((at, k),)))
-    for old, new in zip(timeline.states, again.states[: at + 1], strict=True):
-        np.testing.assert_array_equal(old.params.means, new.params.means)
-    assert state_label(again.states[at + 1]).endswith(f"component {k + 1} re-seeded")
-    assert again.states[at + 2].stage == "E"
-    assert [m[0] for m in again.reseed_marks(again.last)] == [again.states[at + 2].iteration]
-    assert k not in reseedable(again, at + 2)
-    assert any(kind == "info" and "re-seeded" in text for kind, text in notes_at(again, at + 2))
-    # Convergence before the re-seed no longer counts.
-    assert again.converged_index() is None or again.converged_index() > at
-
-
 def test_heavy_work_runs_a_bounded_number_at_once() -> None:
     import threading
     import time
 
-    from emapp.work import MAX_AT_ONCE, heavy_work
+    from emapp.build.work import MAX_AT_ONCE, heavy_work
 
     inside, most, release = [0], [0], threading.Event()
     lock = threading.Lock()

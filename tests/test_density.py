@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.density import density_figure, density_grid, marginal, mixture_log_density
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.density import density_figure, density_grid, marginal, mixture_log_density
 from emcore import COVARIANCE_TYPES, MixtureParams, e_step, initial_params
 
 

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emapp.export import (
+from emapp.build.export import (
     file_stem,
     final_export,
     labels_csv,
     parameters_dict,
     parameters_json,
 )
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.timeline import ModelSettings, compute_timeline
 from emcore import load_dataset
 
 

@@ -8,11 +8,18 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.colors import NEUTRAL_HEX, PALETTE_HEX, blend, hex_to_rgb, palette_rgb, point_colors
-from emapp.figures import Layout, build_figure
-from emapp.geometry import N_STDS, ellipse_axes, ellipse_xy, square_ranges
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.colors import (
+    NEUTRAL_HEX,
+    PALETTE_HEX,
+    blend,
+    hex_to_rgb,
+    palette_rgb,
+    point_colors,
+)
+from emapp.build.figures import Layout, build_figure
+from emapp.build.geometry import N_STDS, ellipse_axes, ellipse_xy, square_ranges
+from emapp.build.timeline import ModelSettings, compute_timeline
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +160,7 @@ def test_the_curve_ends_at_the_current_log_likelihood(small_run) -> None:
 
 
 def test_hex_colours_are_exact_and_points_of_one_colour_share_one_string() -> None:
-    from emapp.colors import to_hex
+    from emapp.build.colors import to_hex
 
     rgb = np.random.default_rng(3).integers(0, 256, (400, 3)).astype(np.uint8)
     rgb[::2] = (31, 119, 180)  # half the points fully owned by component 1

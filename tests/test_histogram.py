@@ -6,14 +6,14 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from emapp.histogram import (
+from emapp.build.histogram import (
     HistogramLayout,
     build_histogram_figure,
     histogram,
     histogram_table,
     weighted_densities,
 )
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.timeline import ModelSettings, compute_timeline
 from emcore import load_dataset
 
 
@@ -96,8 +96,8 @@ def test_table_has_a_row_per_component_and_state(eruptions) -> None:
 
 
 def test_prepared_one_column_run_is_tagged_for_the_player() -> None:
-    from emapp.runs import prepare_table
-    from emapp.upload import choose, dataset_table
+    from emapp.build.prepare import prepare_table
+    from emapp.build.tables import choose, dataset_table
 
     data = choose(dataset_table("faithful"), ["waiting"], standardise=False)
     timeline = compute_timeline(data.X, ModelSettings(2, "full", "kmeans", 0))

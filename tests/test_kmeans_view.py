@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import pytest
 from sklearn.cluster import KMeans
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.kmeans_view import (
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.kmeans_view import (
     cluster_means,
     compare,
     comparison_figure,
@@ -17,8 +17,8 @@ from emapp.kmeans_view import (
     match_labels,
     nearest,
 )
-from emapp.presets import preset_by_name
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.presets import preset_by_name
+from emapp.build.timeline import ModelSettings, compute_timeline
 
 
 @pytest.fixture(scope="module")

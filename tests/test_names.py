@@ -1,4 +1,4 @@
-"""Names from uploaded files, shown as written: :mod:`emapp.names`.
+"""Names from uploaded files, shown as written: :mod:`emapp.build.names`.
 
 The unit tests check the escaping against the rules Streamlit 1.67's markdown and Plotly
 apply (CommonMark escapes; the regular expressions Streamlit and GFM run over text nodes
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emapp.describe import table_header
-from emapp.names import (
+from emapp.build.describe import table_header
+from emapp.build.names import (
     BLANK,
     ELLIPSIS,
     display_names,
@@ -283,11 +283,12 @@ sys.path.insert(0, {root!r})
 import plotly.graph_objects as go
 import streamlit as st
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.figures import PrebuiltFigure, build_figure
-from emapp.names import display_names, markdown_literal, plotly_literal
-from emapp.player import render_table, table_data
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.figures import PrebuiltFigure, build_figure
+from emapp.build.names import display_names, markdown_literal, plotly_literal
+from emapp.build.describe import table_data
+from emapp.ui.player import render_table
+from emapp.build.timeline import ModelSettings, compute_timeline
 
 NASTY = json.loads(Path(__file__).with_name("nasty.json").read_text(encoding="utf-8"))
 AXES = ({x!r}, {y!r})

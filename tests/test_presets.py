@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emapp.blobs import make_blobs
-from emapp.kmeans_view import compare
-from emapp.presets import PRESET_NAMES, PRESETS, is_applied, preset_by_name, session_values
-from emapp.selection_view import best_row, compare_models
-from emapp.sidebar import MAX_POINTS
-from emapp.timeline import compute_timeline
+from emapp.build.blobs import make_blobs
+from emapp.build.kmeans_view import compare
+from emapp.build.presets import PRESET_NAMES, PRESETS, is_applied, preset_by_name, session_values
+from emapp.build.selection_view import best_row, compare_models
+from emapp.build.timeline import compute_timeline
+from emapp.ui.sidebar import MAX_POINTS
 from emcore import COVARIANCE_TYPES, INIT_METHODS
 
 SIDEBAR_KEYS = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emapp.figures import build_figure
-from emapp.geometry import ellipse_xy
-from emapp.projection import (
+from emapp.build.figures import build_figure
+from emapp.build.geometry import ellipse_xy
+from emapp.build.projection import (
     Projection,
     column_projection,
     describe_projection,
@@ -16,7 +16,7 @@ from emapp.projection import (
     project_params,
     project_timeline,
 )
-from emapp.timeline import ModelSettings, compute_timeline
+from emapp.build.timeline import ModelSettings, compute_timeline
 from emcore import MixtureParams, load_dataset
 
 NAMES = ("a", "b", "c", "d")

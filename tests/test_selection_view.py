@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.selection_view import (
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.selection_view import (
     KMAX_LIMIT,
     best_row,
     best_sentence,

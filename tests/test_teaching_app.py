@@ -7,17 +7,18 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emapp.teaching_ui import TABS_KEY
+from emapp.ui.teaching import TABS_KEY
 
 
 def teaching_page() -> None:
     """The sidebar with the scenarios on top, a cached run, and the four teaching tabs."""
     import streamlit as st
 
-    from emapp import teaching_ui as ui
-    from emapp.runs import blob_run, settings_tuple
-    from emapp.session import current_view
-    from emapp.sidebar import sidebar
+    from emapp.build.prepare import settings_tuple
+    from emapp.ui import teaching as ui
+    from emapp.ui.runs import blob_run
+    from emapp.ui.session import current_view
+    from emapp.ui.sidebar import sidebar
 
     with st.sidebar:
         ui.presets_panel()
@@ -140,7 +141,7 @@ def test_follow_the_chart_shows_the_state_on_the_chart() -> None:
 
 @pytest.mark.parametrize("name", ["Elongated", "Bad start that collapses"])
 def test_a_scenario_sets_every_sidebar_key_and_shows_its_lesson(name) -> None:
-    from emapp.presets import preset_by_name, session_values
+    from emapp.build.presets import preset_by_name, session_values
 
     at = start()
     at.pills(key="teaching_preset").set_value(name).run()
@@ -187,9 +188,9 @@ def one_column_page() -> None:
     """The tabs for a run on one column (what a one-column table gives)."""
     import numpy as np
 
-    from emapp import teaching_ui as ui
-    from emapp.runs import PreparedRun
-    from emapp.timeline import ModelSettings, compute_timeline
+    from emapp.build.prepare import PreparedRun
+    from emapp.build.timeline import ModelSettings, compute_timeline
+    from emapp.ui import teaching as ui
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (100, 1)), rng.normal(6, 1, (80, 1))])

@@ -10,7 +10,7 @@ import pytest
 from apptest_page import open_app, shown
 from streamlit.testing.v1 import AppTest
 
-from emapp.player import CHART_KEY
+from emapp.ui.player import CHART_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 FAITHFUL = ROOT / "emcore" / "_datasets" / "faithful.csv"
@@ -172,7 +172,7 @@ def test_a_scenario_from_another_source_switches_to_blobs_without_a_warning(
 ) -> None:
     from streamlit.elements.lib import policies
 
-    from emapp.presets import preset_by_name
+    from emapp.build.presets import preset_by_name
 
     monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # once per process
     at = source("Real data sets")

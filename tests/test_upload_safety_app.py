@@ -11,9 +11,9 @@ import pytest
 from apptest_page import open_app, shown
 from streamlit.testing.v1 import AppTest
 
-import emapp.upload as upload_module
-from emapp.export import labels_csv
-from emapp.names import markdown_literal
+import emapp.ui.upload as upload_module
+from emapp.build.export import labels_csv
+from emapp.build.names import markdown_literal
 from emcore.bounded import ReadLimits
 
 MARKUP = "![x](http://example.invalid/a.png)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.timeline import REG_COVAR, ModelSettings, compute_timeline
-from emapp.worked import (
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.timeline import REG_COVAR, ModelSettings, compute_timeline
+from emapp.build.worked import (
     component_table,
     log_component_densities,
     mean_latex,

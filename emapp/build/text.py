@@ -1,12 +1,11 @@
-"""Words on the page: the header and the friendly explanation of what E and M do.
+"""Words on the page that do not depend on a run: the page's CSS, and the friendly
+explanation of what E and M do, with their formulas (pure; :mod:`emapp.ui.page` shows them).
 
-The per-state words (status line, notes, parameter table) are in :mod:`emapp.describe` and
-shown by the browser (:mod:`emapp.player`).
+The words about a state of a run (status line, notes, parameter table) are in
+:mod:`emapp.build.describe`.
 """
 
 from __future__ import annotations
-
-import streamlit as st
 
 # Larger type for a projector, and a tighter top so the chart fits on one screen.
 PAGE_CSS = """
@@ -56,17 +55,3 @@ another seed or initialisation.
 The ellipses are drawn at 1, 2 and 3 standard deviations (solid, dashed, dotted): about
 39 %, 86 % and 99 % of a 2-D Gaussian's points lie inside them.
 """
-
-
-def page_header() -> None:
-    st.html(PAGE_CSS)
-    st.markdown("## Expectation-Maximization, one step at a time")
-
-
-def explanation() -> None:
-    with st.expander("What do the E-step and the M-step do?", expanded=True):
-        st.markdown(E_STEP_TEXT)
-        st.latex(E_STEP_FORMULA)
-        st.markdown(M_STEP_TEXT)
-        st.latex(M_STEP_FORMULA)
-        st.markdown(CLOSING_TEXT)

@@ -1,38 +1,43 @@
-"""Table data for the page: an uploaded CSV file or a built-in data set, and what to fit.
+"""The sidebar's data section for the "Upload CSV" and "Real data sets" sources (Streamlit).
 
-The sidebar's data section for the "Upload CSV" and "Real data sets" sources:
-
-- read the table (:func:`emcore.read_csv` / :func:`emcore.load_dataset`) and show its read
-  report ("dropped 2 text columns and 11 rows with missing values"). An upload is read in a
-  child process with time and memory limits (:class:`emcore.bounded.BoundedRead`), with a
-  progress bar and a Cancel button, so no file can stall the server for other students;
-- an upload's identity (its digest, which keys the cached runs) mixes in a secret of the
-  session, so nothing of one student's upload (its name, columns or numbers) can come back
-  from a cache in another student's session, even for identical bytes;
-- column names are shortened for the page (:func:`emapp.names.display_names`), the full names
-  kept for the export, and shown as plain text;
+- an upload is read in a child process with time and memory limits
+  (:class:`emcore.bounded.BoundedRead`), with a progress bar and a Cancel button, so no file
+  can stall the server for other students; at most :data:`MAX_READS_AT_ONCE` reads run at
+  once on the server;
+- the read report is shown ("dropped 2 text columns and 11 rows with missing values") and
+  names from the file are shown as plain text;
 - a file that cannot be read shows its one-sentence error and the page keeps the last file
   that could be read (kept in ``st.session_state``), so a mistake never loses the fit;
-- choose the columns EM fits (all, up to :data:`MAX_FIT_COLUMNS`), how the picture shows
-  more than two of them (two columns or PCA), and whether to standardise them.
+- the column widgets choose what EM fits; their choices are remembered per table.
 
-The result is a :class:`ChosenData`; :mod:`emapp.runs` turns it into a run.
+Reading, digests and choosing are pure, in :mod:`emapp.build.tables`; the result is a
+:class:`~emapp.build.tables.ChosenData`, which :mod:`emapp.ui.runs` turns into a run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
-from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emapp.names import display_names, markdown_literal
-from emapp.projection import VIEW_LABELS, VIEWS
-from emcore import DATASETS, DataError, load_dataset, read_csv
+from emapp.build.names import display_names, markdown_literal
+from emapp.build.projection import VIEW_LABELS, VIEWS
+from emapp.build.tables import (
+    MAX_FIT_COLUMNS,
+    SCALE_RATIO,
+    ChosenData,
+    Table,
+    as_table,
+    choose,
+    dataset_table,
+    spread_ratio,
+    suggest_standardise,
+    upload_digest,
+    upload_name,
+)
+from emcore import DATASETS, DataError
 from emcore.bounded import READ_CSV, BoundedRead, ReadLimits
 
 UPLOAD_KEY = "csv_file"
@@ -67,233 +72,10 @@ _read_slots = threading.BoundedSemaphore(MAX_READS_AT_ONCE)
 # interrupt the wait).
 POLL_SECONDS = 0.25
 
-# EM runs in every fitted column; beyond this many the fit is slow and the picture says little.
-MAX_FIT_COLUMNS = 10
-# The page precomputes every state of a run and sends it to the browser: more rows are
-# subsampled (with a fixed seed, and the page says so) to keep that fast.
-MAX_ROWS = 5000
-SAMPLE_SEED = 0
-# Standardising is suggested when the columns' spreads differ by more than this factor.
-SCALE_RATIO = 10.0
-
 DATASET_TITLES = {"faithful": "Old Faithful", "iris": "Iris", "penguins": "Palmer penguins"}
 
 
-@dataclass(frozen=True, eq=False)
-class Table:
-    """A table of numeric columns read from a file or a built-in data set.
-
-    ``frame``'s columns are the names the page shows (short, unique); ``full_names`` maps each
-    to the file's own name, which the export keeps.
-    """
-
-    frame: pd.DataFrame
-    digest: str
-    summary: str
-    name: str
-    full_names: dict[str, str] = field(default_factory=dict)
-
-    def full_name(self, shown: str) -> str:
-        return self.full_names.get(shown, shown)
-
-
-@dataclass(frozen=True, eq=False)
-class ChosenData:
-    """The data EM runs on and how the picture shows it.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n, d)
-        The fitted columns, standardised when ``scale`` is set: what EM sees.
-    feature_names : tuple of str
-        The fitted columns' names.
-    digest : str
-        Identifies the table (file contents or data set).
-    summary : str
-        The read report in words.
-    raw : ndarray of shape (n, d)
-        The fitted columns in the file's units.
-    centre, scale : ndarray of shape (d,) or None
-        The standardisation ``(raw - centre) / scale``, or None.
-    view : str
-        ``"columns"`` or ``"pca"`` (only matters for three or more columns).
-    axes : (str, str) or None
-        The columns across and up, for the ``"columns"`` view.
-    name : str
-        The file's or data set's name.
-    export_names : tuple of str
-        The fitted columns' names as the file has them (``feature_names`` are shortened for
-        the page); empty means the same as ``feature_names``.
-    """
-
-    X: np.ndarray
-    feature_names: tuple[str, ...]
-    digest: str
-    summary: str
-    raw: np.ndarray
-    centre: np.ndarray | None = None
-    scale: np.ndarray | None = None
-    view: str = "columns"
-    axes: tuple[str, str] | None = None
-    name: str = "data"
-    export_names: tuple[str, ...] = ()
-
-    @property
-    def full_feature_names(self) -> tuple[str, ...]:
-        return self.export_names or self.feature_names
-
-    @property
-    def standardised(self) -> bool:
-        return self.scale is not None
-
-    @property
-    def fit_key(self) -> tuple:
-        """What the EM run depends on (the picture does not)."""
-        return (self.digest, self.feature_names, self.standardised)
-
-    @property
-    def view_key(self) -> tuple:
-        """What the figure depends on."""
-        return (*self.fit_key, self.view, self.axes)
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-
-def subsample(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """At most :data:`MAX_ROWS` rows (a fixed random sample, in file order) and a sentence."""
-    if len(frame) <= MAX_ROWS:
-        return frame, ""
-    rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(frame), MAX_ROWS, replace=False))
-    note = (
-        f" EM runs on a random sample of {MAX_ROWS:,} of the {len(frame):,} rows, so every "
-        "iteration can be sent to the browser."
-    )
-    return frame.iloc[rows], note
-
-
-def as_table(frame: pd.DataFrame, digest: str, name: str) -> Table:
-    """A read frame as a :class:`Table`, with its report in words and short column names."""
-    report = frame.attrs.get("report")
-    summary = report.summary() if report is not None else f"Read {len(frame)} rows."
-    frame, note = subsample(frame)
-    full = [str(column) for column in frame.columns]
-    shown = list(display_names(full))
-    frame = frame.set_axis(shown, axis=1)
-    return Table(frame, digest, summary + note, name, dict(zip(shown, full, strict=True)))
-
-
-def upload_digest(content: bytes, name: str, salt: bytes) -> str:
-    """Identifies an upload within one session: its bytes, its name and the session's secret.
-
-    The digest keys the cached runs, which all sessions share; the secret keeps one
-    student's upload (and its name) from ever being served to another, even for the same
-    bytes, and the name keeps a renamed copy from showing the old name.
-    """
-    hashed = hashlib.sha256(salt + name.encode("utf-8", "replace") + b"\0" + content)
-    return "file-" + hashed.hexdigest()[:24]
-
-
-def upload_name(uploaded) -> str:
-    return str(getattr(uploaded, "name", None) or "upload.csv")
-
-
-def read_upload(uploaded, salt: bytes = b"") -> Table:
-    """Read an uploaded file (anything with ``getvalue()`` and ``name``) into a :class:`Table`,
-    in this process (the page reads uploads in a limited child process instead).
-
-    Raises
-    ------
-    DataError
-        With a sentence saying what is wrong with the file.
-    """
-    content = uploaded.getvalue()
-    frame = read_csv(content)
-    name = upload_name(uploaded)
-    return as_table(frame, upload_digest(content, name, salt), name)
-
-
-def dataset_table(key: str) -> Table:
-    """A built-in data set as a :class:`Table` (raises :class:`DataError` like read_csv)."""
-    return as_table(load_dataset(key), f"dataset-{key}", key)
-
-
-# -- choosing ---------------------------------------------------------------------------------
-
-
-def spread_ratio(frame: pd.DataFrame) -> tuple[float, str, str]:
-    """Largest over smallest column standard deviation, and those two columns' names."""
-    std = frame.std(ddof=0).to_numpy(dtype=float)
-    positive = std > 0
-    if positive.sum() < 2:
-        return 1.0, "", ""
-    names = np.asarray(frame.columns)[positive]
-    std = std[positive]
-    high, low = int(np.argmax(std)), int(np.argmin(std))
-    return float(std[high] / std[low]), str(names[high]), str(names[low])
-
-
-def suggest_standardise(frame: pd.DataFrame) -> bool:
-    return spread_ratio(frame)[0] > SCALE_RATIO
-
-
-def standardisation(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column, which stays 0)."""
-    centre = raw.mean(axis=0)
-    scale = raw.std(axis=0)
-    return centre, np.where(scale > 0, scale, 1.0)
-
-
-def choose(
-    table: Table,
-    columns: list[str],
-    standardise: bool,
-    view: str = "columns",
-    axes: tuple[str, str] | None = None,
-) -> ChosenData:
-    """The data EM runs on: the chosen columns of ``table``, standardised if asked.
-
-    Raises
-    ------
-    DataError
-        With no column chosen, or an unknown column or view.
-    """
-    if not columns:
-        raise DataError("Choose at least one column to fit.")
-    unknown = [c for c in columns if c not in table.frame.columns]
-    if unknown:
-        raise DataError(f"The table has no column {unknown[0]!r}.")
-    if view not in VIEWS:
-        raise DataError(f"Unknown picture {view!r}; choose one of {', '.join(VIEWS)}.")
-    raw = table.frame[list(columns)].to_numpy(dtype=float)
-    centre = scale = None
-    X = raw
-    if standardise:
-        centre, scale = standardisation(raw)
-        X = (raw - centre) / scale
-    if len(columns) == 2:
-        view, axes = "columns", (columns[0], columns[1])
-    elif len(columns) == 1 or view == "pca":
-        axes = None
-    elif axes is None:
-        axes = (columns[0], columns[1])
-    export_names = tuple(table.full_name(column) for column in columns)
-    return ChosenData(
-        X,
-        tuple(columns),
-        table.digest,
-        table.summary,
-        raw,
-        centre,
-        scale,
-        view,
-        axes,
-        table.name,
-        export_names,
-    )
-
-
-# -- widgets ----------------------------------------------------------------------------------
+# -- column choices ---------------------------------------------------------------------------
 
 
 def default_choices(table: Table) -> dict:

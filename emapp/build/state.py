@@ -11,14 +11,27 @@ The buttons move the cursor the way the EM engine would move (see :mod:`emcore.e
 - ``Play`` hands the states after the cursor to the browser, which animates them and reports
   where it stopped; ``Pause`` stops there.
 
-Everything here is small: a few integers and strings, whatever the size of the data.
+Everything here is small: a few integers and strings, whatever the size of the data. Nothing
+here is in words: what the page says about a state, including why a press did nothing, is in
+:mod:`emapp.build.describe`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emapp.timeline import Timeline
+from emapp.build.timeline import Timeline
+
+# The stepping buttons that move the cursor by the rules below (Reset makes a fresh view).
+STEP_ACTIONS = ("e_step", "m_step", "step", "run")
+# States each button moves forward by, from each stage. The engine runs the E-step first when
+# the responsibilities are stale, so an M-step from the start or an M state moves two states,
+# and a Step always ends on fresh colours (an E state).
+_AHEAD = {
+    "e_step": {"start": 1, "M": 1},
+    "m_step": {"start": 2, "E": 1, "M": 2},
+    "step": {"start": 3, "E": 2, "M": 1},
+}
 
 
 @dataclass
@@ -44,11 +57,12 @@ class ViewState:
     play_started : float or None
         Server time when Play was pressed (for estimating the frame if the browser does not
         report one, as in AppTest).
-    notice : str or None
-        A one-off sentence for the last button press that did nothing (e.g. "converged").
+    refused : str or None
+        The stepping button (a :data:`STEP_ACTIONS` key) whose last press did nothing, until
+        the panel has said why (:attr:`emapp.build.describe.StateDescription.refusals`).
     request_seq : int
         Number of the browser's latest step request followed (see
-        :func:`emapp.player.step_request`), so a repeated value is not followed twice.
+        :func:`emapp.ui.player.step_request`), so a repeated value is not followed twice.
     """
 
     settings_key: tuple
@@ -59,7 +73,7 @@ class ViewState:
     play_token: int = 0
     play_from: int = 0
     play_started: float | None = None
-    notice: str | None = None
+    refused: str | None = None
     request_seq: int = 0
 
     # -- moving the cursor -----------------------------------------------------------------
@@ -68,47 +82,35 @@ class ViewState:
         self.cursor = max(0, min(index, self.last))
         self.furthest = max(self.furthest, self.cursor)
 
+    def press(self, timeline: Timeline, action: str) -> None:
+        """Move the cursor as the stepping button ``action`` does (see :func:`step_target`);
+        a press that cannot move it is remembered in :attr:`refused`."""
+        target = step_target(timeline, self.cursor, action)
+        self.refused = action if target is None else None
+        if target is not None:
+            self.move_to(target)
+
     def e_step(self, timeline: Timeline) -> None:
-        self.notice = None
-        if timeline.stage(self.cursor) == "E":
-            self.notice = (
-                "The responsibilities are already up to date: another E-step would give the "
-                "same colours. Press M-step to move the components."
-            )
-            return
-        self._advance(timeline, 1)
+        self.press(timeline, "e_step")
 
     def m_step(self, timeline: Timeline) -> None:
-        self.notice = None
-        # The engine runs the E-step first when the responsibilities are stale.
-        self._advance(timeline, 1 if timeline.stage(self.cursor) == "E" else 2)
+        self.press(timeline, "m_step")
 
     def step(self, timeline: Timeline) -> None:
-        self.notice = None
-        stage = timeline.stage(self.cursor)
-        self._advance(timeline, {"start": 3, "E": 2, "M": 1}[stage])
+        self.press(timeline, "step")
 
     def run_to_convergence(self, timeline: Timeline) -> None:
-        self.notice = None
-        if self.cursor == self.last:
-            self.notice = end_sentence(timeline)
-        self.move_to(self.last)
+        self.press(timeline, "run")
 
     def scrub(self, index: int) -> None:
-        self.notice = None
+        self.refused = None
         self.move_to(min(index, self.furthest))
-
-    def _advance(self, timeline: Timeline, n_states: int) -> None:
-        if self.cursor + n_states > self.last:
-            self.notice = end_sentence(timeline)
-            return
-        self.move_to(self.cursor + n_states)
 
     # -- playback ----------------------------------------------------------------------------
 
     def play(self, now: float) -> None:
         """Start playing from the cursor (from the beginning if the run is already over)."""
-        self.notice = None
+        self.refused = None
         if self.cursor >= self.last:
             self.cursor = 0
         self.playing = True
@@ -143,16 +145,16 @@ def play_sequence(timeline: Timeline, start: int) -> list[int]:
     return list(range(start + 1, timeline.last + 1))
 
 
-def end_sentence(timeline: Timeline) -> str:
-    """Why there is nothing further to show."""
-    iterations = timeline.n_iterations
-    if timeline.converged:
-        return (
-            f"EM converged at iteration {iterations}: another step would change the "
-            "log-likelihood per point by less than the tolerance. Reset or change a setting "
-            "to try again."
-        )
-    return (
-        f"This run stopped at the limit of {timeline.max_iterations} iterations without "
-        "converging. Reset, or try another initialisation."
-    )
+def step_target(timeline: Timeline, index: int, action: str) -> int | None:
+    """The state the stepping button ``action`` moves to from state ``index``.
+
+    None when it cannot move: an E-step on fresh responsibilities, a step past the run's
+    last state, or Run to convergence at the end. ``player.js`` applies the same rules on
+    the click, before the rerun confirms them.
+    """
+    if action == "run":
+        return None if index >= timeline.last else timeline.last
+    ahead = _AHEAD[action].get(timeline.stage(index))
+    if ahead is None or index + ahead > timeline.last:
+        return None
+    return index + ahead

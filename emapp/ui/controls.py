@@ -2,16 +2,20 @@
 
 It is a fragment: a button press reruns only this panel, not the chart, whose figure (with
 every animation frame) stays in the browser and is moved there by the player.
+
+Every word it shows about the state on screen comes from that state's
+:class:`~emapp.build.describe.StateDescription`; this module only lays the words out.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from emapp.describe import reseedable
-from emapp.player import player_data, render_player
-from emapp.runs import PreparedRun
-from emapp.session import (
+from emapp.build.describe import StateDescription, describe_state
+from emapp.build.prepare import PreparedRun
+from emapp.build.state import ViewState
+from emapp.ui.player import player_data, render_player
+from emapp.ui.session import (
     SCRUB,
     apply_action,
     apply_request,
@@ -25,8 +29,6 @@ from emapp.session import (
     take_page_request,
     take_reseed_request,
 )
-from emapp.state import ViewState
-from emapp.timeline import Timeline, short_label
 
 # key -> (label, tooltip). The labels are the ones the issue asks for, word for word.
 BUTTONS: dict[str, tuple[str, str]] = {
@@ -69,7 +71,7 @@ def controls_row(view: ViewState) -> None:
         )
 
 
-def scrub_slider(view: ViewState, timeline: Timeline) -> None:
+def scrub_slider(view: ViewState, run: PreparedRun) -> None:
     """A slider over every state visited so far (both halves of every iteration)."""
     if view.furthest == 0:
         st.caption("Take a step: every state you visit can then be scrubbed back and forth.")
@@ -78,11 +80,12 @@ def scrub_slider(view: ViewState, timeline: Timeline) -> None:
     # value the browser still holds for the old slider (it races the rerun under load)
     # cannot be mistaken for the student dragging it back.
     key = scrub_key(view)
+    descriptions = run.descriptions
     st.select_slider(
         "Scrub through the iterations computed so far",
         options=list(range(view.furthest + 1)),
         value=view.cursor,
-        format_func=lambda i: short_label(i, timeline.states[i]),
+        format_func=lambda i: descriptions[i].short_label,
         key=key,
         on_change=apply_scrub,
         args=(key,),
@@ -95,21 +98,16 @@ def scrub_key(view: ViewState) -> str:
     return f"{SCRUB}-{view.cursor}-{view.furthest}"
 
 
-def reseed_buttons(view: ViewState, timeline: Timeline) -> None:
+def reseed_buttons(description: StateDescription) -> None:
     """One button per empty or collapsed component at the state on screen.
 
     EM never repairs a component by itself; the student decides, and the curve marks it.
     """
-    if view.playing:
+    if description.reseed_limit:
+        st.caption(description.reseed_limit)
         return
-    components = reseedable(timeline, view.cursor)
+    components = description.reseedable
     if not components:
-        return
-    if reseeds_left() <= 0:
-        st.caption(
-            "This run has had as many re-seeds as it may: press Reset or change a setting "
-            "to start again."
-        )
         return
     columns = st.columns(len(components) + 2, gap="small", vertical_alignment="center")
     columns[0].markdown("**Stuck component?**")
@@ -124,6 +122,15 @@ def reseed_buttons(view: ViewState, timeline: Timeline) -> None:
         )
 
 
+def say_refusal(view: ViewState, description: StateDescription) -> None:
+    """Why the last press did nothing, once (a toast)."""
+    if view.refused is not None:
+        sentence = description.refusals.get(view.refused)
+        if sentence:
+            st.toast(sentence)
+        view.refused = None
+
+
 @st.fragment
 def stepping_panel(run: PreparedRun, speed: float) -> None:
     """Buttons, status line and scrub slider for ``run``; reruns on its own."""
@@ -132,12 +139,12 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     if take_page_request():
         st.rerun()  # the chart is drawn: now the whole page
     view = current_view(run)
-    if view.notice:
-        st.toast(view.notice)
-        view.notice = None
+    description = describe_state(run.timeline, view.cursor, reseeds_left())
+    say_refusal(view, description)
     controls_row(view)
-    reseed_buttons(view, run.timeline)
+    if not view.playing:  # the state on screen changes under the buttons while playing
+        reseed_buttons(description)
     rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
-    data = player_data(run.timeline, view, run.version, speed, rerun, page_pending())
+    data = player_data(run, view, speed, rerun, page_pending())
     render_player(data, apply_stopped, apply_request, request_page)
-    scrub_slider(view, run.timeline)
+    scrub_slider(view, run)

@@ -142,22 +142,6 @@ def reseeded_component(state: Snapshot) -> int | None:
     return next((e.component for e in state.events if e.kind == "reseeded"), None)
 
 
-def state_label(state: Snapshot) -> str:
-    """``"Iteration 3 · E-step done"``: the words shown above the chart."""
-    if state.stage == "start":
-        return "Iteration 0 · starting point"
-    reseeded = reseeded_component(state)
-    if reseeded is not None:
-        return f"Iteration {state.iteration} · component {reseeded + 1} re-seeded"
-    return f"Iteration {state.iteration} · {state.stage}-step done"
-
-
-def short_label(index: int, state: Snapshot) -> str:
-    """A compact label for the scrub slider."""
-    stage = {"start": "start", "E": "E", "M": "M"}[state.stage]
-    return f"{state.iteration} {stage}" if state.stage != "start" else "0 start"
-
-
 def compute_timeline(
     X: np.ndarray, model: ModelSettings, max_iterations: int = MAX_ITERATIONS
 ) -> Timeline:

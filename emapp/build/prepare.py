@@ -1,37 +1,38 @@
-"""Prepared runs: data -> EM timeline -> animated figure, cached and shared between sessions.
+"""Prepared runs, pure: data -> EM timeline -> animated figure, parameter table and words.
 
-Every visitor with the same settings gets the same (read-only) objects, so a class of 30
-students on the default settings costs one computation, and the cache holds at most
-:data:`MAX_CACHED_RUNS` runs whatever happens. A session keeps only a reference to the run on
-its screen and a :class:`~emapp.state.ViewState`.
+:func:`prepare` (blobs) and :func:`prepare_table` (uploaded or built-in tables) build a
+:class:`PreparedRun`, everything the page shows for one settings tuple. They are uncached:
+:mod:`emapp.ui.runs` caches them, shared between sessions.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import astuple, dataclass
+from functools import cached_property
 
 import numpy as np
-import streamlit as st
 
-from emapp.blobs import BlobSettings, make_blobs
-from emapp.describe import PROJECTED, table_caption
-from emapp.export import FitExport, final_export
-from emapp.figures import PrebuiltFigure, build_figure
-from emapp.histogram import build_histogram_figure, histogram_table
-from emapp.player import table_data
-from emapp.projection import (
+from emapp.build.blobs import BlobSettings
+from emapp.build.describe import (
+    PROJECTED,
+    StateDescription,
+    describe_run,
+    table_caption,
+    table_data,
+)
+from emapp.build.export import FitExport, final_export
+from emapp.build.figures import PrebuiltFigure, build_figure
+from emapp.build.histogram import build_histogram_figure, histogram_table
+from emapp.build.projection import (
     Projection,
     column_projection,
     describe_projection,
     pca_projection,
     project_timeline,
 )
-from emapp.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
-from emapp.upload import ChosenData
-from emapp.work import heavy_work
-
-MAX_CACHED_RUNS = 8
+from emapp.build.tables import ChosenData
+from emapp.build.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +46,7 @@ class PreparedRun:
     Attributes added for table data
     -------------------------------
     table : dict or None
-        The parameter table for the browser when :func:`emapp.player.table_data` does not
+        The parameter table for the browser when :func:`emapp.build.describe.table_data` does not
         fit (one column; projected parameters); None means "use table_data".
     caption : str
         What the picture shows, in words ("" when it is plain).
@@ -63,6 +64,21 @@ class PreparedRun:
     caption: str = ""
     export: FitExport | None = None
 
+    @cached_property
+    def descriptions(self) -> tuple[StateDescription, ...]:
+        """What the page says about every state of :attr:`timeline`, by index.
+
+        Computed once per run (:func:`prepare` does it while the run is built) and shared
+        by every session that shows the run, like the rest of it.
+        """
+        return describe_run(self.timeline)
+
+
+def described(run: PreparedRun) -> PreparedRun:
+    """``run`` with its :attr:`~PreparedRun.descriptions` computed, so no page waits for them."""
+    _ = run.descriptions
+    return run
+
 
 def version_of(key: tuple) -> str:
     """A short stable id of the settings, sent to the browser to tell runs apart."""
@@ -72,7 +88,7 @@ def version_of(key: tuple) -> str:
 def prepare(
     key: tuple, X: np.ndarray, feature_names: tuple[str, str], model: ModelSettings
 ) -> PreparedRun:
-    """Compute the timeline and figure for data ``X`` (uncached; see the wrappers below).
+    """Compute the timeline and figure for data ``X`` (uncached: :mod:`emapp.ui.runs` caches it).
 
     Raises
     ------
@@ -84,47 +100,9 @@ def prepare(
     spec = build_figure(X, timeline, feature_names)
     spec["layout"]["meta"] = version  # lets the browser check which run the chart shows
     export = final_export(timeline, X, feature_names, name="blobs")
-    return PreparedRun(
-        key, version, X, feature_names, timeline, PrebuiltFigure(spec), export=export
+    return described(
+        PreparedRun(key, version, X, feature_names, timeline, PrebuiltFigure(spec), export=export)
     )
-
-
-@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
-def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
-    """The run for blob data; arguments are the settings as plain tuples (cache keys)."""
-    blobs, model = BlobSettings(*blob_values), ModelSettings(*model_values)
-    with heavy_work():
-        return prepare(("blobs", blob_values, model_values), make_blobs(blobs), ("x₁", "x₂"), model)
-
-
-@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
-def fit_table(fit_key: tuple, _X: np.ndarray, model_values: tuple) -> Timeline:
-    """The EM run on table data in all its chosen columns, cached by what it depends on
-    (:attr:`ChosenData.fit_key`), so changing only the picture does not run EM again."""
-    with heavy_work():
-        return compute_timeline(_X, ModelSettings(*model_values))
-
-
-@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Drawing…")
-def table_view(
-    view_key: tuple, _data: ChosenData, _timeline: Timeline, model_values: tuple
-) -> PreparedRun:
-    """The run for table data as drawn, cached by :attr:`ChosenData.view_key` (the timeline
-    is determined by the key and the model, so it is not hashed)."""
-    with heavy_work():
-        return prepare_table(("table", view_key, model_values), _data, _timeline)
-
-
-def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:
-    """The run for uploaded or built-in table data and the chosen picture.
-
-    Raises
-    ------
-    ValueError
-        With emcore's sentence, e.g. when there are fewer points than components.
-    """
-    timeline = fit_table(data.fit_key, data.X, model_values)
-    return table_view(data.view_key, data, timeline, model_values)
 
 
 def projection_for(data: ChosenData) -> Projection:
@@ -149,8 +127,9 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
         spec["layout"]["meta"] = version
         table = histogram_table(timeline, version, name)
         figure = PrebuiltFigure(spec)
-        return PreparedRun(
-            key, version, data.X, (name,), timeline, figure, table, " ".join(notes), export
+        caption = " ".join(notes)
+        return described(
+            PreparedRun(key, version, data.X, (name,), timeline, figure, table, caption, export)
         )
     projection = projection_for(data)
     points = projection.points(data.X)
@@ -163,8 +142,9 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
         table["covariance_type"] = fitted_type_words(timeline, len(data.feature_names))
         table["caption"] = table_caption(table["covariance_type"], PROJECTED)
     figure = PrebuiltFigure(spec)
-    return PreparedRun(
-        key, version, points, projection.axis_names, shown, figure, table, " ".join(notes), export
+    names, caption = projection.axis_names, " ".join(notes)
+    return described(
+        PreparedRun(key, version, points, names, shown, figure, table, caption, export)
     )
 
 

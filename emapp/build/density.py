@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from emapp.colors import component_hex, point_colors
-from emapp.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
-from emapp.geometry import square_ranges
-from emapp.kmeans_view import widened
-from emapp.names import plotly_literal
-from emapp.worked import log_component_densities, log_sum_exp
+from emapp.build.colors import component_hex, point_colors
+from emapp.build.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
+from emapp.build.geometry import square_ranges
+from emapp.build.kmeans_view import widened
+from emapp.build.names import plotly_literal
+from emapp.build.worked import log_component_densities, log_sum_exp
 from emcore import MixtureParams
 
 GRID_SIZE = 240

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emapp.figures import AXIS_STYLE, FONT
+from emapp.build.figures import AXIS_STYLE, FONT
 from emcore import COVARIANCE_TYPES, select_model
 
 KMAX_LIMIT = 8

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emapp.colors import NEUTRAL_HEX, component_hex
-from emapp.figures import FONT, GRID, MEAN_OUTLINE, ellipse_colour
-from emapp.geometry import ellipse_xy, square_ranges
-from emapp.names import plotly_literal
-from emapp.timeline import Timeline
+from emapp.build.colors import NEUTRAL_HEX, component_hex
+from emapp.build.figures import FONT, GRID, MEAN_OUTLINE, ellipse_colour
+from emapp.build.geometry import ellipse_xy, square_ranges
+from emapp.build.names import plotly_literal
+from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 from emcore.steps import EMPTY_POINTS
 

@@ -1,7 +1,7 @@
-"""The glue between ``st.session_state`` and the pure :class:`~emapp.state.ViewState`.
+"""The glue between ``st.session_state`` and the pure :class:`~emapp.build.state.ViewState`.
 
 Per session the state holds a :class:`ViewState` (a few integers) and a reference to the
-cached :class:`~emapp.runs.PreparedRun` on screen; nothing else, so nothing grows.
+cached :class:`~emapp.build.prepare.PreparedRun` on screen; nothing else, so nothing grows.
 Button presses are callbacks: they run before the script, so the whole page, including
 which buttons are enabled, is drawn from the updated state.
 """
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from emapp.player import step_request, stopped_report
-from emapp.runs import PreparedRun
-from emapp.state import ViewState
+from emapp.build.prepare import PreparedRun
+from emapp.build.state import ViewState
+from emapp.ui.player import step_request, stopped_report
 
 if TYPE_CHECKING:
-    from emapp.sidebar import Settings
+    from emapp.ui.sidebar import Settings
 
 VIEW = "em_view"
 RUN = "em_run"
@@ -56,7 +56,8 @@ def _view_and_run() -> tuple[ViewState, PreparedRun] | None:
 
 
 def apply_action(action: str) -> None:
-    """Button callback: move the cursor (``action`` is a :data:`ACTIONS` key)."""
+    """Button callback: move the cursor (``action`` is a key of
+    :data:`emapp.ui.controls.BUTTONS`)."""
     pair = _view_and_run()
     if pair is None:
         return
@@ -73,10 +74,8 @@ def apply_action(action: str) -> None:
     elif action == "pause":
         apply_stopped()  # the browser's exact frame, if it reported one with this click
         view.pause(time.monotonic(), st.session_state.get(SPEED, 12))
-    elif action == "run":
-        view.run_to_convergence(timeline)
-    else:
-        {"e_step": view.e_step, "m_step": view.m_step, "step": view.step}[action](timeline)
+    else:  # a stepping button: E-step, M-step, Step, Run to convergence
+        view.press(timeline, action)
 
 
 def apply_scrub(key: str) -> None:
@@ -98,7 +97,7 @@ def apply_request() -> None:
     if seq <= view.request_seq:
         return  # already followed: Streamlit may hand the same value to a later rerun
     view.request_seq = seq
-    view.notice = None
+    view.refused = None
     view.move_to(int(request["index"]))
 
 

@@ -487,7 +487,7 @@ function listenForPause(reg) {
 // The stepping buttons are Streamlit buttons too: Python moves its cursor in the rerun the
 // click starts, and the chart would wait for that round trip. The browser knows the run's
 // states, so it starts moving the chart on pointer-down, by the same rules as
-// emapp/state.py; the rerun then confirms the same target (or corrects it, and wins).
+// emapp/build/state.py; the rerun then confirms the same target (or corrects it, and wins).
 const STEP_RULES = {
   e_step: (stage) => (stage === "E" ? 0 : 1),
   m_step: (stage) => (stage === "E" ? 1 : 2),

@@ -6,10 +6,11 @@
 - :func:`kmeans_panel`: k-means (hard) beside EM (soft).
 - :func:`density_panel`: the mixture's density under the points.
 
-The computations are in the pure modules :mod:`emapp.presets`, :mod:`emapp.selection_view`,
-:mod:`emapp.worked`, :mod:`emapp.kmeans_view` and :mod:`emapp.density`; this module only
-lays them out. Buttons that change the sidebar are callbacks, which run before the sidebar's
-widgets are drawn: the only moment Streamlit lets their values be set.
+The computations are in the pure modules :mod:`emapp.build.presets`,
+:mod:`emapp.build.selection_view`, :mod:`emapp.build.worked`, :mod:`emapp.build.kmeans_view` and
+:mod:`emapp.build.density`; this module only lays them out. Buttons that change the sidebar
+are callbacks, which run before the sidebar's widgets are drawn: the only moment Streamlit
+lets their values be set.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emapp.colors import component_hex
-from emapp.density import density_figure
-from emapp.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
-from emapp.presets import PRESET_NAMES, is_applied, preset_by_name, session_values
-from emapp.runs import PreparedRun
-from emapp.selection_view import (
+from emapp.build.colors import component_hex
+from emapp.build.density import density_figure
+from emapp.build.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
+from emapp.build.prepare import PreparedRun
+from emapp.build.presets import PRESET_NAMES, is_applied, preset_by_name, session_values
+from emapp.build.selection_view import (
     CRITERIA,
     DEFAULT_KMAX,
     KMAX_LIMIT,
@@ -35,10 +36,9 @@ from emapp.selection_view import (
     data_digest,
     selection_figure,
 )
-from emapp.text import E_STEP_FORMULA, M_STEP_FORMULA
-from emapp.timeline import Timeline, state_label
-from emapp.work import heavy_work
-from emapp.worked import (
+from emapp.build.text import E_STEP_FORMULA, M_STEP_FORMULA
+from emapp.build.work import heavy_work
+from emapp.build.worked import (
     WorkedExample,
     component_table,
     log_space_latex,
@@ -68,7 +68,7 @@ TABLE_CSS = """
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.1rem !important; }
 </style>
 """
-VIEW_KEY = "em_view"  # the cursor's ViewState, kept by emapp.session
+VIEW_KEY = "em_view"  # the cursor's ViewState, kept by emapp.ui.session
 # Cached results per server; small, so a class on the same data shares them.
 MAX_CACHED = 16
 
@@ -273,13 +273,13 @@ def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
             figure = point_figure(run.X, params, point, run.feature_names)
             st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="worked_point_chart")
     show_responsibility(example, k)
-    show_m_step(example, run.timeline)
+    show_m_step(example, run)
 
 
 def worked_controls(run: PreparedRun, index: int) -> tuple[int, int]:
     """The heading and the point and component pickers; returns 0-based (point, component)."""
     top = st.columns([3, 1, 1.3, 1.2], vertical_alignment="bottom")
-    top[0].markdown(f"#### Numbers at: {state_label(run.timeline.states[index])}")
+    top[0].markdown(f"#### Numbers at: {run.descriptions[index].label}")
     number = top[1].number_input("Point #", 1, len(run.X), 1, step=1, key=POINT_KEY)
     point = int(number) - 1
     params = run.timeline.states[index].params
@@ -321,7 +321,7 @@ def show_responsibility(example: WorkedExample, k: int) -> None:
     st.latex(sum_to_one_latex(numbers))
 
 
-def show_m_step(example: WorkedExample, timeline: Timeline) -> None:
+def show_m_step(example: WorkedExample, run: PreparedRun) -> None:
     update = example.mean
     st.markdown(f"##### M-step: the new mean of component {update.component + 1}")
     st.latex(M_STEP_FORMULA)
@@ -333,7 +333,7 @@ def show_m_step(example: WorkedExample, timeline: Timeline) -> None:
             f"the mean at {format_vector(update.mean)}."
         )
         return
-    state = state_label(timeline.states[example.m_index])
+    state = run.descriptions[example.m_index].label
     verdict = (
         "the same numbers"
         if np.allclose(example.timeline_mean, update.mean, rtol=1e-9, atol=1e-12)
@@ -448,7 +448,7 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
         )
         show_points = st.toggle("Show the points", True, key=DENSITY_POINTS_KEY)
         index = run.timeline.last if source == "end" else live_cursor(run, cursor)
-        st.caption(state_label(run.timeline.states[index]))
+        st.caption(run.descriptions[index].label)
         st.latex(r"p(x) = \sum_k \pi_k\, \mathcal{N}(x \mid \mu_k, \Sigma_k)")
         st.markdown(DENSITY_TEXT)
     with chart:

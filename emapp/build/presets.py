@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emapp.blobs import BlobSettings
-from emapp.timeline import ModelSettings
+from emapp.build.blobs import BlobSettings
+from emapp.build.timeline import ModelSettings
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Exporting a fit: the data with labels and responsibilities as CSV, the parameters as JSON.
 
-The builders are pure functions of numbers and names; :func:`download_buttons` is the only
-Streamlit part. Both files describe the *final* state of the run (the fit EM converged to,
-or stopped at), whatever state is on screen: the browser may be in the middle of playback,
-and a download should not depend on timing.
+Pure functions of numbers and names; the download buttons are in :mod:`emapp.ui.downloads`.
+Both files describe the *final* state of the run (the fit EM converged to, or stopped at),
+whatever state is on screen: the browser may be in the middle of playback, and a download
+should not depend on timing.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
-from emapp.timeline import Timeline
+from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 
 RESP_DECIMALS = 6
@@ -165,30 +164,3 @@ def file_stem(name: str) -> str:
     """A safe file name stem from a data set's or file's name."""
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.rsplit(".", 1)[0])
     return stem.strip("_") or "em"
-
-
-def download_buttons(fit: FitExport) -> None:
-    """Two download buttons; the files are built only when clicked, and no rerun follows."""
-    stem = file_stem(fit.name)
-    # Stacked at full width: side by side, the labels (which must say "final fit") are cut.
-    st.download_button(
-        "Download data with labels (CSV, final fit)",
-        data=lambda: labels_csv(fit.data, fit.columns, fit.resp),
-        file_name=f"{stem}_labels.csv",
-        mime="text/csv",
-        key="download_labels",
-        on_click="ignore",
-        width="stretch",
-        help="Every point with its hard label (the most responsible component) and its "
-        "responsibilities resp_1..K at the final state of the run.",
-    )
-    st.download_button(
-        "Download fitted parameters (JSON, final fit)",
-        data=lambda: parameters_json(fit),
-        file_name=f"{stem}_parameters.json",
-        mime="application/json",
-        key="download_parameters",
-        on_click="ignore",
-        width="stretch",
-        help="Weights, means and covariances at the final state of the run.",
-    )

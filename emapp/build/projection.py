@@ -7,9 +7,9 @@ that map is exactly N(P mu + offset, P Sigma Pᵀ), so a component's projected e
 ellipse of the projected Gaussian: for two columns, the marginal of those columns; for PCA,
 the shadow of the d-dimensional ellipsoid on the plane of the first two components.
 
-:func:`project_timeline` turns a d-dimensional :class:`~emapp.timeline.Timeline` into a 2-D
+:func:`project_timeline` turns a d-dimensional :class:`~emapp.build.timeline.Timeline` into a 2-D
 one (responsibilities unchanged, since they belong to the points, not to the picture), so
-:func:`emapp.figures.build_figure` draws it as it draws any 2-D run.
+:func:`emapp.build.figures.build_figure` draws it as it draws any 2-D run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emapp.timeline import Timeline
+from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 
 VIEWS = ("columns", "pca")

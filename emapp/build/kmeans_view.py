@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
-from emapp.colors import component_hex, hex_to_rgb, point_colors
-from emapp.figures import AXIS_STYLE, FONT, ellipse_colour, marker_size
-from emapp.geometry import ellipse_axes, ellipse_xy, square_ranges
-from emapp.names import plotly_literal
+from emapp.build.colors import component_hex, hex_to_rgb, point_colors
+from emapp.build.figures import AXIS_STYLE, FONT, ellipse_colour, marker_size
+from emapp.build.geometry import ellipse_axes, ellipse_xy, square_ranges
+from emapp.build.names import plotly_literal
 from emcore import MixtureParams, e_step
 
 MAX_ITERATIONS = 300

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from emapp.blobs import BlobSettings
-from emapp.colors import MAX_COMPONENTS
-from emapp.timeline import COVARIANCE_LABELS, INIT_LABELS, ModelSettings
-from emapp.upload import ChosenData, data_widget
+from emapp.build.blobs import BlobSettings
+from emapp.build.colors import MAX_COMPONENTS
+from emapp.build.tables import ChosenData
+from emapp.build.timeline import COVARIANCE_LABELS, INIT_LABELS, ModelSettings
+from emapp.ui.upload import data_widget
 from emcore import COVARIANCE_TYPES, INIT_METHODS
 
 DATA_SOURCES = ("Blobs", "Upload CSV", "Real data sets")

@@ -10,7 +10,10 @@ Two components share one script (``player.js``) and one registry in the page:
 - the *table*, below the chart, shows the weights, means and covariances of whatever state
   the chart shows, including during playback.
 
-All per-state text is computed once per run in Python (:mod:`emapp.describe`).
+The player says only what the run's state descriptions say
+(:class:`~emapp.build.describe.StateDescription`, computed once per run as
+:attr:`emapp.build.prepare.PreparedRun.descriptions`), sent with
+:func:`~emapp.build.describe.browser_text`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from emapp.describe import all_notes, all_tables, signed
-from emapp.figures import Layout
-from emapp.state import ViewState, play_sequence
-from emapp.timeline import Timeline, state_label
+from emapp.build.describe import browser_text
+from emapp.build.figures import Layout
+from emapp.build.prepare import PreparedRun
+from emapp.build.state import ViewState, play_sequence
 
 KEY = "player"
 TABLE_KEY = "parameter_table"
@@ -92,16 +95,6 @@ _player = st.components.v2.component("emapp_player", html=_PLAYER_HTML, css=_PLA
 _table = st.components.v2.component("emapp_table", html=_TABLE_HTML, css=_TABLE_CSS, js=_JS)
 
 
-def loglik_text(timeline: Timeline, index: int) -> str:
-    """The log-likelihood as shown beside the iteration."""
-    state = timeline.states[index]
-    if state.stage == "start":
-        return "log-likelihood: after the first E-step"
-    value = timeline.latest_log_likelihood(index)
-    suffix = " (before this M-step)" if state.stage == "M" else ""
-    return f"log-likelihood {signed(value, 2)}{suffix}"
-
-
 def frame_timing(speed: float) -> tuple[int, int]:
     """Milliseconds of the M-step glide and of the E-step hold, for ``speed`` it/s.
 
@@ -115,7 +108,7 @@ def frame_timing(speed: float) -> tuple[int, int]:
 
 
 def trace_indices(n_components: int) -> dict:
-    """Where the figure's traces are (see :class:`emapp.figures.Layout`)."""
+    """Where the figure's traces are (see :class:`emapp.build.figures.Layout`)."""
     layout = Layout(n_components)
     return {
         "points": layout.points(),
@@ -127,23 +120,24 @@ def trace_indices(n_components: int) -> dict:
 
 
 def player_data(
-    timeline: Timeline,
+    run: PreparedRun,
     view: ViewState,
-    version: str,
     speed: float,
     rerun: int = 0,
     ask_for_page: bool = False,
 ) -> dict:
     """Everything the browser needs, all small (the frames themselves are in the chart).
 
+    The words of every state come from the run's descriptions; the rest says where to go,
+    how fast, and which keys and traces to look for.
     ``rerun`` differs on every run of the panel, so the browser hears from every rerun even
     when nothing else changed: after a playback the server's cursor always wins.
     ``ask_for_page``: the page is the chart-first one, and the browser should ask for the
     rest once the chart is drawn.
     """
+    timeline = run.timeline
     glide_ms, hold_ms = frame_timing(speed)
     start = view.play_from if view.playing else view.cursor
-    notes, notes_index = all_notes(timeline)
     return {
         "role": "player",
         "rerun": rerun,
@@ -151,7 +145,7 @@ def player_data(
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
         "step_keys": list(STEP_KEYS),
-        "version": version,
+        "version": run.version,
         "target": start,
         "playing": view.playing,
         "token": view.play_token,
@@ -160,21 +154,8 @@ def player_data(
         "hold_ms": hold_ms,
         "step_ms": STEP_MS,
         "step_hold_ms": STEP_HOLD_MS,
-        "stages": "".join("S" if s.stage == "start" else s.stage for s in timeline.states),
-        "labels": [state_label(s) for s in timeline.states],
-        "loglik": [loglik_text(timeline, i) for i in range(len(timeline))],
-        "notes": notes,
-        "notes_index": notes_index,
+        **browser_text(run.descriptions),
         "traces": trace_indices(timeline.states[0].params.n_components),
-    }
-
-
-def table_data(timeline: Timeline, version: str, feature_names: tuple[str, str]) -> dict:
-    return {
-        "role": "table",
-        "version": version,
-        "labels": [state_label(s) for s in timeline.states],
-        **all_tables(timeline, feature_names),
     }
 
 

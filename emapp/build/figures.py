@@ -2,7 +2,7 @@
 
 One figure holds everything the browser needs to animate and scrub without asking the
 server: the data and the starting state as its traces, and one animation frame per state of
-the :class:`~emapp.timeline.Timeline` (frame name = state index).
+the :class:`~emapp.build.timeline.Timeline` (frame name = state index).
 
 Traces, in this fixed order (frames address them by index):
 
@@ -23,10 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from emapp.colors import NEUTRAL_HEX, component_hex, point_colors, shade
-from emapp.geometry import N_STDS, ellipse_xy, square_ranges
-from emapp.names import plotly_literal
-from emapp.timeline import Timeline
+from emapp.build.colors import NEUTRAL_HEX, component_hex, point_colors, shade
+from emapp.build.geometry import N_STDS, ellipse_xy, square_ranges
+from emapp.build.names import plotly_literal
+from emapp.build.timeline import Timeline
 from emcore import MixtureParams, Snapshot
 
 # Classroom styling: large type, calm grid, strong data colours.

@@ -1,7 +1,7 @@
 """The picture of a one-column EM run: a histogram with the fitted densities (pure, no Streamlit).
 
-Like :func:`emapp.figures.build_figure` it is one Plotly figure (a plain dict) with one
-animation frame per state of the :class:`~emapp.timeline.Timeline`, named by the state's
+Like :func:`emapp.build.figures.build_figure` it is one Plotly figure (a plain dict) with one
+animation frame per state of the :class:`~emapp.build.timeline.Timeline`, named by the state's
 index, so the page's player steps and plays it with ``Plotly.animate``. Its first trace is
 the histogram, a line without markers, which the player's direct-drawing playback does not
 accept as the points of a 2-D figure, so playback always goes through ``Plotly.animate``
@@ -14,7 +14,7 @@ Traces, in this fixed order (frames address them by index):
 K + 1. the mixture density, the sum of those;
 K + 2. the points, as a jittered strip under the axis, coloured by their responsibilities;
 K + 3. the means, on top of their component's curve, labelled 1..K;
-K + 4 ... the log-likelihood panel's traces, as :mod:`emapp.figures` draws them (the curve,
+K + 4 ... the log-likelihood panel's traces, as :mod:`emapp.build.figures` draws them (the curve,
    the current point, the "converged" mark, ...).
 """
 
@@ -22,9 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from emapp.colors import NEUTRAL_HEX, component_hex, point_colors
-from emapp.describe import ONE_COLUMN, component_colours, signed, table_caption
-from emapp.figures import (
+from emapp.build.colors import NEUTRAL_HEX, component_hex, point_colors
+from emapp.build.describe import (
+    ONE_COLUMN,
+    component_colours,
+    signed,
+    state_label,
+    table_caption,
+)
+from emapp.build.figures import (
     POINT_OPACITY,
     axis,
     curve_base_traces,
@@ -35,7 +41,7 @@ from emapp.figures import (
     round_for,
     run_layout,
 )
-from emapp.timeline import Timeline, state_label
+from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 
 GRID_POINTS = 161  # the same x grid in every frame, so Plotly can glide one curve into the next

@@ -1,0 +1,330 @@
+"""Everything the page says about a state of a run, in one place (pure, no Streamlit).
+
+:func:`describe_state` gathers it into one :class:`StateDescription`: the status line, the
+log-likelihood, the notes under them (empty, collapsed, re-seeded and converged components,
+one sentence each), which components a re-seed would help, why a button press does nothing
+there, and the run's end sentence. The widgets only render it:
+
+- the stepping panel (:mod:`emapp.ui.controls`) shows the description of the state on
+  screen: its re-seed buttons, the toast for a press that did nothing, the scrub slider's
+  marks;
+- the player (:mod:`emapp.ui.player`) sends the words of every state to the browser once
+  (:func:`browser_text`), so the status line follows the chart even during playback;
+- the teaching tabs name a state by its label.
+
+The parameter table of every state is built here too (:func:`table_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from emapp.build.colors import NEUTRAL_HEX, component_hex
+from emapp.build.state import STEP_ACTIONS, step_target
+from emapp.build.timeline import Timeline, reseeded_component
+from emcore import Event, MixtureParams, Snapshot
+
+
+class Note(NamedTuple):
+    """One sentence under the status line, and how it is shown."""
+
+    kind: str  # "warning" | "success" | "info": the colour of its box
+    sentence: str
+
+
+FRESH_SENTENCE = (
+    "The responsibilities are already up to date: another E-step would give the same "
+    "colours. Press M-step to move the components."
+)
+NO_RESEEDS_LEFT = (
+    "This run has had as many re-seeds as it may: press Reset or change a setting to start again."
+)
+
+
+@dataclass(frozen=True)
+class StateDescription:
+    """What the page says about one state of a run; the widgets only render it.
+
+    Attributes
+    ----------
+    index : int
+        The state's index in the run.
+    stage : str
+        ``"start"``, ``"E"`` or ``"M"``.
+    label : str
+        The status line: ``"Iteration 3 · E-step done"``.
+    short_label : str
+        The scrub slider's mark: ``"3 E"``.
+    loglik : str
+        The log-likelihood beside the status line.
+    notes : tuple of Note
+        The sentences under the status line, in the order shown.
+    reseedable : tuple of int
+        The components (0-based) to offer a re-seed button for: empty or collapsed and not
+        re-seeded since. Empty when the run may have no more re-seeds.
+    reseed_limit : str or None
+        Said instead of the buttons when a re-seed would help but none is left.
+    refusals : dict of str to str
+        Why pressing a stepping button (``"e_step"``, ``"m_step"``, ``"step"``, ``"run"``)
+        does nothing here, for each button that would not move.
+    end_sentence : str
+        Why the run has nothing after its last state (converged, or stopped at the cap).
+    last : bool
+        Whether this is the run's last state.
+    """
+
+    index: int
+    stage: str
+    label: str
+    short_label: str
+    loglik: str
+    notes: tuple[Note, ...]
+    reseedable: tuple[int, ...]
+    reseed_limit: str | None
+    refusals: dict[str, str]
+    end_sentence: str
+    last: bool
+
+
+def describe_state(
+    timeline: Timeline, index: int, reseeds_left: int | None = None
+) -> StateDescription:
+    """Everything the page says about state ``index`` of ``timeline``.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The run.
+    index : int
+        The state.
+    reseeds_left : int or None
+        How many more re-seeds the session may press; None for no limit (the words sent to
+        the browser for every state, where no re-seed button is drawn).
+
+    Returns
+    -------
+    StateDescription
+    """
+    state = timeline.states[index]
+    stuck = tuple(reseedable(timeline, index))
+    exhausted = bool(stuck) and reseeds_left is not None and reseeds_left <= 0
+    return StateDescription(
+        index=index,
+        stage=state.stage,
+        label=state_label(state),
+        short_label=short_label(index, state),
+        loglik=loglik_text(timeline, index),
+        notes=tuple(notes_at(timeline, index)),
+        reseedable=() if exhausted else stuck,
+        reseed_limit=NO_RESEEDS_LEFT if exhausted else None,
+        refusals=refusals(timeline, index),
+        end_sentence=end_sentence(timeline),
+        last=index == timeline.last,
+    )
+
+
+def describe_run(timeline: Timeline) -> tuple[StateDescription, ...]:
+    """The description of every state of ``timeline``, with no limit on re-seeds."""
+    return tuple(describe_state(timeline, index) for index in range(len(timeline)))
+
+
+def browser_text(descriptions: Sequence[StateDescription]) -> dict:
+    """The words of every state for the browser's player (``player.js``).
+
+    ``stages`` has one letter per state (``S``, ``E``, ``M``); ``labels`` and ``loglik`` one
+    string per state; the notes are sent once per distinct list (``notes``, each note a
+    ``[kind, sentence]`` pair) with the list of every state in ``notes_index``: long runs of
+    states share theirs.
+    """
+    distinct: list[list[list[str]]] = []
+    positions: dict[tuple[Note, ...], int] = {}
+    notes_index: list[int] = []
+    for description in descriptions:
+        if description.notes not in positions:
+            positions[description.notes] = len(distinct)
+            distinct.append([[note.kind, note.sentence] for note in description.notes])
+        notes_index.append(positions[description.notes])
+    return {
+        "stages": "".join("S" if d.stage == "start" else d.stage for d in descriptions),
+        "labels": [d.label for d in descriptions],
+        "loglik": [d.loglik for d in descriptions],
+        "notes": distinct,
+        "notes_index": notes_index,
+    }
+
+
+# -- the parts of a description ---------------------------------------------------------------
+
+
+def signed(value: float, decimals: int = 3) -> str:
+    """``-1.5`` as ``"−1.500"``: a real minus sign reads better on a projector."""
+    return f"{value:,.{decimals}f}".replace("-", "−")
+
+
+def state_label(state: Snapshot) -> str:
+    """``"Iteration 3 · E-step done"``: the words shown above the chart."""
+    if state.stage == "start":
+        return "Iteration 0 · starting point"
+    reseeded = reseeded_component(state)
+    if reseeded is not None:
+        return f"Iteration {state.iteration} · component {reseeded + 1} re-seeded"
+    return f"Iteration {state.iteration} · {state.stage}-step done"
+
+
+def short_label(index: int, state: Snapshot) -> str:
+    """A compact label for the scrub slider: ``"3 E"``, ``"0 start"``."""
+    return f"{state.iteration} {state.stage}" if state.stage != "start" else "0 start"
+
+
+def loglik_text(timeline: Timeline, index: int) -> str:
+    """The log-likelihood as shown beside the status line."""
+    state = timeline.states[index]
+    if state.stage == "start":
+        return "log-likelihood: after the first E-step"
+    value = timeline.latest_log_likelihood(index)
+    suffix = " (before this M-step)" if state.stage == "M" else ""
+    return f"log-likelihood {signed(value, 2)}{suffix}"
+
+
+def end_sentence(timeline: Timeline) -> str:
+    """Why there is nothing further to show."""
+    iterations = timeline.n_iterations
+    if timeline.converged:
+        return (
+            f"EM converged at iteration {iterations}: another step would change the "
+            "log-likelihood per point by less than the tolerance. Reset or change a setting "
+            "to try again."
+        )
+    return (
+        f"This run stopped at the limit of {timeline.max_iterations} iterations without "
+        "converging. Reset, or try another initialisation."
+    )
+
+
+def refusals(timeline: Timeline, index: int) -> dict[str, str]:
+    """Why each stepping button that would not move from state ``index`` does nothing."""
+    said: dict[str, str] = {}
+    for action in STEP_ACTIONS:
+        if step_target(timeline, index, action) is None:
+            fresh = action == "e_step" and timeline.stage(index) == "E"
+            said[action] = FRESH_SENTENCE if fresh else end_sentence(timeline)
+    return said
+
+
+def empty_sentence(k: int, iteration: int | None) -> str:
+    when = f" at iteration {iteration}" if iteration is not None else ""
+    return (
+        f"Component {k + 1} lost all its points{when}: it is drawn in grey with weight 0 and "
+        "takes no further part; try another seed, initialisation or fewer components."
+    )
+
+
+def _first(events: Sequence[Event], kind: str, k: int) -> Event | None:
+    return next((e for e in events if e.kind == kind and e.component == k), None)
+
+
+def open_problems(events: Sequence[Event]) -> dict[int, Event]:
+    """The latest "collapsed" event of every component not re-seeded since."""
+    problems: dict[int, Event] = {}
+    for event in events:
+        if event.kind == "collapsed":
+            problems[event.component] = event
+        elif event.kind == "reseeded":
+            problems.pop(event.component, None)
+    return problems
+
+
+def reseedable(timeline: Timeline, index: int) -> list[int]:
+    """Components a re-seed would help at state ``index``: empty, or collapsed and not
+    re-seeded since."""
+    params = timeline.states[index].params
+    collapsed = open_problems(timeline.events_until(index))
+    return sorted({int(k) for k in np.flatnonzero(params.empty)} | set(collapsed))
+
+
+def notes_at(timeline: Timeline, index: int) -> list[Note]:
+    """What is worth saying at state ``index``: empty, collapsed, re-seeded, converged."""
+    events = timeline.events_until(index)
+    params = timeline.states[index].params
+    notes: list[Note] = []
+    for k in np.flatnonzero(params.empty):
+        event = _first(events, "emptied", int(k))
+        notes.append(Note("warning", empty_sentence(int(k), event.iteration if event else None)))
+    for event in open_problems(events).values():
+        if not params.empty[event.component]:
+            notes.append(Note("warning", f"At iteration {event.iteration}: {event.message}"))
+    for event in events:
+        if event.kind == "reseeded":
+            notes.append(Note("info", f"At iteration {event.iteration}: {event.message}"))
+    converged_at = timeline.converged_index()
+    if converged_at is not None and index >= converged_at:
+        notes.append(Note("success", end_sentence(timeline)))
+    elif index == timeline.last and not timeline.converged:
+        notes.append(Note("info", end_sentence(timeline)))
+    return notes
+
+
+# -- the parameter table ----------------------------------------------------------------------
+
+
+def table_header(feature_names: Sequence[str]) -> list[str]:
+    """The parameter table's column titles, with the two plotted columns' names as they are.
+
+    Plain text, not HTML or markdown: the browser sets every cell with ``textContent``
+    (``player.js``), so a name that looks like markup shows as written.
+    """
+    a, b = feature_names[0], feature_names[1]
+    return ["Component", "Weight", f"Mean {a}", f"Mean {b}", f"Var {a}", f"Cov {a},{b}", f"Var {b}"]
+
+
+def table_rows(params: MixtureParams) -> list[list[str]]:
+    """One row of formatted numbers per component: weight, means, 2x2 covariance."""
+    covariances = params.full_covariances[:, :2, :2]
+    rows = []
+    for k in range(params.n_components):
+        cov = covariances[k]
+        label = f"{k + 1} (empty)" if params.empty[k] else str(k + 1)
+        numbers = [params.weights[k], *params.means[k, :2], cov[0, 0], cov[0, 1], cov[1, 1]]
+        rows.append([label, *(signed(float(v)) for v in numbers)])
+    return rows
+
+
+def component_colours(params: MixtureParams) -> list[str]:
+    return [
+        NEUTRAL_HEX if params.empty[k] else component_hex(k) for k in range(params.n_components)
+    ]
+
+
+PLOTTED = "The ellipses show these covariances (of the two plotted columns)."
+PROJECTED = ""  # the covariance words of a projected fit already say so
+ONE_COLUMN = "Each component is a bell curve with this mean and variance."
+
+
+def table_caption(covariance_words: str, shown_how: str = PLOTTED) -> str:
+    """The sentence under the parameter table."""
+    return f"Covariance type: {covariance_words}. {shown_how}".strip()
+
+
+def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:
+    """The table of every state, for the browser: header, rows and colours by state."""
+    return {
+        "header": table_header(feature_names),
+        "rows": [table_rows(s.params) for s in timeline.states],
+        "colours": [component_colours(s.params) for s in timeline.states],
+        "covariance_type": timeline.states[0].params.covariance_type,
+        "caption": table_caption(timeline.states[0].params.covariance_type),
+    }
+
+
+def table_data(timeline: Timeline, version: str, feature_names: Sequence[str]) -> dict:
+    """The parameter table's data for the browser (:func:`emapp.ui.player.render_table`)."""
+    return {
+        "role": "table",
+        "version": version,
+        "labels": [state_label(s) for s in timeline.states],
+        **all_tables(timeline, feature_names),
+    }

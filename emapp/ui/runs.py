@@ -1,0 +1,59 @@
+"""Prepared runs, cached and shared between sessions (Streamlit's ``st.cache_resource``).
+
+Every visitor with the same settings gets the same (read-only) :class:`PreparedRun`, so a
+class of 30 students on the default settings costs one computation, and the cache holds at
+most :data:`MAX_CACHED_RUNS` runs per function whatever happens. A session keeps only a
+reference to the run on its screen and a :class:`~emapp.build.state.ViewState`. The runs
+themselves are built by the pure :mod:`emapp.build.prepare`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.prepare import PreparedRun, prepare, prepare_table
+from emapp.build.tables import ChosenData
+from emapp.build.timeline import ModelSettings, Timeline, compute_timeline
+from emapp.build.work import heavy_work
+
+MAX_CACHED_RUNS = 8
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
+def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
+    """The run for blob data; arguments are the settings as plain tuples (cache keys)."""
+    blobs, model = BlobSettings(*blob_values), ModelSettings(*model_values)
+    with heavy_work():
+        return prepare(("blobs", blob_values, model_values), make_blobs(blobs), ("x₁", "x₂"), model)
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
+def fit_table(fit_key: tuple, _X: np.ndarray, model_values: tuple) -> Timeline:
+    """The EM run on table data in all its chosen columns, cached by what it depends on
+    (:attr:`ChosenData.fit_key`), so changing only the picture does not run EM again."""
+    with heavy_work():
+        return compute_timeline(_X, ModelSettings(*model_values))
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Drawing…")
+def table_view(
+    view_key: tuple, _data: ChosenData, _timeline: Timeline, model_values: tuple
+) -> PreparedRun:
+    """The run for table data as drawn, cached by :attr:`ChosenData.view_key` (the timeline
+    is determined by the key and the model, so it is not hashed)."""
+    with heavy_work():
+        return prepare_table(("table", view_key, model_values), _data, _timeline)
+
+
+def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:
+    """The run for uploaded or built-in table data and the chosen picture.
+
+    Raises
+    ------
+    ValueError
+        With emcore's sentence, e.g. when there are fewer points than components.
+    """
+    timeline = fit_table(data.fit_key, data.X, model_values)
+    return table_view(data.view_key, data, timeline, model_values)
