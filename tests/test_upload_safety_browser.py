@@ -2,6 +2,7 @@
 
 - While one page reads a file as large as the upload limit allows, a second page's health
   checks and its Step click are answered within 2 s (the read runs in a child process).
+- Cancel, or another upload, ends the read under way: its child process is gone.
 - Two students uploading the same bytes under different names each download a file named
   after their own upload.
 - A column named like Markdown or HTML shows as text, and the browser fetches nothing.
@@ -115,6 +116,59 @@ def test_a_large_upload_does_not_stall_another_students_page(chromium, app_url, 
     reader.locator(SIDEBAR).get_by_text("Read 190,000 rows and 10 numeric columns").wait_for()
     close(reader)
     close(other)
+
+
+def reading_processes() -> list[int]:
+    """Process ids of the upload readers (``python -m emcore.bounded``) on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"emcore.bounded" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_no_reader(seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not reading_processes():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_cancel_stops_the_read_and_keeps_the_last_file(chromium, app_url, tmp_path) -> None:
+    page = open_page(chromium, app_url)
+    small = tmp_path / "small.csv"
+    small.write_bytes(SMALL_CSV)
+    upload(page, small)
+    settle(page)
+    page.locator(SIDEBAR).get_by_text("Read 6 rows and 2 numeric columns").wait_for()
+    page.set_input_files(DROPZONE, str(largest_upload(tmp_path)))
+    page.locator(PROGRESS).wait_for()
+    assert reading_processes(), "no reader process while the progress bar shows"
+    page.locator(f"{SIDEBAR} .st-key-upload_cancel button").click()
+    settle(page)
+    page.locator(SIDEBAR).get_by_text("Reading the file was cancelled").wait_for()
+    assert wait_until_no_reader(), "the reader kept running after Cancel"
+    page.locator(SIDEBAR).get_by_text("Still showing small.csv").wait_for()
+    close(page)
+
+
+def test_another_upload_ends_the_read_under_way(chromium, app_url, tmp_path) -> None:
+    page = open_page(chromium, app_url)
+    upload(page, largest_upload(tmp_path))
+    page.locator(PROGRESS).wait_for()
+    small = tmp_path / "second.csv"
+    small.write_bytes(SMALL_CSV)
+    page.set_input_files(DROPZONE, str(small))
+    settle(page)
+    page.locator(SIDEBAR).get_by_text("Read 6 rows and 2 numeric columns").wait_for()
+    assert wait_until_no_reader(), "the first file's reader kept running"
+    close(page)
 
 
 def download_name(page) -> str:
