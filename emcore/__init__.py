@@ -8,6 +8,7 @@
 - :mod:`emcore.covariance`: the covariance types full, tied, diag and spherical.
 - :func:`read_csv`, :func:`load_dataset`: CSV files and built-in data sets as clean numbers.
 - :func:`select_model`: BIC/AIC/ICL across K and covariance types, like mclust.
+- :mod:`emcore.missing`: EM on data with NaN cells (``missing="em"`` everywhere above).
 """
 
 from __future__ import annotations

@@ -13,6 +13,12 @@ scikit-learn: ``precision = P @ P.T``), the log-determinant of those factors, th
 Mahalanobis distance of every point to every component (vectorised over components), and how
 many free parameters they have. The rest of emcore asks ``covariance_model(name)`` for the
 object and never dispatches on the name itself.
+
+For missing values (:mod:`emcore.missing`) each type also gives the marginal covariances of
+a subset of the coordinates (:meth:`CovarianceModel.marginal`), the conditional distribution
+of the other coordinates given those (:meth:`CovarianceModel.conditional`: a Schur complement
+for matrices, the variances themselves for diagonal types) and its M-step from expected
+scatter matrices (:meth:`CovarianceModel.from_scatter`).
 """
 
 from __future__ import annotations
@@ -55,12 +61,28 @@ def weighted_moments(
 
     With ``sample_weight`` (n,) they are frequency-weighted: ``sum_i w_i x_i / sum_i w_i``
     and the same for squared deviations, so a weight of 2 counts like a repeated row and a
-    weight of 0 like a dropped one.
+    weight of 0 like a dropped one. NaN cells (missing values) are left out: each column's
+    moments are those of its observed cells (every column needs one, see
+    :func:`emcore.validation.check_observed_columns`).
     """
+    missing = np.isnan(X)
+    if missing.any():
+        return _observed_moments(X, ~missing, sample_weight)
     if sample_weight is None:
         return X.mean(axis=0), np.var(X, axis=0)
     mean = np.average(X, axis=0, weights=sample_weight)
     return mean, np.average((X - mean) ** 2, axis=0, weights=sample_weight)
+
+
+def _observed_moments(
+    X: np.ndarray, observed: np.ndarray, sample_weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted means and variances of each column's observed cells, shape (d,) each."""
+    weights = observed * (1.0 if sample_weight is None else sample_weight[:, None])
+    values = np.where(observed, X, 0.0)
+    mean = (weights * values).sum(axis=0) / weights.sum(axis=0)
+    # Unobserved cells have weight 0, so their stand-in value adds nothing.
+    return mean, (weights * (values - mean) ** 2).sum(axis=0) / weights.sum(axis=0)
 
 
 def data_scale(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
@@ -185,6 +207,32 @@ def _cholesky_of_precision(covariances: np.ndarray, reg_covar: float) -> np.ndar
     return np.swapaxes(np.linalg.solve(lower, identity), -1, -2)
 
 
+def _schur_complement(
+    full: np.ndarray, observed: np.ndarray, missing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regression of the ``missing`` coordinates on the ``observed`` ones, and what is left.
+
+    For a Gaussian with covariance ``S`` (a stack ``(..., d, d)``), ``x_m`` given ``x_o`` is
+    Gaussian with mean ``mu_m + B (x_o - mu_o)`` and covariance ``C``, where
+    ``B = S_mo S_oo^-1`` and ``C = S_mm - S_mo S_oo^-1 S_om`` (the Schur complement of
+    ``S_oo``; Bishop, *Pattern Recognition and Machine Learning*, eq. 2.81-2.82).
+
+    Returns
+    -------
+    regression : ndarray of shape (..., m, o)
+    conditional : ndarray of shape (..., m, m)
+    """
+    s_om = full[..., observed, :][..., :, missing]
+    s_mm = full[..., missing, :][..., :, missing]
+    if not len(observed):  # nothing to condition on: the marginal of x_m itself
+        return np.zeros((*full.shape[:-2], len(missing), 0)), s_mm.copy()
+    s_oo = full[..., observed, :][..., :, observed]
+    regression = np.swapaxes(np.linalg.solve(s_oo, s_om), -1, -2)  # S_oo symmetric
+    conditional = s_mm - regression @ s_om
+    # Symmetric in exact arithmetic; rounding is made symmetric so it stays a covariance.
+    return regression, (conditional + np.swapaxes(conditional, -1, -2)) / 2
+
+
 class CovarianceModel(ABC):
     """What a covariance type must provide. Subclasses hold no state."""
 
@@ -302,6 +350,65 @@ class CovarianceModel(ABC):
         result[frozen] = previous[frozen]
         return result
 
+    @abstractmethod
+    def marginal(self, covariances: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Covariances of the coordinates ``observed`` (indices, shape (o,)) alone.
+
+        A Gaussian's marginal keeps the rows and columns of those coordinates (Bishop, eq.
+        2.98), so the result is of the same type in ``o`` dimensions, in its storage.
+        """
+
+    def conditional(
+        self,
+        covariances: np.ndarray,
+        n_components: int,
+        observed: np.ndarray,
+        missing: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How every component's ``missing`` coordinates depend on its ``observed`` ones.
+
+        Given ``x_o`` and component k, ``x_m`` is Gaussian with mean
+        ``mu_km + B_k (x_o - mu_ko)`` and covariance ``C_k`` (see :func:`_schur_complement`).
+
+        Parameters
+        ----------
+        covariances : ndarray
+            In this type's storage.
+        n_components : int
+        observed, missing : ndarray of int, shapes (o,) and (m,)
+            Complementary coordinate indices.
+
+        Returns
+        -------
+        regression : ndarray of shape (K, m, o)
+            ``B_k``.
+        conditional : ndarray of shape (K, m, m)
+            ``C_k``.
+        """
+        full = self.to_full(covariances, n_components, len(observed) + len(missing))
+        return _schur_complement(full, observed, missing)
+
+    def from_scatter(self, scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
+        """Unregularised M-step covariances from per-component scatter sums.
+
+        Parameters
+        ----------
+        scatter : ndarray of shape (K, d, d)
+            ``S_k = sum_i w_i r_ik E[(x_i - mu_k)(x_i - mu_k)^T]`` (with missing values, the
+            expectation over the missing coordinates; see :mod:`emcore.missing`).
+        nk : ndarray of shape (K,)
+            The true ``N_k``.
+
+        Returns
+        -------
+        ndarray
+            In this type's storage: the type's closest form of ``S_k / N_k`` weighted by
+            ``N_k`` (:meth:`from_full`), which is the same maximiser :meth:`maximum_likelihood`
+            computes from complete data: ``S_k / N_k`` (full), ``sum_k S_k / sum_k N_k``
+            (tied), the diagonal of ``S_k / N_k`` (diag) and its mean (spherical).
+        """
+        return self.from_full(scatter / safe_counts(nk)[:, None, None], nk)
+
     def __repr__(self) -> str:
         return f"covariance_model({self.name!r})"
 
@@ -348,6 +455,13 @@ class _VarianceCovariance(CovarianceModel):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky**2
 
+    def conditional(self, covariances, n_components, observed, missing):
+        # Independent coordinates: observing some says nothing about the others, whose
+        # conditional distribution is their marginal (B = 0, C = their variances).
+        full = self.to_full(covariances, n_components, len(observed) + len(missing))
+        variances = full[:, missing, :][:, :, missing]
+        return np.zeros((n_components, len(missing), len(observed))), variances
+
 
 class FullCovariance(_MatrixCovariance):
     name = "full"
@@ -378,6 +492,9 @@ class FullCovariance(_MatrixCovariance):
 
     def from_full(self, full, nk=None):
         return np.array(full, dtype=float)
+
+    def marginal(self, covariances, observed):
+        return covariances[:, observed, :][:, :, observed]
 
 
 class TiedCovariance(_MatrixCovariance):
@@ -420,6 +537,17 @@ class TiedCovariance(_MatrixCovariance):
         # The shared matrix is estimated from the components that have points; nothing to keep.
         return covariances
 
+    def marginal(self, covariances, observed):
+        return covariances[observed, :][:, observed]
+
+    def conditional(self, covariances, n_components, observed, missing):
+        # One shared matrix: one solve, the same regression for every component.
+        regression, conditional = _schur_complement(covariances, observed, missing)
+        return (
+            np.broadcast_to(regression, (n_components, *regression.shape)),
+            np.broadcast_to(conditional, (n_components, *conditional.shape)),
+        )
+
 
 class DiagCovariance(_VarianceCovariance):
     name = "diag"
@@ -453,6 +581,9 @@ class DiagCovariance(_VarianceCovariance):
     def from_full(self, full, nk=None):
         return np.diagonal(np.asarray(full, dtype=float), axis1=1, axis2=2).copy()
 
+    def marginal(self, covariances, observed):
+        return covariances[:, observed]
+
 
 class SphericalCovariance(_VarianceCovariance):
     name = "spherical"
@@ -484,6 +615,9 @@ class SphericalCovariance(_VarianceCovariance):
 
     def from_full(self, full, nk=None):
         return np.trace(np.asarray(full, dtype=float), axis1=1, axis2=2) / full.shape[-1]
+
+    def marginal(self, covariances, observed):
+        return covariances  # the same variance in every direction, hence in any subset
 
 
 FULL = FullCovariance()

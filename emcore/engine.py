@@ -19,9 +19,16 @@ import numpy as np
 
 from emcore.covariance import REGULARIZATIONS, Regularization, data_scale, effective_reg
 from emcore.fast import FastEM, Pass
+from emcore.missing import fill_column_means, missing_patterns
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, m_step, total_log_likelihood
-from emcore.validation import check_data, check_positive, check_sample_weight
+from emcore.validation import (
+    check_data,
+    check_missing,
+    check_observed_columns,
+    check_positive,
+    check_sample_weight,
+)
 
 Stage = Literal["start", "E", "M"]
 
@@ -123,6 +130,12 @@ class EM:
         Frequency weights (see :func:`emcore.validation.check_sample_weight`): every sum of
         the M-step and the log-likelihood count row i ``w_i`` times, and the convergence test
         divides by ``n = sum_i w_i``. Checked and kept as a float array, or None.
+    missing : {"error", "em"}
+        ``"em"`` accepts NaN cells in ``X`` as values missing at random: every E-step judges
+        a row on its observed coordinates and every M-step fills in the missing ones by
+        their conditional expectations (:mod:`emcore.missing`); ``log_likelihoods`` are then
+        observed-data log-likelihoods, still never decreasing. ``"error"`` (default) refuses
+        NaN. Data without NaN run exactly the same either way.
     """
 
     X: np.ndarray
@@ -134,6 +147,7 @@ class EM:
     history_limit: int | None = None
     regularization: Regularization = "floor"
     sample_weight: np.ndarray | None = None
+    missing: Literal["error", "em"] = "error"
     iteration: int = field(default=0, init=False)
     stage: Stage = field(default="start", init=False)
     estep: EStep | None = field(default=None, init=False, repr=False)
@@ -144,8 +158,15 @@ class EM:
     truncated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.X = check_data(self.X, self.params.n_components, self.params.n_features)
+        self.missing = check_missing(self.missing)
+        self.X = check_data(
+            self.X, self.params.n_components, self.params.n_features, missing=self.missing
+        )
         self.sample_weight = check_sample_weight(self.sample_weight, len(self.X))
+        # Grouped once per run: every step reuses the patterns (None for complete data).
+        self._patterns = missing_patterns(self.X)
+        if self._patterns is not None:
+            check_observed_columns(self.X, self.sample_weight)
         # The number of samples the weights stand for (frequency weights): sum_i w_i.
         self.n_samples = float(
             len(self.X) if self.sample_weight is None else self.sample_weight.sum()
@@ -171,7 +192,7 @@ class EM:
 
     def e_step(self) -> np.ndarray:
         """Compute responsibilities for the current parameters; returns them (n, K)."""
-        self.estep = e_step(self.X, self.params)
+        self.estep = e_step(self.X, self.params, self._patterns)
         log_likelihood = total_log_likelihood(self.estep.log_prob, self.sample_weight)
         self.log_likelihoods.append(log_likelihood)
         self.stage = "E"
@@ -194,6 +215,7 @@ class EM:
             self.regularization,
             scale=self._data_variance,
             sample_weight=self.sample_weight,
+            patterns=self._patterns,
         )
         self.iteration += 1
         self.stage = "M"
@@ -229,11 +251,16 @@ class EM:
         singular covariances carry their own rounding noise, see :mod:`emcore.fast`).
         ``dtype=np.float32`` makes those passes single precision (accuracy in
         :mod:`emcore.fast`); it needs ``record="none"`` and no callback.
+
+        With missing values the reference steps run instead (in float64, whatever
+        ``dtype``): the fused passes evaluate every point on all d coordinates at once,
+        while each missingness pattern needs its own marginal and conditional Gaussians.
         """
         budget = self.max_iter if max_iter is None else max_iter
-        if self.record == "none" and callback is None:
+        fused = self.record == "none" and callback is None
+        if fused and self._patterns is None:
             return self._run_fused(budget, dtype)
-        if np.dtype(dtype) != np.float64:
+        if np.dtype(dtype) != np.float64 and not fused:
             raise ValueError("dtype=float32 needs record='none' and no callback.")
         if self.stage == "start":
             self.e_step()
@@ -305,7 +332,8 @@ class EM:
         full = params.full_covariances
         full[component] = np.eye(params.n_features) * (self._data_variance + self._reg)
         means = params.means.copy()
-        means[component] = self.X[worst]
+        # A row with missing cells is completed by its columns' means (a start, not EM).
+        means[component] = fill_column_means(self.X, self.sample_weight)[worst]
         weights = params.weights.copy()
         weights[component] = 1.0 / params.n_components
         weights /= weights.sum()

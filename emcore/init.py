@@ -32,6 +32,13 @@ rows of weight 0 are left out before anything is drawn, so they change no start;
 k-means++ weigh the points (scikit-learn's ``sample_weight``), ``random_from_data`` draws
 points with probability proportional to their weight, and the data's mean and covariance are
 weighted.
+
+**Missing values** (NaN cells, for ``missing="em"`` fits): every start is made from the data
+with each missing cell filled by its column's mean of observed cells. So k-means clusters
+mean-filled standardised columns, k-means++ and ``random_from_data`` pick mean-filled rows,
+and the covariances are the mean-filled data's: a little narrow along columns with many gaps
+(filled cells sit at the centre), which the EM that follows corrects, since it never sees the
+filled values. Data without NaN give the very same starts.
 """
 
 from __future__ import annotations
@@ -43,8 +50,10 @@ from collections.abc import Callable
 import numpy as np
 
 from emcore.covariance import Regularization, covariance_model, effective_reg, weighted_moments
+from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
 from emcore.steps import data_params, m_step
+from emcore.validation import check_observed_columns
 
 RandomState = int | np.random.Generator | np.random.RandomState | None
 Initializer = Callable[
@@ -247,14 +256,33 @@ def initial_params(
     Raises
     ------
     ValueError
-        For an unknown method, badly shaped user-given values, or fewer rows of positive
-        weight than components.
+        For an unknown method, badly shaped user-given values, fewer rows of positive
+        weight than components, or (with NaN cells) a column with no observed value.
     """
     if method not in INIT_METHODS:
         choices = ", ".join(repr(name) for name in INIT_METHODS)
         raise ValueError(f"Unknown initialisation {method!r}. Choose one of {choices}.")
     model = covariance_model(covariance_type)
     X, sample_weight = _counted_rows(X, sample_weight, n_components)
+    if np.isnan(X).any():  # missing values: starts see the mean-filled data (module notes)
+        check_observed_columns(X, sample_weight)
+        filled = fill_column_means(X, sample_weight)
+        start = initial_params(
+            filled,
+            n_components,
+            model.name,
+            method,
+            random_state,
+            reg_covar,
+            weights,
+            means,
+            precisions,
+            regularization,
+            sample_weight,
+        )
+        if precisions is not None:  # the user's precisions are kept as given
+            return start
+        return _floored_for(X, start, reg_covar, regularization, sample_weight)
     if weights is not None and means is not None and precisions is not None:
         start = None
     else:
@@ -275,6 +303,28 @@ def initial_params(
     return MixtureParams.from_precisions_cholesky(
         weights, means, model.cholesky_from_precisions(precisions), model.name
     )
+
+
+def _floored_for(
+    X: np.ndarray,
+    start: MixtureParams,
+    reg_covar: float,
+    regularization: Regularization,
+    sample_weight: np.ndarray | None,
+) -> MixtureParams:
+    """A start made from mean-filled data, with its covariances floored as EM on ``X`` will.
+
+    Filled cells shrink the data's variance, so a start measured on them can have
+    eigenvalues below the ``"floor"`` that EM measures on the observed cells; EM's first
+    step from outside its own constraint could then lower the likelihood. (``"add"``
+    does not depend on the data.)
+    """
+    if regularization != "floor":
+        return start
+    model = start.model
+    reg = effective_reg(X, reg_covar, regularization, sample_weight=sample_weight)
+    covariances = model.regularize(start.covariances, reg, regularization)
+    return MixtureParams.from_covariances(start.weights, start.means, covariances, model.name, reg)
 
 
 def _counted_rows(

@@ -74,6 +74,12 @@ class Mixture(Sequence[Gauss]):
         Constrains what the M-step may fit; components' ``cov`` are always full d x d matrices.
     reg_covar : float
         Added to covariance diagonals so they stay invertible.
+
+    Every method that takes ``X`` also takes ``missing``: ``"error"`` (default) refuses NaN
+    cells, ``"em"`` treats them as values missing at random (see :class:`emcore.EM` and
+    :mod:`emcore.missing`): the E-step and the log-likelihood use each row's observed
+    coordinates, the M-step fills the others in by their conditional expectations under the
+    mixture's current parameters.
     """
 
     def __init__(
@@ -141,20 +147,21 @@ class Mixture(Sequence[Gauss]):
 
     # -- EM -------------------------------------------------------------------------------
 
-    def expectation(self, X: np.ndarray) -> np.ndarray:
+    def expectation(self, X: np.ndarray, missing: str = "error") -> np.ndarray:
         """E-step: responsibilities (n, K), kept on the mixture and on each component's ``r``."""
-        X = self._check(X)
+        X = self._check(X, missing)
         self.resp = e_step(X, self.params).resp
         self._share_resp()
         return self.resp
 
-    def maximization(self, X: np.ndarray, sample_weight=None) -> Mixture:
+    def maximization(self, X: np.ndarray, sample_weight=None, missing: str = "error") -> Mixture:
         """M-step: update every component from the kept responsibilities.
 
         ``sample_weight`` (n,): frequency weights, multiplying the responsibilities in every
-        sum (see :func:`emcore.steps.m_step`).
+        sum (see :func:`emcore.steps.m_step`). With ``missing="em"``, NaN cells are filled
+        in by expectation under the current parameters (those of the last E-step).
         """
-        X = self._check(X)
+        X = self._check(X, missing)
         if self.resp is None or self.resp.shape[0] != X.shape[0]:
             raise ValueError(
                 "maximization needs responsibilities for this X: call expectation(X) first."
@@ -167,28 +174,35 @@ class Mixture(Sequence[Gauss]):
         self._share_resp()
         return self
 
-    def log_likelihood(self, X: np.ndarray, sample_weight=None) -> float:
+    def log_likelihood(self, X: np.ndarray, sample_weight=None, missing: str = "error") -> float:
         """Total log-likelihood of ``X`` under the mixture, ``sum_i w_i log p(x_i)`` with
-        ``sample_weight`` (n,)."""
-        X = self._check(X)
+        ``sample_weight`` (n,); with ``missing="em"``, of each row's observed coordinates."""
+        X = self._check(X, missing)
         return log_likelihood(X, self.params, check_sample_weight(sample_weight, len(X)))
 
     def fit(
-        self, X: np.ndarray, n_steps: int = 100, tol: float = 1e-6, sample_weight=None
+        self,
+        X: np.ndarray,
+        n_steps: int = 100,
+        tol: float = 1e-6,
+        sample_weight=None,
+        missing: str = "error",
     ) -> Mixture:
         """Run up to ``n_steps`` EM iterations, stopping early once the log-likelihood per point
         changes by less than ``tol``. The run's history and events are kept on the mixture.
 
         ``sample_weight`` (n,): frequency weights (see :class:`emcore.EM`); a weight of 2
-        counts a row twice, 0 drops it.
+        counts a row twice, 0 drops it. ``missing="em"``: NaN cells are missing values (see
+        :class:`emcore.EM`).
         """
         run = EM(
-            self._check(X),
+            self._check(X, missing),
             self.params,
             self.reg_covar,
             tol=tol,
             max_iter=n_steps,
             sample_weight=sample_weight,
+            missing=missing,
         )
         run.run()
         self.params = run.params
@@ -201,14 +215,14 @@ class Mixture(Sequence[Gauss]):
         self._share_resp()
         return self
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, missing: str = "error") -> np.ndarray:
         """Index of the most responsible component for every point."""
-        return e_step(self._check(X), self.params).log_resp.argmax(axis=1)
+        return e_step(self._check(X, missing), self.params).log_resp.argmax(axis=1)
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _check(self, X: np.ndarray) -> np.ndarray:
-        return check_data(X, n_features=self.params.n_features)
+    def _check(self, X: np.ndarray, missing: str = "error") -> np.ndarray:
+        return check_data(X, n_features=self.params.n_features, missing=missing)
 
     def _build_components(self) -> list[Gauss]:
         full = self.params.full_covariances

@@ -34,10 +34,17 @@ from threadpoolctl import threadpool_limits
 
 from emcore.covariance import COVARIANCE_TYPES, covariance_model, weighted_moments
 from emcore.engine import standardised_smallest_variances
+from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
 from emcore.sklearn_api import GaussianMixture
 from emcore.steps import e_step, total_log_likelihood
-from emcore.validation import check_data, check_n_components, check_sample_weight
+from emcore.validation import (
+    check_data,
+    check_missing,
+    check_n_components,
+    check_observed_columns,
+    check_sample_weight,
+)
 
 CRITERIA: tuple[str, ...] = ("bic", "aic", "icl")
 
@@ -212,6 +219,7 @@ def select_model(
     keep_models: bool = False,
     progress: ProgressCallback | None = None,
     sample_weight=None,
+    missing: str = "error",
 ) -> ModelSelection:
     """Fit every (covariance type, K) and choose the model with the lowest criterion.
 
@@ -251,6 +259,11 @@ def select_model(
         log-likelihood is ``sum_i w_i log p(x_i)``, the entropy in ICL is weighted alike, and
         BIC's n is ``sum_i w_i``: integer weights give the table of the repeated rows. Rows
         of weight 0 count nowhere (not in the data notes either).
+    missing : {"error", "em"}, default="error"
+        ``"em"`` fits data with NaN cells (values missing at random, see
+        :class:`emcore.GaussianMixture`): log-likelihoods are those of each row's observed
+        coordinates, the parameter counts are unchanged and n is still the number of rows
+        (or the sum of the weights). ``"error"`` refuses NaN.
 
     Returns
     -------
@@ -265,8 +278,10 @@ def select_model(
     ValueError
         For invalid arguments or data (NaN, wrong shape), not for fits that go wrong.
     """
-    data = check_data(X)
+    data = check_data(X, missing=check_missing(missing))
     weights = check_sample_weight(sample_weight, len(data))
+    if np.isnan(data).any():  # said once here, not as a failed row for every fit
+        check_observed_columns(data, weights)
     counted = data if weights is None else data[weights > 0]
     criterion = _check_criterion(criterion)
     types = [covariance_model(name).name for name in covariance_types]
@@ -278,6 +293,7 @@ def select_model(
         "max_iter": max_iter,
         "reg_covar": reg_covar,
         "init_params": init_params,
+        "missing": missing,
     }
     _check_settings(data, settings)
     pairs = [(name, k) for name in types for k in ks]
@@ -402,7 +418,13 @@ def _collapsed(params: MixtureParams, variances: np.ndarray, reg_covar: float) -
 
 
 def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:
-    """Warnings about the data that make some fits degenerate whatever EM does."""
+    """Warnings about the data that make some fits degenerate whatever EM does.
+
+    With NaN cells the notes are about the data with each gap filled by its column's mean:
+    that makes no column constant and no points distinct that were not, though it can hide
+    collinearity (filled rows leave the line), where the note is then merely missing.
+    """
+    X = fill_column_means(X)
     notes = []
     spread = X.std(axis=0)
     constant = np.flatnonzero(spread == 0)

@@ -20,10 +20,17 @@ from emcore.covariance import covariance_model, weighted_moments
 from emcore.engine import EM, singular_components
 from emcore.init import INIT_METHODS, initial_params
 from emcore.init import check_random_state as seeded_check_random_state
+from emcore.missing import impute, missing_patterns
 from emcore.mixture import Mixture
 from emcore.params import MixtureParams
-from emcore.steps import e_step, total_log_likelihood
-from emcore.validation import check_n_components, check_positive, check_sample_weight
+from emcore.steps import EStep, e_step, total_log_likelihood
+from emcore.validation import (
+    check_data,
+    check_missing,
+    check_n_components,
+    check_positive,
+    check_sample_weight,
+)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -68,6 +75,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``"add"`` adds ``reg_covar`` to every variance, exactly as scikit-learn (same numbers
         from the same start). ``"floor"`` only raises eigenvalues below ``reg_covar``: EM's
         log-likelihood then never decreases, even on degenerate data.
+    missing : {"error", "em"}, default="error"
+        What NaN cells in ``X`` mean, for every method that takes ``X``. ``"error"`` refuses
+        them. ``"em"`` treats them as values missing at random (scikit-learn issue #9268):
+        :meth:`fit` runs EM on each row's observed coordinates (Ghahramani & Jordan, 1994;
+        see :mod:`emcore.missing`), and :meth:`score_samples`, :meth:`score`,
+        :meth:`predict`, :meth:`predict_proba`, :meth:`bic` and :meth:`aic` use the density
+        of each row's observed coordinates (the marginal of the fitted mixture), whatever
+        data the model was fitted on. A row with nothing observed is refused. Data without
+        NaN give exactly the same fit and numbers either way. :meth:`impute` fills NaN in
+        any case.
 
     Attributes
     ----------
@@ -90,6 +107,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     sum of EM and in the log-likelihood, and the number of samples is ``sum_i w_i`` (see
     :meth:`bic`). Integer weights give the fit of repeated rows, zero weights that of
     dropped rows.
+
+    With ``missing="em"`` the starts are made from the data with each missing cell filled by
+    its column's mean (see :mod:`emcore.init`), and EM runs the reference steps (the fused
+    passes need complete rows). BIC's parameter count is unchanged and its n is still the
+    number of rows (or the sum of the weights): a row with gaps counts as one sample.
     """
 
     def __init__(
@@ -110,6 +132,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose: int = 0,
         verbose_interval: int = 10,
         regularization: str = "add",
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -126,6 +149,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.regularization = regularization
+        self.missing = missing
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "em"
+        return tags
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -150,8 +179,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return the most likely component of every sample, shape (n_samples,)."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        X = np.asarray(X, dtype=np.float64)
+        X = self._validate(X, reset=True)
         weights = check_sample_weight(sample_weight, len(X))
         self._check_parameters(X, weights)
         warm = self._warm_start_params(X)
@@ -171,6 +199,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 record="none",
                 regularization=self.regularization,
                 sample_weight=weights,
+                missing=self.missing,
             )
             self._iterate(run, progress)
             self._refuse_singular(run, X, weights)
@@ -256,7 +285,26 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "suffices), fewer components, or drop duplicated points."
             )
 
+    def _validate(self, X, reset: bool, missing: str | None = None) -> np.ndarray:
+        """``X`` as float64 (n_samples, n_features), NaN only as ``missing`` allows.
+
+        scikit-learn's checks (shape, feature names, infinity) let NaN through; emcore's
+        then refuse it with a message naming ``missing="em"``, or refuse rows of only NaN.
+        """
+        missing = check_missing(self.missing if missing is None else missing)
+        min_samples = 2 if reset else 1
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=min_samples,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        return check_data(np.asarray(X, dtype=np.float64), missing=missing)
+
     def _check_parameters(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
+        check_missing(self.missing)
         check_n_components(self.n_components)
         covariance_model(self.covariance_type)
         check_positive("tol", self.tol)
@@ -310,14 +358,48 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The fitted model as a friendly :class:`emcore.Mixture` of ``Gauss`` components."""
         return Mixture.from_params(self.params_, self.reg_covar)
 
-    def _estep(self, X):
+    def _estep(self, X) -> EStep:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return e_step(np.asarray(X, dtype=np.float64), self.params_)
+        return e_step(self._validate(X, reset=False), self.params_)
 
     def score_samples(self, X) -> np.ndarray:
-        """Log-likelihood of every sample, shape (n_samples,)."""
+        """Log-likelihood of every sample, shape (n_samples,).
+
+        With ``missing="em"``, a row with NaN cells gets the log-density of its observed
+        coordinates under the fitted mixture (the marginal of those coordinates).
+        """
         return self._estep(X).log_prob
+
+    def impute(self, X) -> np.ndarray:
+        """A copy of ``X`` with every NaN cell replaced by its conditional mean.
+
+        ``E[x_m | x_o] = sum_k r_ik E[x_m | x_o, k]``, where ``E[x_m | x_o, k] = mu_km +
+        S_kmo S_koo^-1 (x_o - mu_ko)`` is component k's conditional mean (its mean ``mu_km``
+        for diag and spherical covariances) and ``r_ik`` the responsibilities of the observed
+        coordinates (:meth:`predict_proba`). Accepts NaN whatever ``missing`` is: filling
+        them is what it is for.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Observed cells unchanged.
+
+        Raises
+        ------
+        ValueError
+            If a row has no observed value (it is named), or the data do not fit the model.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False, missing="em")
+        patterns = missing_patterns(X)
+        if patterns is None:
+            return X.copy()  # nothing to fill (and never the caller's own array)
+        resp = e_step(X, self.params_, patterns).resp
+        return impute(X, self.params_, resp, patterns)
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per sample: ``sum_i w_i log p(x_i) / sum_i w_i`` with weights."""

@@ -20,6 +20,11 @@ scatter divided by n = sum_k N_k, as scikit-learn computes it.
 With sample weights w_i (frequency weights) every sum counts point i w_i times: r_ik becomes
 w_i r_ik in N_k and in the sums of the M-step, and the log-likelihood is
 sum_i w_i log p(x_i), so integer weights give exactly the steps of the repeated rows.
+
+With NaN in X (missing values, data missing at random) both halves work on what is observed
+(:mod:`emcore.missing`): the E-step uses each row's marginal density of its observed
+coordinates, the M-step the conditional expectations of the missing ones under the
+parameters the responsibilities came from. Complete data never take that path.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from emcore.covariance import (
     safe_counts,
     weighted_moments,
 )
+from emcore.missing import Patterns, expected_statistics, marginal_params, missing_patterns
 from emcore.params import MixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -70,8 +76,31 @@ class EStep:
         return float(self.log_prob.sum())
 
 
-def log_gaussian(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """Log-density of every point under every component, shape (n, K)."""
+def log_gaussian(
+    X: np.ndarray, params: MixtureParams, patterns: Patterns | None = None
+) -> np.ndarray:
+    """Log-density of every point under every component, shape (n, K).
+
+    A row with NaN cells gets the density of its observed coordinates: the marginal
+    Gaussian of those coordinates (see :mod:`emcore.missing`), one batched computation per
+    missingness pattern. ``patterns``: those of ``X`` if the caller has them (found here
+    otherwise).
+    """
+    if patterns is None:
+        patterns = missing_patterns(X)
+    if patterns is None:
+        return _log_gaussian_complete(X, params)
+    log_density = np.zeros((len(X), params.n_components))
+    for pattern in patterns:
+        if len(pattern.observed):  # nothing observed: density 1, the row says nothing
+            observed = X[np.ix_(pattern.rows, pattern.observed)]
+            marginal = marginal_params(params, pattern.observed)
+            log_density[pattern.rows] = _log_gaussian_complete(observed, marginal)
+    return log_density
+
+
+def _log_gaussian_complete(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``log N(x_i | mu_k, Sigma_k)`` for finite ``X`` (n, d), shape (n, K)."""
     model = params.model
     n_features = X.shape[1]
     distances = model.mahalanobis(X, params.means, params.precisions_cholesky)
@@ -79,11 +108,14 @@ def log_gaussian(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     return -0.5 * (n_features * LOG_2PI + distances) + log_det
 
 
-def weighted_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """``log pi_k + log N(x_i | k)``; ``-inf`` where a weight is 0."""
+def weighted_log_prob(
+    X: np.ndarray, params: MixtureParams, patterns: Patterns | None = None
+) -> np.ndarray:
+    """``log pi_k + log N(x_i | k)``; ``-inf`` where a weight is 0 (NaN cells: see
+    :func:`log_gaussian`)."""
     with np.errstate(divide="ignore"):
         log_weights = np.log(params.weights)
-    return log_gaussian(X, params) + log_weights
+    return log_gaussian(X, params, patterns) + log_weights
 
 
 def logsumexp_rows(values: np.ndarray) -> np.ndarray:
@@ -94,9 +126,13 @@ def logsumexp_rows(values: np.ndarray) -> np.ndarray:
     return (np.log(np.exp(values - largest).sum(axis=1, keepdims=True)) + largest)[:, 0]
 
 
-def e_step(X: np.ndarray, params: MixtureParams) -> EStep:
-    """Responsibilities of every component for every point, in log space."""
-    log_joint = weighted_log_prob(X, params)
+def e_step(X: np.ndarray, params: MixtureParams, patterns: Patterns | None = None) -> EStep:
+    """Responsibilities of every component for every point, in log space.
+
+    Rows with NaN cells are judged on their observed coordinates (see :func:`log_gaussian`);
+    ``patterns`` are ``X``'s missingness patterns if the caller already has them.
+    """
+    log_joint = weighted_log_prob(X, params, patterns)
     log_prob = logsumexp_rows(log_joint)
     log_resp = log_joint - log_prob[:, None]
     return EStep(log_resp=log_resp, log_prob=log_prob, resp=np.exp(log_resp))
@@ -195,6 +231,7 @@ def m_step(
     *,
     scale: float | None = None,
     sample_weight: np.ndarray | None = None,
+    patterns: Patterns | None = None,
 ) -> MixtureParams:
     """New parameters from the data and responsibilities.
 
@@ -210,7 +247,9 @@ def m_step(
         monotone) or ``"add"`` (``reg_covar`` added to every variance, as scikit-learn does).
     previous : MixtureParams, optional
         Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean
-        and covariance (or the data's, without ``previous``) and get weight exactly 0.
+        and covariance (or the data's, without ``previous``) and get weight exactly 0. With
+        NaN in ``X`` it is required: the parameters ``resp`` came from, under which the
+        missing cells' conditional expectations are taken.
     regularization : {"floor", "add"}
     scale : float, optional
         :func:`emcore.covariance.data_scale` of ``X`` (and ``sample_weight``) when the caller
@@ -220,6 +259,10 @@ def m_step(
         multiply the responsibilities in every sum, ``N_k = sum_i w_i r_ik``,
         ``mu_k = sum_i w_i r_ik x_i / N_k``, and so on (Bishop, *Pattern Recognition and
         Machine Learning*, eq. 9.24-9.27, with each point counted ``w_i`` times).
+    patterns : Patterns, optional
+        ``X``'s missingness patterns if the caller has them (found here otherwise). With
+        NaN cells the sums are the expected ones of :func:`emcore.missing.expected_statistics`
+        (Ghahramani & Jordan, 1994).
 
     Returns
     -------
@@ -228,15 +271,26 @@ def m_step(
     Raises
     ------
     ValueError
-        If every component is empty.
+        If every component is empty, or ``X`` has NaN cells and ``previous`` is None.
     """
     model = covariance_model(covariance_type)
     reg_covar = effective_reg(X, reg_covar, regularization, scale, sample_weight)
     weighted = resp if sample_weight is None else resp * sample_weight[:, None]
     nk = weighted.sum(axis=0)
     empty = empty_components(nk, point_unit(sample_weight))
-    means = (weighted.T @ X) / safe_counts(nk)[:, None]
-    covariances = model.estimate(X, weighted, nk, means, reg_covar, regularization)
+    if patterns is None:
+        patterns = missing_patterns(X)
+    if patterns is None:
+        means = (weighted.T @ X) / safe_counts(nk)[:, None]
+        covariances = model.estimate(X, weighted, nk, means, reg_covar, regularization)
+    else:
+        if previous is None:
+            raise ValueError(
+                "X has missing values (NaN): the M-step needs the parameters the "
+                "responsibilities came from (previous=...), to fill them in by expectation."
+            )
+        means, scatter = expected_statistics(X, weighted, nk, previous, patterns)
+        covariances = model.regularize(model.from_scatter(scatter, nk), reg_covar, regularization)
     if previous is None and empty.any():
         previous = data_params(X, len(nk), model.name, sample_weight=sample_weight)
     return assemble_params(nk, means, covariances, model, reg_covar, previous, empty)

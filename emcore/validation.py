@@ -6,9 +6,34 @@ import numbers
 
 import numpy as np
 
+# What NaN cells in X mean: an error (the default), or missing values for EM to work around.
+MISSING_OPTIONS: tuple[str, ...] = ("error", "em")
 
-def check_data(X: object, n_components: int | None = None, n_features: int | None = None):
-    """``X`` as a finite float64 array of shape (n_samples, n_features).
+
+def check_missing(missing: object) -> str:
+    """``"error"`` or ``"em"``, else a ValueError that lists them."""
+    if not isinstance(missing, str) or missing not in MISSING_OPTIONS:
+        raise ValueError(f"missing must be 'error' or 'em'; got {missing!r}.")
+    return missing
+
+
+def check_data(
+    X: object,
+    n_components: int | None = None,
+    n_features: int | None = None,
+    missing: str = "error",
+):
+    """``X`` as a float64 array of shape (n_samples, n_features), finite or NaN.
+
+    Parameters
+    ----------
+    X : array-like
+    n_components, n_features : int, optional
+        What the data must fit: at least as many rows as components, exactly so many columns.
+    missing : {"error", "em"}
+        ``"error"`` refuses NaN cells (with a message that points at ``missing="em"``);
+        ``"em"`` keeps them as missing values, as long as every row observes something.
+        Infinite values are always refused.
 
     Raises
     ------
@@ -25,11 +50,7 @@ def check_data(X: object, n_components: int | None = None, n_features: int | Non
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"X is empty (shape {array.shape}); it needs rows and columns of numbers.")
     if not np.isfinite(array).all():
-        bad_rows = int((~np.isfinite(array)).any(axis=1).sum())
-        raise ValueError(
-            f"X contains NaN or infinite values in {bad_rows} row(s). "
-            "Drop or fill those rows before fitting."
-        )
+        _check_non_finite(array, check_missing(missing))
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
             f"X has {array.shape[1]} features, but the mixture was fitted with {n_features}. "
@@ -43,6 +64,61 @@ def check_data(X: object, n_components: int | None = None, n_features: int | Non
                 "use at most as many components as samples."
             )
     return array
+
+
+def _check_non_finite(array: np.ndarray, missing: str) -> None:
+    """Refuse infinite values always, NaN unless ``missing="em"``, and rows of only NaN."""
+    infinite = np.isinf(array).any(axis=1)
+    if infinite.any():
+        raise ValueError(
+            f"X contains infinite values in {int(infinite.sum())} row(s) ({_rows(infinite)}). "
+            "Drop or fill those rows before fitting."
+        )
+    nan = np.isnan(array)
+    if missing != "em":
+        raise ValueError(
+            f"X contains NaN in {int(nan.any(axis=1).sum())} row(s). To fit with missing "
+            'values, pass missing="em" (EM on each row\'s observed values); or drop or fill '
+            "those rows."
+        )
+    empty = nan.all(axis=1)
+    if empty.any():
+        which = "Row" if empty.sum() == 1 else "Rows"
+        has = "has" if empty.sum() == 1 else "have"
+        raise ValueError(
+            f"{which} {_rows(empty)} of X (counted from 0) {has} no observed value: every "
+            "entry is NaN, so there is nothing to fit or score. Drop such rows."
+        )
+
+
+def check_observed_columns(X: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+    """Refuse to fit data with a column that has no observed (non-NaN) cell.
+
+    Nothing could be learnt about such a column: its mean and variance would stay wherever
+    the start put them. With ``sample_weight``, only rows of positive weight count.
+
+    Raises
+    ------
+    ValueError
+        Naming the columns, counted from 0.
+    """
+    observed = ~np.isnan(X)
+    if sample_weight is not None:
+        observed &= (sample_weight > 0)[:, None]
+    empty = ~observed.any(axis=0)
+    if empty.any():
+        where = "" if sample_weight is None else " in a row of positive sample_weight"
+        raise ValueError(
+            f"Column(s) {_rows(empty)} of X (counted from 0) have no observed value{where}: "
+            "nothing can be learnt about them. Drop those columns."
+        )
+
+
+def _rows(mask: np.ndarray) -> str:
+    """The first few indices where ``mask`` is True, as text."""
+    indices = np.flatnonzero(mask)
+    more = ", ..." if len(indices) > 5 else ""
+    return ", ".join(str(int(i)) for i in indices[:5]) + more
 
 
 def _as_numeric_array(X: object) -> np.ndarray:
