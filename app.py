@@ -18,13 +18,16 @@ from emapp.build.names import markdown_literal
 from emapp.build.prepare import PreparedRun, settings_tuple
 from emapp.ui.controls import stepping_panel
 from emapp.ui.downloads import download_buttons
+from emapp.ui.links import open_link, sync_link
 from emapp.ui.page import explanation, page_header
+from emapp.ui.placing import placing_page
 from emapp.ui.player import CHART_KEY, render_table
 from emapp.ui.runs import blob_run, table_run
 from emapp.ui.session import chart_first, current_view, with_reseeds
 from emapp.ui.sidebar import Settings, default_settings, sidebar, sidebar_placeholder
 from emapp.ui.teaching import presets_panel, teaching_tabs
 
+STAGE_KEY = "em-stage"
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -70,24 +73,37 @@ def main() -> None:
         page_title="EM, one step at a time",
         page_icon="🎯",
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state="auto",  # open on a wide screen, closed on a phone
     )
-    first = chart_first()
+    first = chart_first(allowed=not open_link())  # a shared link draws the whole page
+    # The first screen: title, stepping panel and chart, one screen high once it holds the
+    # chart (see PAGE_CSS), the chart taking whatever height the rest leaves.
+    with st.container(key=STAGE_KEY, gap="xsmall"):
+        run = first_screen(first)
+    if run is not None and not first:
+        below_chart(run)
+
+
+def first_screen(first: bool) -> PreparedRun | None:
+    """The title, the stepping panel and the chart (the sidebar is drawn on the way)."""
     page_header()
     settings = chosen_settings(first)
+    if not first:
+        sync_link(settings)  # the URL is always a link to the settings on screen
+    if placing_page(settings):  # the start is still being clicked onto the chart
+        return None
     run = load_run(settings)
     if run is None:
         if first:  # the defaults always run; should they not, draw the page that says why
             st.rerun()
         explanation()
-        return
+        return None
     current_view(run)  # a clean reset when the settings changed
     stepping_panel(run, settings.speed)
-    st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG)
+    st.plotly_chart(run.figure, key=CHART_KEY, theme=None, config=CHART_CONFIG, height="stretch")
     if run.caption:  # plain text that may hold column names from an upload
         st.caption(markdown_literal(run.caption))
-    if not first:
-        below_chart(run)
+    return run
 
 
 main()

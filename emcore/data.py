@@ -25,9 +25,13 @@ What it drops, and says so
   such as R's row names). In a file without a header only a first column holding exactly
   ``0..n-1`` or ``1..n`` counts. An ordinary column that merely increases is kept.
 - Text columns, and entirely empty columns.
-- Columns that are mostly numbers but have some text cells ("mixed" columns). They are dropped
-  whole rather than guessed at: a typo such as ``3.4x`` usually means the column needs fixing,
-  and silently turning it into a missing value would hide that.
+- Columns that are mostly numbers but have many text cells ("mixed" columns: more than
+  :data:`MAX_STRAY_CELLS` and more than a tenth of the column's cells), such as numbers
+  written with their units. They are dropped whole rather than guessed at.
+
+A column of numbers with a few stray text cells (a typo such as ``3.4x``, a ``n.d.`` or
+``#VALUE!``) is a numeric column: those cells are *unreadable*, count as missing values (their
+rows are dropped and counted), and the report says how many there were and shows a few.
 
 Limits
 ------
@@ -75,6 +79,10 @@ MAX_COLUMNS = 1_000
 # exponent, and parsing a 60,000-digit "number" would only cost time.
 MAX_NUMBER_CHARS = 100
 MIN_ROWS = 2
+# Text cells in a column of numbers are stray (unreadable, so missing) up to this many, or up
+# to this share of the column's cells; beyond both the column is "mixed" and dropped.
+MAX_STRAY_CELLS = 3
+MAX_STRAY_SHARE = 0.1
 
 # Sniffing looks at about this many characters (whole lines) and at most this many rows.
 _SAMPLE_CHARS = 65_536
@@ -89,6 +97,8 @@ _MAX_LISTED_COLUMNS = 5
 _CHUNK_CELLS = 65_536
 # Summaries tell how at most this many shared names were told apart.
 _MAX_LISTED_RENAMES = 3
+# Summaries show at most this many unreadable cells.
+_MAX_LISTED_UNREADABLE = 3
 
 # Candidate separators, in the order that wins a tie. " " stands for runs of whitespace.
 _SEPARATORS = (",", ";", "\t", "|", " ")
@@ -162,7 +172,11 @@ class ReadReport:
     dropped_unused_columns : tuple of str
         Numeric columns a built-in data set leaves out (penguins' ``year``).
     dropped_rows_missing : int
-        Rows dropped because a kept column had a missing or infinite value in them.
+        Rows dropped because a kept column had a missing, infinite or unreadable value in them.
+    unreadable_cells : int
+        Text cells in kept columns of numbers (``3.4x``), read as missing values.
+    unreadable_examples : tuple of (str, str)
+        ``(column, cell)`` for the first few of them, for the summary.
     renamed_columns : tuple of (str, str)
         ``(name in the file, name given)`` for each column whose header name an earlier
         column already had: ``a, a`` are read as ``a`` and ``a (2)``.
@@ -182,6 +196,8 @@ class ReadReport:
     dropped_unused_columns: tuple[str, ...] = ()
     dropped_rows_missing: int = 0
     renamed_columns: tuple[tuple[str, str], ...] = ()
+    unreadable_cells: int = 0
+    unreadable_examples: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
         """One or a few plain sentences, mentioning only what happened.
@@ -206,7 +222,8 @@ class ReadReport:
                 " The first row holds numbers, so it was read as data and the columns are named "
                 f"{_name_range(self.columns)}."
             )
-        return " ".join([sentence, *_renaming_sentences(self.renamed_columns)])
+        unreadable = _unreadable_sentence(self.unreadable_cells, self.unreadable_examples)
+        return " ".join([sentence, *unreadable, *_renaming_sentences(self.renamed_columns)])
 
     def _dropped_phrases(self) -> list[str]:
         groups = (
@@ -227,8 +244,22 @@ class ReadReport:
         if self.index_column is not None:
             phrases.append(_index_phrase(self.index_column))
         if self.dropped_rows_missing:
-            phrases.append(f"{_count(self.dropped_rows_missing, 'row')} with missing values")
+            what = "missing or unreadable values" if self.unreadable_cells else "missing values"
+            phrases.append(f"{_count(self.dropped_rows_missing, 'row')} with {what}")
         return phrases
+
+
+def _unreadable_sentence(n_cells: int, examples: tuple[tuple[str, str], ...]) -> list[str]:
+    """ "2 cells are not numbers ('3.4x' in height, 'n.d.' in width) and count as missing." """
+    if not n_cells:
+        return []
+    shown = [f"'{_short(cell, 20)}' in {_short(column, 30)}" for column, cell in examples]
+    more = n_cells - len(shown)
+    if more > 0:
+        shown.append(f"{more:,} more")
+    verb = "is not a number" if n_cells == 1 else "are not numbers"
+    counts = "counts" if n_cells == 1 else "count"
+    return [f"{_count(n_cells, 'cell')} {verb} ({_join(shown)}) and {counts} as missing."]
 
 
 def _renaming_sentences(renamed: tuple[tuple[str, str], ...]) -> list[str]:
@@ -327,6 +358,7 @@ def _read(
     max_cells: int = MAX_CELLS,
     max_columns: int = MAX_COLUMNS,
     keep: tuple[str, ...] | None = None,
+    label: str | None = None,
 ) -> pd.DataFrame:
     _check_limit("max_bytes", max_bytes)
     _check_limit("max_cells", max_cells)
@@ -341,7 +373,7 @@ def _read(
     sniffed = _sniff(text, separator)
     cells = _parse_cells(text, sniffed, _Limits(max_cells, max_columns))
     table = _Table.from_cells(cells, sniffed)
-    return table.to_frame(encoding, keep)
+    return table.to_frame(encoding, keep, label)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -775,9 +807,28 @@ class _Column:
         n_present = len(self.values) - self.n_missing
         if n_present == 0:
             return "empty"
-        if self.n_text == 0:
+        if self.n_text == 0 or self.stray:
             return "numeric"
         return "mixed" if self.n_text < n_present - self.n_text else "text"
+
+    @property
+    def stray(self) -> bool:
+        """A few text cells in a column of numbers: unreadable cells, not a text column."""
+        n_present = len(self.values) - self.n_missing
+        few = self.n_text <= MAX_STRAY_CELLS or self.n_text <= MAX_STRAY_SHARE * n_present
+        return 0 < self.n_text < n_present - self.n_text and few
+
+    def unreadable(self, limit: int) -> list[str]:
+        """The column's first ``limit`` text cells (its unreadable cells when it is stray)."""
+        values = self.values
+        found: list[str] = []
+        for position in np.flatnonzero(np.isnan(values))[: limit + self.n_missing]:
+            cell = str(self.cells[position])
+            if not _is_missing_token(cell):
+                found.append(cell)
+            if len(found) == limit:
+                break
+        return found
 
 
 @dataclass(frozen=True)
@@ -923,7 +974,9 @@ class _Table:
         columns = _make_columns(names, body, sniffed.decimal_comma)
         return cls(columns, sniffed, had_header, _find_index(columns, had_header), renamed)
 
-    def to_frame(self, encoding: str, keep: tuple[str, ...] | None) -> pd.DataFrame:
+    def to_frame(
+        self, encoding: str, keep: tuple[str, ...] | None, label: str | None = None
+    ) -> pd.DataFrame:
         numeric = [
             column
             for column in self.columns
@@ -936,8 +989,12 @@ class _Table:
         usable = np.isfinite(frame.to_numpy()).all(axis=1)
         frame = frame[usable].reset_index(drop=True)
         n_dropped = int((~usable).sum())
-        _refuse_too_few_rows(len(frame), n_dropped)
+        n_unreadable = sum(column.n_text for column in kept)
+        _refuse_too_few_rows(len(frame), n_dropped, n_unreadable > 0)
         frame.attrs["report"] = self._report(frame, encoding, kept, numeric, n_dropped)
+        if label is not None:  # a built-in data set's true classes, row for row
+            cells = next(column.cells for column in self.columns if column.name == label)
+            frame.attrs["labels"] = np.asarray(cells[usable], dtype=str)
         return frame
 
     def _report(
@@ -971,6 +1028,8 @@ class _Table:
             dropped_unused_columns=tuple(c.name for c in numeric if c.name not in kept_names),
             dropped_rows_missing=n_dropped,
             renamed_columns=self.renamed,
+            unreadable_cells=sum(column.n_text for column in kept),
+            unreadable_examples=_unreadable_examples(kept),
         )
 
     def _uses_decimal_commas(self, kept: list[_Column]) -> bool:
@@ -1001,6 +1060,15 @@ class _Table:
                 "and was left out. The file needs at least one column of measurements."
             )
         return "Every column of the file is empty. Upload a file with columns of numbers."
+
+
+def _unreadable_examples(kept: list[_Column]) -> tuple[tuple[str, str], ...]:
+    examples: list[tuple[str, str]] = []
+    for column in kept:
+        if column.n_text and len(examples) < _MAX_LISTED_UNREADABLE:
+            cells = column.unreadable(_MAX_LISTED_UNREADABLE - len(examples))
+            examples.extend((column.name, cell) for cell in cells)
+    return tuple(examples)
 
 
 def _find_index(columns: list[_Column], had_header: bool) -> str | None:
@@ -1034,13 +1102,14 @@ def _is_counting(values: np.ndarray) -> bool:
     return start in (0.0, 1.0) and bool(np.array_equal(values, start + np.arange(len(values))))
 
 
-def _refuse_too_few_rows(n_rows: int, n_dropped: int) -> None:
+def _refuse_too_few_rows(n_rows: int, n_dropped: int, unreadable: bool = False) -> None:
     if n_rows >= MIN_ROWS:
         return
     if n_dropped:
+        what = "missing or unreadable values" if unreadable else "missing values"
         raise DataError(
             f"Only {_count(n_rows, 'row')} left after dropping {_count(n_dropped, 'row')} with "
-            f"missing values; at least {MIN_ROWS} are needed. Fill in the missing values or use "
+            f"{what}; at least {MIN_ROWS} are needed. Fill in the missing values or use "
             "a file with more rows."
         )
     raise DataError(
@@ -1062,6 +1131,8 @@ _DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
     "faithful": ("eruptions", "waiting"),
     "penguins": ("bill_len", "bill_dep", "flipper_len", "body_mass"),
 }
+# The column holding each shipped CSV's true classes, if it has them.
+_DATASET_LABELS: dict[str, str] = {"penguins": "species"}
 _IRIS_COLUMNS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 
@@ -1078,32 +1149,54 @@ def load_dataset(name: str) -> pd.DataFrame:
     DataError
         For an unknown name, or when iris is asked for and scikit-learn is not installed.
     """
+    # Copies, so callers may modify what they get without changing the cache.
+    return _load_cached(_dataset_key(name))[0].copy()
+
+
+def dataset_labels(name: str) -> np.ndarray | None:
+    """The true class of every row of :func:`load_dataset` ``(name)``, or None.
+
+    Iris and penguins know their species (strings, row for row); Old Faithful has no classes.
+
+    Raises
+    ------
+    DataError
+        Like :func:`load_dataset`.
+    """
+    labels = _load_cached(_dataset_key(name))[1]
+    return None if labels is None else labels.copy()
+
+
+def _dataset_key(name: str) -> str:
     key = name.strip().lower() if isinstance(name, str) else None
     if key not in DATASETS:
         raise DataError(
             f"There is no built-in data set called {_short(repr(name))}; choose one of "
             f"{', '.join(sorted(DATASETS))}."
         )
-    # Copies, so callers may modify what they get without changing the cache.
-    return _load_cached(key).copy()
+    return key
 
 
 @cache
-def _load_cached(key: str) -> pd.DataFrame:
+def _load_cached(key: str) -> tuple[pd.DataFrame, np.ndarray | None]:
     if key == "iris":
         return _load_iris()
     data = resources.files("emcore").joinpath("_datasets", f"{key}.csv").read_bytes()
-    return _guarded(lambda: _read(data, keep=_DATASET_COLUMNS[key]))
+    label = _DATASET_LABELS.get(key)
+    frame = _guarded(lambda: _read(data, keep=_DATASET_COLUMNS[key], label=label))
+    return frame, frame.attrs.pop("labels", None)
 
 
-def _load_iris() -> pd.DataFrame:
+def _load_iris() -> tuple[pd.DataFrame, np.ndarray]:
     try:
         from sklearn.datasets import load_iris  # scikit-learn is only needed for this one
     except ImportError:
         raise DataError(
             "The iris data set needs scikit-learn; install it with `pip install scikit-learn`."
         ) from None
-    frame = pd.DataFrame(load_iris().data, columns=list(_IRIS_COLUMNS)).astype(np.float64)
+    iris = load_iris()
+    species = np.asarray(iris.target_names, dtype=str)[iris.target]
+    frame = pd.DataFrame(iris.data, columns=list(_IRIS_COLUMNS)).astype(np.float64)
     frame.attrs["report"] = ReadReport(
         n_rows=len(frame),
         n_columns=frame.shape[1],
@@ -1112,7 +1205,7 @@ def _load_iris() -> pd.DataFrame:
         encoding=None,
         dropped_text_columns=("species",),
     )
-    return frame
+    return frame, species
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1179,6 +1272,7 @@ __all__ = [
     "MAX_NUMBER_CHARS",
     "DataError",
     "ReadReport",
+    "dataset_labels",
     "load_dataset",
     "read_csv",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from emcore.data import (
     MAX_NUMBER_CHARS,
     DataError,
     ReadReport,
+    dataset_labels,
     load_dataset,
     read_csv,
 )
@@ -211,14 +213,47 @@ def test_rows_of_empty_cells_are_skipped_like_blank_lines():
     assert report_of(frame).dropped_rows_missing == 0
 
 
-def test_column_with_stray_text_is_dropped_as_mixed():
+def test_a_stray_text_cell_is_an_unreadable_missing_value_not_a_text_column():
     frame = read_csv(b"a,b\n1,2\n3,4x\n5,6\n")
-    assert values(frame) == {"a": [1.0, 3.0, 5.0]}
+    assert values(frame) == {"a": [1.0, 5.0], "b": [2.0, 6.0]}
     report = report_of(frame)
-    assert report.dropped_mixed_columns == ("b",)
+    assert report.dropped_mixed_columns == ()
+    assert (report.unreadable_cells, report.dropped_rows_missing) == (1, 1)
+    assert report.unreadable_examples == (("b", "4x"),)
     assert report.summary() == (
-        "Read 3 rows and 1 numeric column; dropped 1 column with some text cells (b)."
+        "Read 2 rows and 2 numeric columns; dropped 1 row with missing or unreadable values. "
+        "1 cell is not a number ('4x' in b) and counts as missing."
     )
+
+
+def test_a_few_stray_cells_in_a_long_column_are_counted_and_shown_by_example():
+    rows = [f"{i}.5,{i}" for i in range(100)]
+    for i, cell in ((3, "n.d."), (10, "#VALUE!"), (40, "3,4x"), (70, "oops"), (90, "12 kg")):
+        rows[i] = f"{i}.5,{cell}" if "," not in cell else f'{i}.5,"{cell}"'
+    frame = read_csv(("x,y\n" + "\n".join(rows) + "\n").encode())
+    report = report_of(frame)
+    assert frame.shape == (95, 2) and report.dropped_rows_missing == 5
+    assert report.unreadable_cells == 5
+    assert report.summary().endswith(
+        "5 cells are not numbers ('n.d.' in y, '#VALUE!' in y, '3,4x' in y and 2 more) and "
+        "count as missing."
+    )
+
+
+def test_a_column_with_many_text_cells_is_still_dropped_as_mixed():
+    rows = [f"{i},{i}.5" if i % 3 else f"{i},{i} kg" for i in range(30)]
+    frame = read_csv(("a,b\n" + "\n".join(rows) + "\n").encode())
+    report = report_of(frame)
+    assert list(frame.columns) == ["a"] and report.dropped_mixed_columns == ("b",)
+    assert report.unreadable_cells == 0
+    assert report.summary() == (
+        "Read 30 rows and 1 numeric column; dropped 1 column with some text cells (b)."
+    )
+
+
+def test_too_few_rows_after_unreadable_cells_says_so():
+    with pytest.raises(DataError, match="after dropping 2 rows with missing or unreadable"):
+        read_csv(b"a,b\n1,2\nx,3\n4,y\n")
 
 
 def test_empty_column_is_dropped_and_reported():
@@ -323,7 +358,7 @@ XLSX_START = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xm
         (b"a,b,c\n", "header row (a, b, c) but no rows of data"),
         (b"a,b,c\r\n\r\n,,\r\n", "but no rows of data"),
         (b"name,city\nAnn,Paris\nBob,Lyon\n", "the file's 2 columns hold text (name, city)"),
-        (b"a\n1\n3x\n5\n", "mostly numbers but has text such as '3x'"),
+        (b"a\n1\n3\n5\n7\n11\n9x\n0x\n1x\n2x\n", "mostly numbers but has text such as '9x'"),
         (b"id,name\n1,Ann\n2,Bob\n", "No column of numbers was found apart from the row index"),
         (b"id,x\n1,\n2,NA\n", "The only column of numbers, 'id', is a row index"),
         (b"a,b\n,\nNA,\n", "Every column of the file is empty"),
@@ -345,7 +380,10 @@ XLSX_START = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xm
 def test_refusals(data, phrase):
     with pytest.raises(DataError) as raised:
         read_csv(data)
-    assert phrase in str(raised.value)
+    message = str(raised.value)
+    assert phrase in message
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", message) if s]
+    assert len(sentences) == len(set(sentences)), message  # each thing is said once
 
 
 def test_data_error_is_a_value_error():
@@ -501,15 +539,17 @@ def test_a_quote_that_runs_on_past_what_a_header_can_hold_is_refused():
 def test_a_long_cell_followed_by_a_letter_is_text():
     data = b"a,b\n1,2\n" + b"9" * 60_000 + b"x,3\n4,5\n"
     frame = read_csv(data)
-    assert values(frame) == {"b": [2.0, 3.0, 5.0]}
-    assert report_of(frame).dropped_mixed_columns == ("a",)
+    assert values(frame) == {"a": [1.0, 4.0], "b": [2.0, 5.0]}
+    report = report_of(frame)
+    assert report.unreadable_cells == 1
+    assert len(report.summary()) < 200  # the cell is shortened in words
 
 
 @pytest.mark.parametrize("length", [101, 500])
 def test_a_number_longer_than_the_cell_cap_is_text(length):
     frame = read_csv(b"a,b\n1,2\n" + b"9" * length + b",3\n4,5\n")
-    assert list(frame.columns) == ["b"]
-    assert report_of(frame).dropped_mixed_columns == ("a",)
+    assert values(frame) == {"a": [1.0, 4.0], "b": [2.0, 5.0]}
+    assert report_of(frame).unreadable_cells == 1
 
 
 def test_a_number_at_the_cell_cap_is_read():
@@ -585,7 +625,8 @@ def test_a_100_kb_column_name_is_kept_whole_but_shortened_in_words():
 @pytest.mark.parametrize(
     "data",
     [
-        f"{LONG}\n1\n3x\n5\n".encode(),  # a mixed column
+        f"{LONG}\n1\n3x\n5\n".encode(),  # a stray text cell
+        f"{LONG}\n1\n3\n5\n7\n11\n{LONG}x\n0x\n1x\n2x\n".encode(),  # a mixed column
         f"{LONG},{LONG}b\nAnn,Paris\nBob,Lyon\n".encode(),  # text only
         f"{LONG},b\n".encode(),  # a header without rows
         f"{LONG},{LONG}\n1,2\n1,2\n{LONG}x,y\n".encode(),  # long cells and names
@@ -735,6 +776,17 @@ def test_load_penguins_keeps_the_four_measurements():
     assert report.dropped_unused_columns == ("year",)
     assert report.dropped_rows_missing == 2
     assert "1 unused column (year)" in report.summary()
+
+
+def test_iris_and_penguins_know_their_species_row_for_row():
+    iris = dataset_labels("iris")
+    assert iris.shape == (150,) and list(np.unique(iris)) == ["setosa", "versicolor", "virginica"]
+    assert iris[0] == "setosa" and iris[-1] == "virginica"
+    penguins = dataset_labels("Penguins")
+    assert penguins.shape == (len(load_dataset("penguins")),)
+    assert list(np.unique(penguins)) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert dataset_labels("faithful") is None
+    assert "labels" not in load_dataset("penguins").attrs
 
 
 def test_load_dataset_ignores_case_and_returns_a_fresh_copy():

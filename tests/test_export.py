@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 
 from emapp.build.export import (
+    export_suffix,
     file_stem,
     final_export,
     labels_csv,
     parameters_dict,
     parameters_json,
+    state_export,
 )
 from emapp.build.timeline import ModelSettings, compute_timeline
 from emcore import load_dataset
@@ -75,6 +77,7 @@ def test_json_parses_with_weights_means_covariances_and_type(faithful, covarianc
     assert parsed["state"] == {
         "which": "final",
         "iteration": final.iteration,
+        "stage": "E",
         "converged": timeline.converged,
         "log_likelihood": final.log_likelihood,
     }
@@ -98,6 +101,39 @@ def test_export_is_the_final_state(faithful) -> None:
     timeline, fit = run_export(data, columns)
     assert fit.params is timeline.states[-1].params
     assert fit.resp is timeline.resp[timeline.last]
+
+
+@pytest.mark.parametrize("standardise", [False, True])
+def test_the_state_on_screen_is_exported_and_says_so(faithful, standardise) -> None:
+    data, columns = faithful
+    timeline, fit = run_export(data, columns, standardise=standardise)
+    for index in (0, 1, 2, timeline.last):
+        state = timeline.states[index]
+        shown = state_export(fit, index, f"state {index}")
+        assert shown.params is state.params
+        parsed = parameters_dict(shown)
+        assert parsed["state"]["which"] == "on screen"
+        assert parsed["state"]["label"] == f"state {index}"
+        assert (parsed["state"]["iteration"], parsed["state"]["stage"]) == (
+            state.iteration,
+            state.stage,
+        )
+        assert parsed["state"]["converged"] == (timeline.converged and index == timeline.last)
+        # The colours on screen: an E state's own, an M state's from the E before; at the
+        # start, those the start gives (the first E-step's).
+        source = timeline.colour_source(index) or 1
+        np.testing.assert_allclose(shown.resp, timeline.resp[source], atol=1e-6)
+    assert export_suffix(state_export(fit, 2)) == "iteration1_M"
+    assert export_suffix(fit) == "final"
+
+
+def test_the_true_label_is_exported_when_known() -> None:
+    data = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    resp = np.array([[1.0, 0.0], [0.0, 1.0], [0.2, 0.8]], dtype=np.float32)
+    back = pd.read_csv(io.StringIO(labels_csv(data, ("a", "true_label"), resp, ["x", "y", "y"])))
+    assert list(back.columns) == ["a", "true_label", "label", "resp_1", "resp_2", "true_label_2"]
+    assert list(back["true_label_2"]) == ["x", "y", "y"]
+    assert "true_label" not in labels_csv(data, ("a", "b"), resp)
 
 
 def test_file_names_are_safe() -> None:

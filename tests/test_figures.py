@@ -7,13 +7,14 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from colorspacious import cspace_convert
 
 from emapp.build.blobs import BlobSettings, make_blobs
 from emapp.build.colors import (
     NEUTRAL_HEX,
     PALETTE_HEX,
     blend,
-    hex_to_rgb,
+    mean_symbols,
     palette_rgb,
     point_colors,
 )
@@ -77,12 +78,13 @@ def test_a_point_owned_by_one_component_gets_its_colour() -> None:
     assert point_colors(resp) == [c.lower() for c in PALETTE_HEX[:3]]
 
 
-def test_a_shared_point_gets_the_weighted_mix() -> None:
-    resp = np.array([[0.25, 0.75, 0.0]])
-    expected = 0.25 * np.array(hex_to_rgb(PALETTE_HEX[0])) + 0.75 * np.array(
-        hex_to_rgb(PALETTE_HEX[1])
-    )
-    np.testing.assert_array_equal(blend(resp, palette_rgb(3))[0], np.rint(expected))
+def test_a_shared_point_gets_the_weighted_mix_as_seen() -> None:
+    # Blue and sky blue: their mix is colourful, so it is the plain weighted mean in
+    # CAM02-UCS (a perceptual space), up to the rounding grid and sRGB's 8 bits.
+    resp = np.array([[0.25, 0.0, 0.0, 0.0, 0.0, 0.75]])
+    ucs = cspace_convert(palette_rgb(6) / 255, "sRGB1", "CAM02-UCS")
+    got = cspace_convert(blend(resp, palette_rgb(6))[0] / 255, "sRGB1", "CAM02-UCS")
+    assert np.linalg.norm(got - (0.25 * ucs[0] + 0.75 * ucs[5])) < 1.5
 
 
 def test_float32_rounding_cannot_overflow_a_channel() -> None:
@@ -137,6 +139,19 @@ def test_colours_in_e_frames_come_from_that_states_responsibilities(small_run) -
     assert colours == point_colors(timeline.responsibilities(index))
 
 
+def test_every_mean_keeps_its_own_shape_in_every_frame(small_run) -> None:
+    """Colour is never the only cue: each component's mean has its shape in every state
+    (the player moves the means' SVG paths, never their shapes)."""
+    _, timeline, figure = small_run
+    layout = Layout(3)
+    assert figure["data"][layout.means]["marker"]["symbol"] == mean_symbols(3)
+    for frame in figure["frames"]:
+        means = frame["data"][frame["traces"].index(layout.means)]
+        empty = timeline.states[int(frame["name"])].params.empty
+        assert means["marker"]["symbol"] == mean_symbols(3, empty)
+        assert len(set(means["marker"]["symbol"])) == 3
+
+
 def test_axes_are_fixed_for_the_whole_run(small_run) -> None:
     X, _, figure = small_run
     layout = figure["layout"]
@@ -181,3 +196,24 @@ def test_axis_titles_show_markup_in_names_as_written(small_run) -> None:
     assert spec["layout"]["xaxis"]["title"]["text"] == ESCAPED[0]
     assert spec["layout"]["yaxis"]["title"]["text"] == ESCAPED[1]
     assert "<b>x" not in json.dumps(spec) and "%{meta}" not in json.dumps(spec)
+
+
+def test_the_iteration_axis_at_the_start_does_not_tell_the_run_length() -> None:
+    """Every run's figure starts on the same iteration axis; the player widens it to
+    ``axis_ends`` of the states visited (doubling reaches, so rarely during Play)."""
+    from emapp.build.figures import MIN_AXIS_ITERATIONS, axis_ends, iteration_axis_end
+
+    X = make_blobs(BlobSettings(n_points=300, seed=2))
+    short = compute_timeline(X, ModelSettings(3, "full", "kmeans", 0))
+    long = compute_timeline(X, ModelSettings(6, "full", "random", 1))
+    assert short.n_iterations != long.n_iterations
+    ranges = [build_figure(X, t)["layout"]["xaxis2"]["range"] for t in (short, long)]
+    assert ranges[0] == ranges[1] == [-0.5, iteration_axis_end(0)]
+    for timeline in (short, long):
+        ends = axis_ends(timeline)
+        assert len(ends) == len(timeline)
+        assert ends == sorted(ends) and ends[0] == iteration_axis_end(0)
+        assert all(end > state.iteration for end, state in zip(ends, timeline.states, strict=True))
+    reaches = {iteration_axis_end(i) for i in range(0, 151)}
+    assert len(reaches) == 5  # 10, 20, 40, 80, 160 iterations
+    assert iteration_axis_end(MIN_AXIS_ITERATIONS) == iteration_axis_end(0)

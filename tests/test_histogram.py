@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from emapp.build.colors import contrast_ratio, mean_symbols
 from emapp.build.histogram import (
     HistogramLayout,
     build_histogram_figure,
@@ -66,6 +67,19 @@ def test_mixture_is_the_sum_of_the_components(figure) -> None:
     by_trace = dict(zip(last["traces"], last["data"], strict=True))
     components = sum(np.asarray(by_trace[layout.component(k)]["y"]) for k in range(2))
     np.testing.assert_allclose(by_trace[layout.mixture]["y"], components, atol=2e-3)
+
+
+def test_means_have_the_2d_charts_shapes(figure) -> None:
+    layout = HistogramLayout(2)
+    for frame in figure["frames"]:
+        means = frame["data"][frame["traces"].index(layout.means)]
+        assert [s.removesuffix("-open") for s in means["marker"]["symbol"]] == mean_symbols(2)
+
+
+def test_table_swatches_have_readable_text(eruptions) -> None:
+    table = histogram_table(eruptions[1], "v", "eruptions")
+    for colours in table["colours"]:
+        assert all(contrast_ratio(c, table["inks"][c]) >= 4.5 for c in colours)
 
 
 def test_first_trace_is_no_point_cloud(figure) -> None:

@@ -8,6 +8,7 @@ import pytest
 from sklearn.cluster import KMeans
 
 from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.colors import PALETTE_HEX, mean_symbols
 from emapp.build.kmeans_view import (
     cluster_means,
     compare,
@@ -92,6 +93,10 @@ def test_figure_has_both_panels_and_the_regions(X) -> None:
     assert {trace.xaxis for trace in figure.data} == {"x", "x2"}
     regions = np.asarray(figure.data[0].z)
     assert set(np.unique(regions)) <= set(range(4))
+    # Both panels' means: cluster k and component k have the same colour and shape.
+    means = [t for t in figure.data if t.name in ("k-means means", "EM means")]
+    assert [list(t.marker.symbol) for t in means] == [mean_symbols(4)] * 2
+    assert [list(t.marker.color) for t in means] == [list(PALETTE_HEX[:4])] * 2
 
 
 # Column names from an uploaded file are plain text: Plotly must show them as written.

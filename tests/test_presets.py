@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
-from emapp.build.blobs import make_blobs
+from emapp.build.blobs import make_blobs, make_labelled_blobs
 from emapp.build.kmeans_view import compare
 from emapp.build.presets import PRESET_NAMES, PRESETS, is_applied, preset_by_name, session_values
 from emapp.build.selection_view import best_row, compare_models
@@ -22,6 +23,7 @@ SIDEBAR_KEYS = {
     "rotation",
     "own_orientation",
     "data_seed",
+    "dimensions",
     "n_components",
     "covariance_type",
     "init",
@@ -50,6 +52,7 @@ def test_values_fit_the_sidebar_widgets(preset) -> None:
     assert isinstance(values["rotation"], int) and values["rotation"] % 5 == 0
     assert values["covariance_type"] in COVARIANCE_TYPES and values["init"] in INIT_METHODS
     assert 1 <= values["n_components"] <= 10
+    assert values["dimensions"] in (1, 2)
     assert preset.lesson.endswith(".") and len(preset.lesson) < 260
 
 
@@ -64,6 +67,29 @@ def test_is_applied_until_a_setting_changes() -> None:
 def test_unknown_name_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown scenario"):
         preset_by_name("nope")
+
+
+def test_one_column_is_a_first_lesson_on_a_line() -> None:
+    preset, X, timeline = run_of("One column")
+    assert preset is PRESETS[0] and X.shape == (preset.blobs.n_points, 1)
+    _, truth = make_labelled_blobs(preset.blobs)
+    # The curves really move: from a start far from both bumps onto them, in a few steps.
+    assert timeline.converged and 5 <= timeline.n_iterations <= 40
+    start, end = timeline.states[0].params, timeline.states[-1].params
+    centres = np.sort([X[truth == k, 0].mean() for k in (1, 2)])
+    assert np.abs(end.means - start.means).max() > 2 * preset.blobs.spread
+    order = np.argsort(end.means[:, 0])
+    np.testing.assert_allclose(end.means[order, 0], centres, atol=0.2 * preset.blobs.spread)
+    # Every point is shared by heights: the hard labels match the true bumps...
+    labels = timeline.resp[timeline.last].argmax(axis=1)
+    assert adjusted_rand_score(truth, labels) > 0.95
+    # ...and the taller bump earns the larger weight.
+    sizes = np.bincount(truth)[1:] / len(truth)
+    tall = int(np.argmax(sizes))
+    centre_of_tall = X[truth == tall + 1, 0].mean()
+    heavier = int(np.argmax(end.weights))
+    assert abs(end.means[heavier, 0] - centre_of_tall) < 0.2 * preset.blobs.spread
+    np.testing.assert_allclose(np.sort(end.weights), np.sort(sizes), atol=0.03)
 
 
 def test_well_separated_converges_fast_with_certain_points_like_kmeans() -> None:

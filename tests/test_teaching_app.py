@@ -125,21 +125,62 @@ def test_point_number_changes_the_numbers() -> None:
     assert any("the same numbers" in s.value for s in at.success)
 
 
-def test_follow_the_chart_shows_the_state_on_the_chart() -> None:
+def test_the_worked_example_follows_the_chart_without_a_button() -> None:
     at = start()
     open_tab(at, "Worked example")
     assert any("Numbers at: Iteration 0" in m.value for m in at.markdown)
+    assert not [b for b in at.button if b.label == "Follow the chart"]
     view = at.session_state["em_view"]
     view.move_to(4)  # what the stepping buttons do: two full iterations' halves
     at.session_state["em_view"] = view
-    click(at, "Follow the chart")
+    at.run()  # the rerun the stepping panel asks for (emapp.ui.follow.follow_chart)
     assert any("Numbers at: Iteration 2 · M-step done" in m.value for m in at.markdown)
+    assert at.session_state["follow_drawn"][1] == 4
+    headers = at.table[0].value.columns
+    assert {"weight π_k", "density N(x | μ_k, Σ_k)", "responsibility r_ik"} <= set(headers)
+
+
+class FakeStreamlit:
+    """Session state and a rerun that is only recorded: emapp.ui.follow's view of Streamlit."""
+
+    def __init__(self, state: dict) -> None:
+        self.session_state = state
+        self.reruns = 0
+
+    def rerun(self, scope: str = "app") -> None:
+        assert scope == "app"
+        self.reruns += 1
+
+
+@pytest.mark.parametrize(
+    ("state", "index", "playing", "fragment", "reruns"),
+    [
+        ({"teaching_tab": "Worked example"}, 5, False, True, 1),
+        ({"teaching_tab": "Density", "density_source": "chart"}, 5, False, True, 1),
+        ({"teaching_tab": "Density", "density_source": "end"}, 5, False, True, 0),
+        ({"export_which": "screen"}, 5, False, True, 1),
+        ({"export_which": "final", "teaching_tab": "Choose K"}, 5, False, True, 0),
+        ({"teaching_tab": "Worked example"}, 3, False, True, 0),  # already drawn
+        ({"teaching_tab": "Worked example"}, 5, True, True, 0),  # playing
+        ({"teaching_tab": "Worked example"}, 5, False, False, 0),  # a full run draws it anyway
+    ],
+)
+def test_the_stepping_panel_reruns_the_page_only_for_an_open_follower(
+    monkeypatch, state, index, playing, fragment, reruns
+) -> None:
+    from emapp.ui import follow
+
+    fake = FakeStreamlit({**state, follow.DRAWN: ("run", 3)})
+    monkeypatch.setattr(follow, "st", fake)
+    monkeypatch.setattr(follow, "fragment_run", lambda: fragment)
+    follow.follow_chart("run", index, playing)
+    assert fake.reruns == reruns
 
 
 # -- scenarios --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["Elongated", "Bad start that collapses"])
+@pytest.mark.parametrize("name", ["One column", "Elongated", "Bad start that collapses"])
 def test_a_scenario_sets_every_sidebar_key_and_shows_its_lesson(name) -> None:
     from emapp.build.presets import preset_by_name, session_values
 

@@ -129,7 +129,8 @@ def test_latex_shows_the_actual_numbers(X, timeline) -> None:
     assert sum_to_one_latex(numbers).endswith("= 1")
     table = component_table(numbers)
     assert list(table["component"]) == ["1", "2", "3"]
-    np.testing.assert_allclose(table["r_ik"], numbers.resp)
+    assert {"weight π_k", "density N(x | μ_k, Σ_k)", "responsibility r_ik"} <= set(table.columns)
+    np.testing.assert_allclose(table["responsibility r_ik"], numbers.resp)
 
 
 def test_number_formatting() -> None:

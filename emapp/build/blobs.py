@@ -1,4 +1,5 @@
-"""Synthetic 2-D Gaussian blobs from the sidebar's slider values (pure NumPy)."""
+"""Synthetic Gaussian blobs from the sidebar's slider values (pure NumPy): points in the plane,
+or on a line (one column, drawn as a histogram), and the true cluster of every point."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class BlobSettings:
         if False they all share it, which is the data the "tied" covariance type assumes.
     seed : int
         Seed of the random generator.
+    dimensions : int
+        2 (the plane) or 1 (a line: clusters are bell curves of standard deviation
+        ``spread``; stretch and rotation do not apply).
     """
 
     n_points: int = 1000
@@ -42,6 +46,7 @@ class BlobSettings:
     rotation: float = 30.0
     own_orientation: bool = True
     seed: int = 0
+    dimensions: int = 2
 
 
 def cluster_sizes(n_points: int, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,16 +64,20 @@ def cluster_sizes(n_points: int, n_clusters: int, rng: np.random.Generator) -> n
     return sizes
 
 
-def cluster_centres(n_clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """Centres in units of the spread, kept apart when possible (rejection sampling)."""
-    half_width = 3.0 + 2.5 * np.sqrt(n_clusters)
+def cluster_centres(n_clusters: int, rng: np.random.Generator, dimensions: int = 2) -> np.ndarray:
+    """Centres in units of the spread, kept apart when possible (rejection sampling).
+
+    On a line the clusters get as much room as in the plane along one axis: the box's
+    width grows with their number.
+    """
+    half_width = 3.0 + 2.5 * (np.sqrt(n_clusters) if dimensions == 2 else n_clusters)
     centres: list[np.ndarray] = []
     for _ in range(n_clusters):
-        candidate = rng.uniform(-half_width, half_width, size=2)
+        candidate = rng.uniform(-half_width, half_width, size=dimensions)
         for _ in range(MAX_CENTRE_TRIES):
             if all(np.linalg.norm(candidate - c) >= MIN_CENTRE_DISTANCE for c in centres):
                 break
-            candidate = rng.uniform(-half_width, half_width, size=2)
+            candidate = rng.uniform(-half_width, half_width, size=dimensions)
         centres.append(candidate)
     return np.array(centres)
 
@@ -91,18 +100,32 @@ def cluster_angles(settings: BlobSettings) -> np.ndarray:
 
 
 def make_blobs(settings: BlobSettings) -> np.ndarray:
-    """Points of shape (n_points, 2), clusters in random order of appearance.
+    """Points of shape (n_points, dimensions), clusters in random order of appearance.
 
     The centres are placed in spread-independent units and then the clusters are scaled, so
     changing the spread makes the same clusters overlap more or less instead of moving them.
     """
+    return make_labelled_blobs(settings)[0]
+
+
+def make_labelled_blobs(settings: BlobSettings) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`make_blobs`'s points and the true cluster of each (1, 2, ...), row for row."""
     rng = np.random.default_rng(settings.seed)
     sizes = cluster_sizes(settings.n_points, settings.n_clusters, rng)
-    centres = cluster_centres(settings.n_clusters, rng)
-    angles = cluster_angles(settings)
-    parts = []
-    for size, centre, angle in zip(sizes, centres, angles, strict=True):
-        covariance = cluster_covariance(settings.spread, settings.stretch, angle)
-        parts.append(rng.multivariate_normal(centre, covariance, size=size))
+    if settings.dimensions == 1:
+        centres = cluster_centres(settings.n_clusters, rng, dimensions=1)
+        parts = [
+            rng.normal(centre[0], settings.spread, size=(size, 1))
+            for size, centre in zip(sizes, centres, strict=True)
+        ]
+    else:
+        centres = cluster_centres(settings.n_clusters, rng)
+        angles = cluster_angles(settings)
+        parts = []
+        for size, centre, angle in zip(sizes, centres, angles, strict=True):
+            covariance = cluster_covariance(settings.spread, settings.stretch, angle)
+            parts.append(rng.multivariate_normal(centre, covariance, size=size))
     points = np.vstack(parts)
-    return points[rng.permutation(len(points))]
+    labels = np.repeat(np.arange(1, settings.n_clusters + 1), sizes)
+    order = rng.permutation(len(points))
+    return points[order], labels[order]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from emapp.build.colors import component_hex, point_colors
+from emapp.build.colors import component_hex, mean_symbol, point_colors
 from emapp.build.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
 from emapp.build.geometry import square_ranges
 from emapp.build.kmeans_view import widened
@@ -136,7 +136,7 @@ def means_trace(params: MixtureParams) -> go.Scatter:
         textposition="top right",
         textfont={"size": 20, "color": MEAN_OUTLINE},
         marker={
-            "symbol": "diamond",
+            "symbol": [mean_symbol(int(k)) for k in live],
             "size": 18,
             "color": [component_hex(int(k)) for k in live],
             "line": {"width": 2.5, "color": MEAN_OUTLINE},

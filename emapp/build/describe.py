@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from emapp.build.colors import NEUTRAL_HEX, component_hex
+from emapp.build.colors import NEUTRAL_HEX, component_hex, swatch_inks
 from emapp.build.state import STEP_ACTIONS, step_target
 from emapp.build.timeline import Timeline, reseeded_component
 from emcore import Event, MixtureParams, Snapshot
@@ -36,6 +36,9 @@ class Note(NamedTuple):
     sentence: str
 
 
+# What the chart itself says during Play about the half-step just shown, by stage letter:
+# large words in the chart's corner, read from the back of the room.
+HALF_STEPS = {"E": "E-step: recolour", "M": "M-step: move"}
 FRESH_SENTENCE = (
     "The responsibilities are already up to date: another E-step would give the same "
     "colours. Press M-step to move the components."
@@ -136,7 +139,8 @@ def browser_text(descriptions: Sequence[StateDescription]) -> dict:
     """The words of every state for the browser's player (``player.js``).
 
     ``stages`` has one letter per state (``S``, ``E``, ``M``); ``labels`` and ``loglik`` one
-    string per state; the notes are sent once per distinct list (``notes``, each note a
+    string per state; ``half_steps`` the words the chart shows during Play for an E and
+    an M state; the notes are sent once per distinct list (``notes``, each note a
     ``[kind, sentence]`` pair) with the list of every state in ``notes_index``: long runs of
     states share theirs.
     """
@@ -154,6 +158,7 @@ def browser_text(descriptions: Sequence[StateDescription]) -> dict:
         "loglik": [d.loglik for d in descriptions],
         "notes": distinct,
         "notes_index": notes_index,
+        "half_steps": HALF_STEPS,
     }
 
 
@@ -315,6 +320,7 @@ def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:
         "header": table_header(feature_names),
         "rows": [table_rows(s.params) for s in timeline.states],
         "colours": [component_colours(s.params) for s in timeline.states],
+        "inks": swatch_inks(),  # black or white text on each swatch colour (WCAG AA)
         "covariance_type": timeline.states[0].params.covariance_type,
         "caption": table_caption(timeline.states[0].params.covariance_type),
     }

@@ -1,9 +1,10 @@
 """Exporting a fit: the data with labels and responsibilities as CSV, the parameters as JSON.
 
 Pure functions of numbers and names; the download buttons are in :mod:`emapp.ui.downloads`.
-Both files describe the *final* state of the run (the fit EM converged to, or stopped at),
-whatever state is on screen: the browser may be in the middle of playback, and a download
-should not depend on timing.
+Both files describe either the *final* state of the run (the fit EM converged to, or stopped
+at; the default) or the *state on screen* (:func:`state_export`), and say which: the JSON in
+its ``state`` block, both in the buttons' labels and the files' names. When the data know
+their true clusters (blobs) or species (iris, penguins), the CSV has a ``true_label`` column.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import numpy as np
 import pandas as pd
 
 from emapp.build.timeline import Timeline
-from emcore import MixtureParams
+from emcore import MixtureParams, e_step
 
 RESP_DECIMALS = 6
 LABEL_COLUMN = "label"
+TRUE_LABEL_COLUMN = "true_label"
+FINAL = "final"
+ON_SCREEN = "on screen"
 # A cell starting with one of these is run as a formula when the CSV is opened in a
 # spreadsheet; an uploaded file's column names end up in the exported header.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,6 +49,16 @@ class FitExport:
         Which state this is.
     name : str
         A short name for the files (data set or upload).
+    truth : ndarray of shape (n,) or None
+        The true cluster or species of every row, when known.
+    timeline : Timeline or None
+        The whole run in the columns EM ran in, for :func:`state_export`.
+    which : str
+        :data:`FINAL` or :data:`ON_SCREEN`.
+    label : str
+        The state's status line ("Iteration 3 · E-step done"); empty for the final fit.
+    stage : str
+        The state's stage: "start", "E" or "M".
     """
 
     data: np.ndarray
@@ -57,6 +71,11 @@ class FitExport:
     centre: np.ndarray | None = None
     scale: np.ndarray | None = None
     name: str = "em"
+    truth: np.ndarray | None = None
+    timeline: Timeline | None = None
+    which: str = FINAL
+    label: str = ""
+    stage: str = "E"
 
 
 def final_export(
@@ -66,6 +85,7 @@ def final_export(
     centre: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     name: str = "em",
+    truth: np.ndarray | None = None,
 ) -> FitExport:
     """The export of a run's last state (an E state: its responsibilities match its params)."""
     last = timeline.last
@@ -81,7 +101,53 @@ def final_export(
         centre=centre,
         scale=scale,
         name=name,
+        truth=truth,
+        timeline=timeline,
     )
+
+
+def state_export(fit: FitExport, index: int, label: str = "") -> FitExport:
+    """``fit`` (a final export) as of state ``index`` of its run: the state on screen.
+
+    The parameters are that state's. The responsibilities are the ones its colours show:
+    an E state's own, an M state's from the E-step before it; at the start, where the
+    points are not coloured yet, those the start's parameters give (the first E-step's).
+    """
+    timeline = fit.timeline
+    if timeline is None:
+        raise ValueError("This export has no run to take another state from.")
+    index = min(max(int(index), 0), timeline.last)
+    state = timeline.states[index]
+    source = timeline.colour_source(index)
+    if source is not None:
+        resp = timeline.resp[source]
+    else:
+        X = fit.data if fit.scale is None else (fit.data - fit.centre) / fit.scale
+        resp = e_step(X, state.params).resp
+    return FitExport(
+        data=fit.data,
+        columns=fit.columns,
+        params=state.params,
+        resp=resp,
+        iteration=state.iteration,
+        converged=bool(fit.converged and index == timeline.last),
+        log_likelihood=state.log_likelihood,
+        centre=fit.centre,
+        scale=fit.scale,
+        name=fit.name,
+        truth=fit.truth,
+        timeline=timeline,
+        which=ON_SCREEN,
+        label=label,
+        stage=state.stage,
+    )
+
+
+def export_suffix(fit: FitExport) -> str:
+    """What the file names add: ``final``, or ``iteration3_E`` for a state on screen."""
+    if fit.which == FINAL:
+        return FINAL
+    return f"iteration{fit.iteration}_{fit.stage}"
 
 
 def unique_name(name: str, taken: set[str]) -> str:
@@ -101,8 +167,14 @@ def normalised(resp: np.ndarray) -> np.ndarray:
     return np.divide(resp, totals, out=np.zeros_like(resp), where=totals > 0)
 
 
-def labels_frame(data: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> pd.DataFrame:
-    """The data, the hard label (1..K, the component numbers on screen) and ``resp_1..K``."""
+def labels_frame(
+    data: np.ndarray,
+    columns: Sequence[str],
+    resp: np.ndarray,
+    truth: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The data, the hard label (1..K, the component numbers on screen), ``resp_1..K`` and,
+    when known, the true label (cluster number or species)."""
     columns = [str(c) for c in columns]
     frame = pd.DataFrame(np.asarray(data, dtype=float), columns=columns)
     taken = set(columns)
@@ -110,6 +182,8 @@ def labels_frame(data: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> 
     frame[unique_name(LABEL_COLUMN, taken)] = resp.argmax(axis=1) + 1
     for k in range(resp.shape[1]):
         frame[unique_name(f"resp_{k + 1}", taken)] = np.round(resp[:, k], RESP_DECIMALS)
+    if truth is not None:
+        frame[unique_name(TRUE_LABEL_COLUMN, taken)] = np.asarray(truth)
     return frame
 
 
@@ -119,10 +193,16 @@ def spreadsheet_safe(name: str) -> str:
     return "'" + name if name.startswith(FORMULA_STARTS) else name
 
 
-def labels_csv(data: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> str:
+def labels_csv(
+    data: np.ndarray,
+    columns: Sequence[str],
+    resp: np.ndarray,
+    truth: np.ndarray | None = None,
+) -> str:
     """:func:`labels_frame` as CSV text, one row per point, with a header that no
-    spreadsheet runs as a formula (the cells are all numbers)."""
-    frame = labels_frame(data, columns, resp)
+    spreadsheet runs as a formula (the cells are numbers, and the built-in data sets'
+    species names)."""
+    frame = labels_frame(data, columns, resp, truth)
     frame.columns = [spreadsheet_safe(str(c)) for c in frame.columns]
     return frame.to_csv(index=False, lineterminator="\n")
 
@@ -139,13 +219,16 @@ def parameters_dict(fit: FitExport) -> dict:
         "means": params.means.tolist(),
         "covariances": np.asarray(params.covariances).tolist(),
         "state": {
-            "which": "final",
+            "which": fit.which,
             "iteration": fit.iteration,
+            "stage": fit.stage,
             "converged": bool(fit.converged),
             "log_likelihood": fit.log_likelihood,
         },
         "standardised": standardised,
     }
+    if fit.label:
+        result["state"]["label"] = fit.label
     if standardised:
         centre = np.zeros(len(fit.columns)) if fit.centre is None else fit.centre
         result["standardisation"] = {

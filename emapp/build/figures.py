@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from emapp.build.colors import NEUTRAL_HEX, component_hex, point_colors, shade
+from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols, point_colors, shade
 from emapp.build.geometry import N_STDS, ellipse_xy, square_ranges
 from emapp.build.names import plotly_literal
 from emapp.build.timeline import Timeline
@@ -33,7 +33,45 @@ from emcore import MixtureParams, Snapshot
 FONT = {"family": "Source Sans Pro, Helvetica, Arial, sans-serif", "size": 17, "color": "#1F2430"}
 GRID = "#E3E7EF"
 AXIS_LINE = "#9AA3B5"
-FIGURE_HEIGHT = 600
+FIGURE_HEIGHT = 600  # the page makes it as tall as the screen leaves room for (PAGE_CSS)
+TICK_SIZE = 19
+TITLE_SIZE = 19
+# The data panel and the log-likelihood panel, side by side (fractions of the width). Only
+# the panels' own tick labels stand in the gap between them.
+DATA_DOMAIN = [0.0, 0.63]
+CURVE_DOMAIN = [0.69, 1.0]
+# The panels' places as Plotly.relayout takes them: side by side (as built), and on a phone
+# held upright one above the other, the curve's axis on the left like the data's and no
+# legend (the table's swatches say which colour is which); the player switches between the
+# two (see player.js).
+PANEL_LAYOUTS = {
+    "wide": {
+        "xaxis.domain": DATA_DOMAIN,
+        "yaxis.domain": [0.0, 1.0],
+        "xaxis2.domain": CURVE_DOMAIN,
+        "yaxis2.domain": [0.0, 1.0],
+        "yaxis2.side": "right",
+        "showlegend": True,
+    },
+    "narrow": {
+        "xaxis.domain": [0.0, 1.0],
+        "yaxis.domain": [0.46, 1.0],
+        "xaxis2.domain": [0.0, 1.0],
+        "yaxis2.domain": [0.0, 0.24],
+        "yaxis2.side": "left",
+        "showlegend": False,
+    },
+}
+
+
+def panel_layouts(layout: dict) -> dict:
+    """:data:`PANEL_LAYOUTS` for a figure with ``layout``, each with the data panel's ranges as
+    built: Plotly widens one of them to keep circles round, and must start from these again
+    when the panel's shape changes."""
+    ranges = {f"{name}.range": layout[name]["range"] for name in ("xaxis", "yaxis")}
+    return {size: {**places, **ranges} for size, places in PANEL_LAYOUTS.items()}
+
+
 ELLIPSE_STYLES = (  # 1, 2 and 3 standard deviations: solid, then fainter and thinner
     {"width": 4.0, "dash": "solid"},
     {"width": 2.0, "dash": "dash"},
@@ -127,8 +165,54 @@ def ellipse_update(params: MixtureParams, k: int, level: int, decimals: int) -> 
     }
 
 
-def means_update(params: MixtureParams, decimals: int) -> dict:
-    """Markers at the means, in the components' colours; empty components hollow and grey."""
+# Where a mean's number may go, in order of preference, with the offset of the number's
+# centre from the mean in pixels (a 22 px digit beside a 20 px marker, as Plotly places it).
+LABEL_PLACES = (
+    ("top right", 16, 20),
+    ("top left", -16, 20),
+    ("bottom right", 16, -20),
+    ("bottom left", -16, -20),
+    ("middle right", 22, 0),
+    ("middle left", -22, 0),
+    ("top center", 0, 25),
+    ("bottom center", 0, -25),
+)
+# A number whose centre is closer than this (x, y, in pixels) to another mean sits on that
+# mean's marker: half a digit plus the marker's radius and outline, and a little air.
+LABEL_CLEARANCE = (22.0, 26.0)
+# The data panel's height on a small projector screen, in pixels: what a pixel is in data
+# units for the numbers' places (a taller panel only gives them more room).
+NOMINAL_PANEL_PX = 320.0
+
+
+def label_positions(means: np.ndarray, per_pixel: float) -> list[str]:
+    """A Plotly ``textposition`` for every mean's number: the first place in
+    :data:`LABEL_PLACES` whose number keeps clear of every other mean's marker, or the
+    clearest one. ``per_pixel``: data units per pixel."""
+    clear_x, clear_y = (c * per_pixel for c in LABEL_CLEARANCE)
+    positions = []
+    for k, (x, y) in enumerate(means):
+        others = np.delete(means, k, axis=0)
+        best, best_score = LABEL_PLACES[0][0], -1.0
+        for name, dx, dy in LABEL_PLACES:
+            gaps = np.maximum(
+                np.abs(x + dx * per_pixel - others[:, 0]) / clear_x,
+                np.abs(y + dy * per_pixel - others[:, 1]) / clear_y,
+            )
+            score = float(gaps.min()) if len(gaps) else np.inf
+            if score >= 1.0:
+                best = name
+                break
+            if score > best_score:
+                best, best_score = name, score
+        positions.append(best)
+    return positions
+
+
+def means_update(params: MixtureParams, decimals: int, per_pixel: float | None = None) -> dict:
+    """Markers at the means, in the components' colours and each of its own shape (colour is
+    never the only cue); empty components hollow and grey. With ``per_pixel`` (data units per
+    pixel) each number is placed beside its mean where no other mean's marker is."""
     means = np.round(params.means[:, :2], decimals)
     k_range = range(params.n_components)
     empty = params.empty
@@ -145,8 +229,9 @@ def means_update(params: MixtureParams, decimals: int) -> dict:
         "hovertext": hover,
         "marker": {
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
-            "symbol": ["diamond-open" if empty[k] else "diamond" for k in k_range],
+            "symbol": mean_symbols(params.n_components, empty),
         },
+        **({} if per_pixel is None else {"textposition": label_positions(means, per_pixel)}),
     }
 
 
@@ -189,9 +274,15 @@ def curve_updates(timeline: Timeline, index: int, decimals: int = 2) -> list[dic
 
 
 def state_traces(
-    timeline: Timeline, index: int, layout: Layout, decimals: int, with_points: bool
+    timeline: Timeline,
+    index: int,
+    layout: Layout,
+    decimals: int,
+    with_points: bool,
+    per_pixel: float | None = None,
 ) -> tuple[list[dict], list[int]]:
-    """The trace updates that show state ``index`` and the trace indices they replace."""
+    """The trace updates that show state ``index`` and the trace indices they replace
+    (``per_pixel``: data units per pixel, for the places of the means' numbers)."""
     state: Snapshot = timeline.states[index]
     updates: list[dict] = []
     targets: list[int] = []
@@ -203,17 +294,19 @@ def state_traces(
         for level in range(len(N_STDS)):
             updates.append(ellipse_update(state.params, k, level, decimals))
             targets.append(layout.ellipse(k, level))
-    updates.append(means_update(state.params, decimals))
+    updates.append(means_update(state.params, decimals, per_pixel))
     targets.append(layout.means)
     updates.extend(curve_updates(timeline, index))
     targets.extend([layout.curve, layout.current, layout.converged, layout.reseeded])
     return updates, targets
 
 
-def frame(timeline: Timeline, index: int, layout: Layout, decimals: int) -> dict:
+def frame(
+    timeline: Timeline, index: int, layout: Layout, decimals: int, per_pixel: float | None = None
+) -> dict:
     """The animation frame for state ``index`` (points only on the start and E states)."""
     with_points = timeline.stage(index) != "M"
-    data, traces = state_traces(timeline, index, layout, decimals, with_points)
+    data, traces = state_traces(timeline, index, layout, decimals, with_points, per_pixel)
     return {"name": str(index), "data": data, "traces": traces}
 
 
@@ -298,7 +391,10 @@ def curve_base_traces() -> list[dict]:
             "mode": "markers+text",
             "name": "converged",
             "text": ["converged"],
-            "textposition": "bottom center",
+            # Above and to the left of the last point: the curve climbs to it from below, and
+            # the iteration axis always reaches past it, so the word is never cut or crossed.
+            "textposition": "top left",
+            "cliponaxis": False,
             "textfont": {"size": 16, "color": CONVERGED_COLOUR},
             "marker": {"size": 22, "symbol": "star", "color": CONVERGED_COLOUR},
             "hovertemplate": "converged at iteration %{x}<extra></extra>",
@@ -310,6 +406,7 @@ def curve_base_traces() -> list[dict]:
             "name": "re-seeded",
             "text": ["re-seeded"],
             "textposition": "top center",
+            "cliponaxis": False,
             "textfont": {"size": 15, "color": RESEED_COLOUR},
             "marker": {"size": 16, "symbol": "triangle-up", "color": RESEED_COLOUR},
             "hovertemplate": "re-seeded at iteration %{x}<extra></extra>",
@@ -317,14 +414,34 @@ def curve_base_traces() -> list[dict]:
     ]
 
 
+# The iteration axis first shows this many iterations, whatever the run's length, and
+# doubles its reach whenever a state beyond it is visited (the player widens it in the
+# browser): at iteration 0 the chart must not tell how long the run will take.
+MIN_AXIS_ITERATIONS = 10
+
+
+def iteration_axis_end(iteration: int) -> float:
+    """The right end of the iteration axis once ``iteration`` has been reached: the first
+    of 10, 20, 40, 80, ... iterations that holds it, plus room on the right for the
+    "converged" label under the last point."""
+    reach = MIN_AXIS_ITERATIONS
+    while reach < iteration:
+        reach *= 2
+    return reach * 1.1 + 1.0
+
+
+def axis_ends(timeline: Timeline) -> list[float]:
+    """:func:`iteration_axis_end` of every state, by index (sent to the player)."""
+    return [iteration_axis_end(state.iteration) for state in timeline.states]
+
+
 def curve_ranges(timeline: Timeline) -> tuple[list[float], list[float]]:
-    """Fixed ranges for the whole run, so the curve's axes never move."""
+    """The curve's ranges at the start: log-likelihood fixed for the whole run, iterations
+    only up to :data:`MIN_AXIS_ITERATIONS` (the player widens them as states are visited)."""
     values = [s.log_likelihood for s in timeline.states if s.log_likelihood is not None]
     low, high = min(values), max(values)
     pad = max((high - low) * 0.08, abs(high) * 1e-4, 1.0)
-    last = max(timeline.n_iterations, 1)
-    # Room on the right for the "converged" label under the last point.
-    return [-0.5, last * 1.1 + 1.0], [low - pad, high + pad]
+    return [-0.5, iteration_axis_end(0)], [low - pad, high + pad]
 
 
 # The look of every axis on the page's charts.
@@ -334,6 +451,7 @@ AXIS_STYLE = {
     "showline": True,
     "linecolor": AXIS_LINE,
     "automargin": True,
+    "tickfont": {"size": TICK_SIZE},  # read from the back of a classroom
 }
 
 
@@ -341,7 +459,7 @@ def axis(title: str, value_range: list[float], **extra: object) -> dict:
     """An axis in the page's style titled ``title``, which is plain text (often a column
     name from an uploaded file): Plotly must not read it as markup or a template."""
     return {
-        "title": {"text": plotly_literal(title), "font": {"size": 18}},
+        "title": {"text": plotly_literal(title), "font": {"size": TITLE_SIZE}},
         "range": value_range,
         **AXIS_STYLE,
         "ticks": "outside",
@@ -352,21 +470,26 @@ def axis(title: str, value_range: list[float], **extra: object) -> dict:
 
 def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
     """The layout of a run's figure: the data panel on the left (``xaxis``, ``yaxis``) and
-    the log-likelihood curve on the right, on ranges fixed for the whole run."""
+    the log-likelihood curve on the right (its iteration axis widened by the player as
+    states are visited)."""
     iteration_range, ll_range = curve_ranges(timeline)
     return {
         "height": FIGURE_HEIGHT,
         "font": FONT,
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
-        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         # The same uirevision on every rerun keeps a zoom the student chose.
         "uirevision": "em",
         "hovermode": "closest",
-        "xaxis": {**xaxis, "domain": [0.0, 0.6]},
+        "xaxis": {**xaxis, "domain": DATA_DOMAIN},
         "yaxis": yaxis,
-        "xaxis2": axis("iteration", iteration_range, domain=[0.68, 1.0], anchor="y2"),
-        "yaxis2": axis("log-likelihood (total)", ll_range, anchor="x2", tickformat=",.0f"),
+        "xaxis2": axis("iteration", iteration_range, domain=CURVE_DOMAIN, anchor="y2"),
+        # Its ticks and title on the right, in the figure's margin (which Plotly widens to
+        # hold them): on the left they would reach into the data panel.
+        "yaxis2": axis(
+            "log-likelihood (total)", ll_range, anchor="x2", side="right", tickformat=",.0f"
+        ),
         "legend": {
             "orientation": "h",
             "x": 0.0,
@@ -405,13 +528,14 @@ def build_figure(
     """
     n_components = timeline.states[0].params.n_components
     layout = Layout(n_components)
-    x_range, _ = square_ranges(X)
+    x_range, y_range = square_ranges(X)
     decimals = round_for(x_range[1] - x_range[0])
+    per_pixel = (y_range[1] - y_range[0]) / NOMINAL_PANEL_PX
     traces = base_traces(X, layout, decimals)
-    start, targets = state_traces(timeline, 0, layout, decimals, with_points=True)
+    start, targets = state_traces(timeline, 0, layout, decimals, True, per_pixel)
     for update, target in zip(start, targets, strict=True):
         traces[target] = merge(traces[target], update)
-    frames = [frame(timeline, i, layout, decimals) for i in range(len(timeline))]
+    frames = [frame(timeline, i, layout, decimals, per_pixel) for i in range(len(timeline))]
     return {"data": traces, "layout": figure_layout(X, timeline, feature_names), "frames": frames}
 
 

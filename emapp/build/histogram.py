@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emapp.build.colors import NEUTRAL_HEX, component_hex, point_colors
+from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols, point_colors, swatch_inks
 from emapp.build.describe import (
     ONE_COLUMN,
     component_colours,
@@ -187,7 +187,8 @@ def state_traces(
 
 
 def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float) -> dict:
-    """Diamonds at the means, on top of their curves (kept inside the axis when they spike)."""
+    """Markers at the means, each component's own shape as on the 2-D chart, on top of their
+    curves (kept inside the axis when they spike)."""
     k_range = range(params.n_components)
     empty = params.empty
     heights = np.minimum(peak_heights(params), top * 0.97)
@@ -205,7 +206,7 @@ def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float) -> d
         "hovertext": hover,
         "marker": {
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
-            "symbol": ["diamond-open" if empty[k] else "diamond" for k in k_range],
+            "symbol": mean_symbols(params.n_components, empty),
         },
     }
 
@@ -333,6 +334,7 @@ def histogram_table(timeline: Timeline, version: str, name: str) -> dict:
         "header": ["Component", "Weight", f"Mean {name}", f"Var {name}", f"SD {name}"],
         "rows": [table_rows(s.params) for s in timeline.states],
         "colours": [component_colours(s.params) for s in timeline.states],
+        "inks": swatch_inks(),
         "covariance_type": timeline.states[0].params.covariance_type,
         "caption": table_caption(timeline.states[0].params.covariance_type, ONE_COLUMN),
     }

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
-from emapp.build.colors import component_hex, hex_to_rgb, point_colors
+from emapp.build.colors import component_hex, hex_to_rgb, mean_symbols, point_colors
 from emapp.build.figures import AXIS_STYLE, FONT, ellipse_colour, marker_size
 from emapp.build.geometry import ellipse_axes, ellipse_xy, square_ranges
 from emapp.build.names import plotly_literal
@@ -257,14 +257,16 @@ def disagree_trace(X: np.ndarray, differ: np.ndarray, size: float, legend: bool)
     )
 
 
-def means_trace(means: np.ndarray, symbol: str, name: str) -> go.Scatter:
+def means_trace(means: np.ndarray, name: str) -> go.Scatter:
+    """The means in their components' colours and shapes: k-means' clusters are matched to
+    EM's components, so cluster k and component k look the same in both panels."""
     return go.Scatter(
         x=means[:, 0],
         y=means[:, 1],
         mode="markers",
         name=name,
         marker={
-            "symbol": symbol,
+            "symbol": mean_symbols(len(means)),
             "size": 20,
             "color": [component_hex(k) for k in range(len(means))],
             "line": {"width": 2.5, "color": "#1F2430"},
@@ -314,12 +316,12 @@ def comparison_figure(
     figure.add_trace(region_trace(comparison, ranges), row=1, col=1)
     figure.add_trace(points_trace(X, hard, size), row=1, col=1)
     figure.add_trace(disagree_trace(X, differ, size, legend=bool(differ.any())), row=1, col=1)
-    figure.add_trace(means_trace(comparison.means, "x", "k-means means"), row=1, col=1)
+    figure.add_trace(means_trace(comparison.means, "k-means means"), row=1, col=1)
     figure.add_trace(points_trace(X, point_colors(comparison.em_resp), size), row=1, col=2)
     for trace in ellipse_traces(comparison.em_params):
         figure.add_trace(trace, row=1, col=2)
     figure.add_trace(disagree_trace(X, differ, size, legend=False), row=1, col=2)
-    figure.add_trace(means_trace(comparison.em_params.means, "diamond", "EM means"), row=1, col=2)
+    figure.add_trace(means_trace(comparison.em_params.means, "EM means"), row=1, col=2)
     style_axes(figure, ranges, feature_names)
     return figure
 

@@ -33,6 +33,7 @@ from emapp.build.projection import (
 )
 from emapp.build.tables import ChosenData
 from emapp.build.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
+from emapp.build.truth import outlined, with_agreement
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +53,8 @@ class PreparedRun:
         What the picture shows, in words ("" when it is plain).
     export : FitExport or None
         The final fit in all columns, for the download buttons.
+    truth : ndarray or None
+        The true cluster (blobs) or species (iris, penguins) of every point, when known.
     """
 
     key: tuple
@@ -63,15 +66,17 @@ class PreparedRun:
     table: dict | None = None
     caption: str = ""
     export: FitExport | None = None
+    truth: np.ndarray | None = None
 
     @cached_property
     def descriptions(self) -> tuple[StateDescription, ...]:
         """What the page says about every state of :attr:`timeline`, by index.
 
         Computed once per run (:func:`prepare` does it while the run is built) and shared
-        by every session that shows the run, like the rest of it.
+        by every session that shows the run, like the rest of it. With a known truth the
+        last state also says how well EM's grouping agrees with it.
         """
-        return describe_run(self.timeline)
+        return with_agreement(describe_run(self.timeline), self.timeline, self.truth)
 
 
 def described(run: PreparedRun) -> PreparedRun:
@@ -86,9 +91,15 @@ def version_of(key: tuple) -> str:
 
 
 def prepare(
-    key: tuple, X: np.ndarray, feature_names: tuple[str, str], model: ModelSettings
+    key: tuple,
+    X: np.ndarray,
+    feature_names: tuple[str, ...],
+    model: ModelSettings,
+    truth: np.ndarray | None = None,
 ) -> PreparedRun:
     """Compute the timeline and figure for data ``X`` (uncached: :mod:`emapp.ui.runs` caches it).
+
+    One column (blobs on a line) is drawn as a histogram with the components' curves.
 
     Raises
     ------
@@ -97,11 +108,31 @@ def prepare(
     """
     version = version_of(key)
     timeline = compute_timeline(X, model)
+    export = final_export(timeline, X, feature_names, name="blobs", truth=truth)
+    if X.shape[1] == 1:
+        name = feature_names[0]
+        spec = build_histogram_figure(X[:, 0], timeline, name)
+        spec["layout"]["meta"] = version
+        table = histogram_table(timeline, version, name)
+        return described(
+            PreparedRun(
+                key,
+                version,
+                X,
+                (name,),
+                timeline,
+                PrebuiltFigure(spec),
+                table,
+                HISTOGRAM_NOTE,
+                export,
+                truth,
+            )
+        )
     spec = build_figure(X, timeline, feature_names)
     spec["layout"]["meta"] = version  # lets the browser check which run the chart shows
-    export = final_export(timeline, X, feature_names, name="blobs")
+    figure = PrebuiltFigure(spec if truth is None else outlined(spec, truth))
     return described(
-        PreparedRun(key, version, X, feature_names, timeline, PrebuiltFigure(spec), export=export)
+        PreparedRun(key, version, X, feature_names, timeline, figure, export=export, truth=truth)
     )
 
 
@@ -117,7 +148,13 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     version = version_of(key)
     # The page shows short names; the files keep the names the upload had.
     export = final_export(
-        timeline, data.raw, data.full_feature_names, data.centre, data.scale, data.name
+        timeline,
+        data.raw,
+        data.full_feature_names,
+        data.centre,
+        data.scale,
+        data.name,
+        truth=data.truth,
     )
     notes = [scale_note(data)] if data.standardised else []
     if len(data.feature_names) == 1:
@@ -129,13 +166,17 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
         figure = PrebuiltFigure(spec)
         caption = " ".join(notes)
         return described(
-            PreparedRun(key, version, data.X, (name,), timeline, figure, table, caption, export)
+            PreparedRun(
+                key, version, data.X, (name,), timeline, figure, table, caption, export, data.truth
+            )
         )
     projection = projection_for(data)
     points = projection.points(data.X)
     shown = project_timeline(timeline, projection)
     spec = build_figure(points, shown, projection.axis_names)
     spec["layout"]["meta"] = version
+    if data.truth is not None:
+        spec = outlined(spec, data.truth)  # too thin to see: the toggle shows them
     table = short_header(table_data(shown, version, projection.axis_names))
     if len(data.feature_names) > 2:
         notes.insert(0, describe_projection(projection, data.feature_names))
@@ -144,7 +185,7 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     figure = PrebuiltFigure(spec)
     names, caption = projection.axis_names, " ".join(notes)
     return described(
-        PreparedRun(key, version, points, names, shown, figure, table, caption, export)
+        PreparedRun(key, version, points, names, shown, figure, table, caption, export, data.truth)
     )
 
 

@@ -25,6 +25,14 @@ class Preset:
 
 PRESETS: tuple[Preset, ...] = (
     Preset(
+        "One column",
+        "A first lesson on a line: the histogram is the data, each curve a component. The "
+        "E-step shares every point between the curves by their heights there; the M-step moves "
+        "each curve onto its share, and the taller bump earns the larger weight.",
+        BlobSettings(400, 2, 1.0, 1.0, 0.0, True, 4, dimensions=1),
+        ModelSettings(2, "full", "random", 0),
+    ),
+    Preset(
         "Well separated",
         "Round clusters far apart: EM converges in a few steps, almost every point is 100 % "
         "one colour, and k-means finds the very same clusters.",
@@ -87,6 +95,7 @@ def session_values(preset: Preset) -> dict[str, object]:
         "rotation": int(blobs.rotation),
         "own_orientation": bool(blobs.own_orientation),
         "data_seed": int(blobs.seed),
+        "dimensions": int(blobs.dimensions),
         "n_components": int(model.n_components),
         "covariance_type": model.covariance_type,
         "init": model.init,

@@ -10,7 +10,11 @@ the columns chosen to fit.
   the session, so nothing of one student's upload (its name, columns or numbers) can come
   back from a cache in another student's session, even for identical bytes;
 - :func:`choose`: the columns EM fits, how the picture shows more than two of them (two
-  columns or PCA), and whether to standardise them, as a :class:`ChosenData`.
+  columns or PCA), and whether to standardise them, as a :class:`ChosenData`;
+- :func:`default_columns`, :func:`bookkeeping_columns`: what a table opens on. Years, ids and
+  row counters (penguins' ``year``) are not fitted by default and never drive the advice to
+  standardise; a table that knows its classes (iris, penguins) opens on the two columns in
+  which they show best as clusters (iris: petal length and width).
 
 The widgets that read uploads (in a limited child process) and pick columns are in
 :mod:`emapp.ui.upload`; :mod:`emapp.build.prepare` turns a :class:`ChosenData` into a run.
@@ -19,6 +23,8 @@ The widgets that read uploads (in a limited child process) and pick columns are 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +33,7 @@ import pandas as pd
 from emapp.build.names import display_names
 from emapp.build.projection import VIEWS
 from emcore import DataError, load_dataset, read_csv
+from emcore.data import dataset_labels
 
 # EM runs in every fitted column; beyond this many the fit is slow and the picture says little.
 MAX_FIT_COLUMNS = 10
@@ -36,6 +43,15 @@ MAX_ROWS = 5000
 SAMPLE_SEED = 0
 # Standardising is suggested when the columns' spreads differ by more than this factor.
 SCALE_RATIO = 10.0
+# Bookkeeping columns: names that say so, and whole numbers that look like years.
+BOOKKEEPING_NAME = re.compile(
+    r"(^|[^a-z])(id|ids|year|years|yr|index|idx|row|rownum|no|nr|num|number|count|counter|"
+    r"code|seq|serial|date|day|month)([^a-z]|$)",
+    re.IGNORECASE,
+)
+YEARS = (1800.0, 2100.0)
+# A column of years repeats a few of them; beyond this many distinct values it may be data.
+MAX_DISTINCT_YEARS = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +67,7 @@ class Table:
     summary: str
     name: str
     full_names: dict[str, str] = field(default_factory=dict)
+    truth: np.ndarray | None = None  # the true class of every row (iris, penguins), as text
 
     def full_name(self, shown: str) -> str:
         return self.full_names.get(shown, shown)
@@ -96,6 +113,7 @@ class ChosenData:
     axes: tuple[str, str] | None = None
     name: str = "data"
     export_names: tuple[str, ...] = ()
+    truth: np.ndarray | None = None
 
     @property
     def full_feature_names(self) -> tuple[str, ...]:
@@ -119,11 +137,18 @@ class ChosenData:
 # -- reading ----------------------------------------------------------------------------------
 
 
+def sample_rows(n_rows: int) -> np.ndarray | None:
+    """The rows kept when there are more than :data:`MAX_ROWS` (fixed, in file order)."""
+    if n_rows <= MAX_ROWS:
+        return None
+    return np.sort(np.random.default_rng(SAMPLE_SEED).choice(n_rows, MAX_ROWS, replace=False))
+
+
 def subsample(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """At most :data:`MAX_ROWS` rows (a fixed random sample, in file order) and a sentence."""
-    if len(frame) <= MAX_ROWS:
+    rows = sample_rows(len(frame))
+    if rows is None:
         return frame, ""
-    rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(frame), MAX_ROWS, replace=False))
     note = (
         f" EM runs on a random sample of {MAX_ROWS:,} of the {len(frame):,} rows, so every "
         "iteration can be sent to the browser."
@@ -131,15 +156,22 @@ def subsample(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return frame.iloc[rows], note
 
 
-def as_table(frame: pd.DataFrame, digest: str, name: str) -> Table:
-    """A read frame as a :class:`Table`, with its report in words and short column names."""
+def as_table(frame: pd.DataFrame, digest: str, name: str, truth: np.ndarray | None = None) -> Table:
+    """A read frame as a :class:`Table`, with its report in words and short column names.
+
+    ``truth``, the true class of every row if known, is subsampled with the rows.
+    """
     report = frame.attrs.get("report")
     summary = report.summary() if report is not None else f"Read {len(frame)} rows."
+    rows = sample_rows(len(frame))
+    if truth is not None and rows is not None:
+        truth = truth[rows]
     frame, note = subsample(frame)
     full = [str(column) for column in frame.columns]
     shown = list(display_names(full))
     frame = frame.set_axis(shown, axis=1)
-    return Table(frame, digest, summary + note, name, dict(zip(shown, full, strict=True)))
+    names = dict(zip(shown, full, strict=True))
+    return Table(frame, digest, summary + note, name, names, truth)
 
 
 def upload_digest(content: bytes, name: str, salt: bytes) -> str:
@@ -174,14 +206,90 @@ def read_upload(uploaded, salt: bytes = b"") -> Table:
 
 def dataset_table(key: str) -> Table:
     """A built-in data set as a :class:`Table` (raises :class:`DataError` like read_csv)."""
-    return as_table(load_dataset(key), f"dataset-{key}", key)
+    return as_table(load_dataset(key), f"dataset-{key}", key, dataset_labels(key))
 
 
 # -- choosing ---------------------------------------------------------------------------------
 
 
+def is_bookkeeping(name: str, values: np.ndarray) -> bool:
+    """Whether a column is a year, an id or a row counter rather than a measurement.
+
+    Only whole numbers can be: named so (``year``, ``id``, ``row_no``, ``sample number``),
+    years (between 1800 and 2100, a few distinct ones), or counting up row by row.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0 or not (values == np.round(values)).all():
+        return False
+    if BOOKKEEPING_NAME.search(name.replace("_", " ").replace(".", " ")):
+        return True
+    low, high = YEARS
+    in_years = values.min() >= low and values.max() <= high
+    if in_years and len(np.unique(values)) <= MAX_DISTINCT_YEARS:
+        return True
+    return len(values) > 2 and bool((np.diff(values) > 0).all())
+
+
+def bookkeeping_columns(frame: pd.DataFrame) -> set[str]:
+    """The columns of ``frame`` that are years, ids or counters (see :func:`is_bookkeeping`)."""
+    return {
+        str(column)
+        for column in frame.columns
+        if is_bookkeeping(str(column), frame[column].to_numpy(dtype=float))
+    }
+
+
+def separation(X: np.ndarray, truth: np.ndarray) -> float:
+    """How well the true classes show as clusters in the columns of ``X``: the adjusted Rand
+    index of k-means (told the number of classes, on standardised columns) against them."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    n_classes = len(np.unique(truth))
+    labels = KMeans(n_classes, n_init=4, random_state=SAMPLE_SEED).fit(X).labels_
+    return float(adjusted_rand_score(truth, labels))
+
+
+def best_pair(frame: pd.DataFrame, truth: np.ndarray, columns: list[str]) -> tuple[str, str]:
+    """The two of ``columns`` in which the true classes show best as clusters (ties: the
+    first pair)."""
+    pairs = list(itertools.combinations(columns, 2))
+    scores = [separation(frame[list(pair)].to_numpy(dtype=float), truth) for pair in pairs]
+    return pairs[int(np.argmax(scores))]
+
+
+def default_columns(table: Table) -> list[str]:
+    """The columns a table opens on: at most :data:`MAX_FIT_COLUMNS`, bookkeeping ones left
+    out (unless nothing else is left); with known classes, the two that separate them best."""
+    columns = [str(c) for c in table.frame.columns]
+    skipped = bookkeeping_columns(table.frame)
+    measured = [c for c in columns if c not in skipped] or columns
+    measured = measured[:MAX_FIT_COLUMNS]
+    if table.truth is not None and len(measured) > 2:
+        key = (table.digest, tuple(measured))
+        if key not in _BEST_PAIRS:  # a few k-means fits: once per data set and process
+            if len(_BEST_PAIRS) >= MAX_REMEMBERED_PAIRS:
+                _BEST_PAIRS.pop(next(iter(_BEST_PAIRS)))
+            _BEST_PAIRS[key] = best_pair(table.frame, table.truth, measured)
+        return list(_BEST_PAIRS[key])
+    return measured
+
+
+MAX_REMEMBERED_PAIRS = 16
+_BEST_PAIRS: dict[tuple, tuple[str, str]] = {}
+
+
 def spread_ratio(frame: pd.DataFrame) -> tuple[float, str, str]:
-    """Largest over smallest column standard deviation, and those two columns' names."""
+    """Largest over smallest column standard deviation, and those two columns' names.
+
+    Years, ids and counters (:func:`bookkeeping_columns`) do not count: their spread says
+    nothing about the measurements'.
+    """
+    skipped = bookkeeping_columns(frame)
+    if len(skipped) < frame.shape[1]:
+        frame = frame[[c for c in frame.columns if str(c) not in skipped]]
     std = frame.std(ddof=0).to_numpy(dtype=float)
     positive = std > 0
     if positive.sum() < 2:
@@ -249,4 +357,5 @@ def choose(
         axes,
         table.name,
         export_names,
+        table.truth,
     )

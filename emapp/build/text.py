@@ -7,10 +7,43 @@ The words about a state of a run (status line, notes, parameter table) are in
 
 from __future__ import annotations
 
-# Larger type for a projector, and a tighter top so the chart fits on one screen.
+# Larger type for a projector, and the first screen laid out to fit a projector's (1024x768,
+# 1280x720 and up, the sidebar open): title, stepping buttons, status line, notes, scrub row
+# and the whole chart, which takes the height the rest leaves. Each row above the chart keeps
+# one height in every state (the notes scroll in their own box), so the chart never moves.
+# On a phone the page simply flows, and the chart is as tall as its stacked panels need.
 PAGE_CSS = """
 <style>
-.block-container { padding-top: 2.2rem; padding-bottom: 2rem; max-width: 1500px; }
+/* Streamlit's header bar is see-through: the page starts at the top of the screen. */
+[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+[data-testid="stHeader"] div { pointer-events: none; }
+[data-testid="stHeader"] button, [data-testid="stHeader"] a { pointer-events: auto; }
+.block-container { padding: 0.6rem 1.5rem 2rem 1.5rem; max-width: 1500px; }
+/* The first screen, one screen high once it holds the chart; the chart takes the rest. */
+.st-key-em-stage:has(.st-key-em-chart) { height: calc(100dvh - 1.2rem); flex: 0 0 auto;
+  min-height: 0; }
+.st-key-em-stage .st-key-em-chart { flex: 1 1 0; min-height: 0; }
+.st-key-em-stage [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+.st-key-em-stage h2 { font-size: 1.6rem; padding: 0.1rem 0; line-height: 1.3; }
+.st-key-em-stage [data-testid="stMarkdownContainer"]:has(h2) { margin-bottom: 0; }
+/* The stepping buttons share their row out, none narrower than its whole label. */
+.st-key-em-buttons > div { flex: 1 0 fit-content; }
+.st-key-em-buttons button { width: 100%; white-space: nowrap; }
+/* The scrub row: slider (or the words standing in for it) and re-seed buttons, one height. */
+.st-key-em-scrub-row { flex: none; height: 3rem; flex-wrap: nowrap; }
+.st-key-em-scrub-row > div { flex: none; }
+.st-key-em-scrub-row > div:has([data-testid="stSlider"]),
+.st-key-em-scrub-row > div:has([data-testid="stCaptionContainer"]) { flex: 1 1 0; min-width: 30%; }
+.st-key-em-scrub-row > div:has(.st-key-em-reseeds) { flex: 0 1 auto; min-width: 0; }
+.st-key-em-reseeds { flex-wrap: nowrap; overflow-x: auto; }
+@media (max-width: 640px) {
+  .block-container { padding: 3.2rem 1rem 2rem 1rem; }  /* under the header's buttons */
+  .st-key-em-stage:has(.st-key-em-chart) { height: auto; }
+  .st-key-em-stage .st-key-em-chart { flex: none; height: min(165vw, 100dvh); }
+  .st-key-em-stage h2 { font-size: 1.35rem; }
+  .st-key-em-scrub-row { height: auto; flex-wrap: wrap; }
+  .st-key-em-reseeds { flex-wrap: wrap; }
+}
 [data-testid="stBaseButton-primary"] p, [data-testid="stBaseButton-secondary"] p {
   font-size: 1.15rem; font-weight: 600; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {

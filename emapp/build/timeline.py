@@ -22,11 +22,15 @@ COVARIANCE_LABELS: dict[str, str] = {
     "diag": "diag: axis-aligned ellipses",
     "spherical": "spherical: circles",
 }
+# The page's own start: the student clicks the means onto the chart (emcore's user-given
+# means, with equal weights and the data's covariance).
+CLICK_INIT = "click"
 INIT_LABELS: dict[str, str] = {
     "random": "random (as in the blog post)",
     "random_from_data": "random data points",
     "k-means++": "k-means++",
     "kmeans": "k-means",
+    CLICK_INIT: "click to place the means",
 }
 # Enough for slow random starts, small enough that the animation frames stay a few MB.
 MAX_ITERATIONS = 150
@@ -44,6 +48,9 @@ class ModelSettings:
     ``reseeds`` lists the re-seed buttons pressed so far, as (state index, component): the
     run is replayed from the same start with those repairs at those states, so it stays a
     pure function of its settings (and a cache key).
+
+    ``means`` are the means placed by clicking (``init == "click"``), one tuple per
+    component in the units EM runs in; the run needs exactly ``n_components`` of them.
     """
 
     n_components: int = 3
@@ -51,6 +58,12 @@ class ModelSettings:
     init: str = "random"
     seed: int = 0
     reseeds: tuple[Reseed, ...] = ()
+    means: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def placing(self) -> bool:
+        """Whether the start is still being clicked into place (too few means yet)."""
+        return self.init == CLICK_INIT and len(self.means) < self.n_components
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,16 +163,11 @@ def compute_timeline(
     Raises
     ------
     ValueError
-        From emcore, with a sentence, e.g. when K is larger than the number of points.
+        With a sentence, e.g. when K is larger than the number of points (said in words
+        here, before emcore or scikit-learn would say it in theirs).
     """
-    params = initial_params(
-        X,
-        model.n_components,
-        covariance_type=model.covariance_type,
-        method=model.init,
-        random_state=model.seed,
-        reg_covar=REG_COVAR,
-    )
+    check_enough_rows(len(X), model.n_components)
+    params = start_params(X, model)
     # History holds parameters only (tiny); responsibilities are recomputed below as float32,
     # once per E state, because the engine would keep float64 copies for both halves.
     # Each re-seed adds two states (the moved component, then its E-step).
@@ -177,6 +185,46 @@ def compute_timeline(
     }
     return Timeline(
         states=states, resp=resp, converged=run.converged, max_iterations=max_iterations
+    )
+
+
+def check_enough_rows(n_rows: int, n_components: int) -> None:
+    """Refuse more components than rows, in plain words."""
+    if n_rows < n_components:
+        rows = "1 usable row" if n_rows == 1 else f"{n_rows:,} usable rows"
+        raise ValueError(
+            f"{n_components} components need at least {n_components} rows; this file has "
+            f"{rows}. Choose fewer components."
+        )
+
+
+def start_params(X: np.ndarray, model: ModelSettings):
+    """The run's starting parameters: emcore's start by ``model.init``, or the placed means
+    with equal weights and the data's covariance for every component."""
+    if model.init != CLICK_INIT:
+        return initial_params(
+            X,
+            model.n_components,
+            covariance_type=model.covariance_type,
+            method=model.init,
+            random_state=model.seed,
+            reg_covar=REG_COVAR,
+        )
+    means = np.asarray(model.means, dtype=float)
+    if means.shape != (model.n_components, X.shape[1]):
+        raise ValueError(
+            f"Click on the chart to place all {model.n_components} means first "
+            f"({len(model.means)} placed)."
+        )
+    return initial_params(
+        X,
+        model.n_components,
+        covariance_type=model.covariance_type,
+        method="random_from_data",  # its covariances are the data's; its means are replaced
+        random_state=model.seed,
+        reg_covar=REG_COVAR,
+        weights=np.full(model.n_components, 1.0 / model.n_components),
+        means=means,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emapp.build.colors import NEUTRAL_HEX, component_hex
+from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols
 from emapp.build.figures import FONT, GRID, MEAN_OUTLINE, ellipse_colour
 from emapp.build.geometry import ellipse_xy, square_ranges
 from emapp.build.names import plotly_literal
@@ -345,19 +345,37 @@ def n_k_latex(update: MeanUpdate) -> str:
     return rf"N_{{{k}}} = \sum_i r_{{i,{k}}} = {number(update.n_k)}"
 
 
+# The per-component table's headers: each quantity in words, then its symbol.
+WEIGHT = "weight π_k"
+DENSITY = "density N(x | μ_k, Σ_k)"
+LOG_DENSITY = "log density"
+WEIGHTED = "weighted density π_k · N"
+LOG_WEIGHTED = "log weighted density"
+RESPONSIBILITY = "responsibility r_ik"
+COMPONENT_TABLE_COLUMNS = (
+    "component",
+    WEIGHT,
+    DENSITY,
+    LOG_DENSITY,
+    WEIGHTED,
+    LOG_WEIGHTED,
+    RESPONSIBILITY,
+)
+
+
 def component_table(e_numbers: PointEStep) -> pd.DataFrame:
-    """One row per component: weight, density, weighted density (and their logs), r_ik."""
-    return pd.DataFrame(
-        {
-            "component": [f"{k + 1}" for k in range(e_numbers.n_components)],
-            "π_k": e_numbers.weights,
-            "N(x | μ_k, Σ_k)": e_numbers.density,
-            "log N": e_numbers.log_density,
-            "π_k · N": e_numbers.joint,
-            "log(π_k · N)": e_numbers.log_joint,
-            "r_ik": e_numbers.resp,
-        }
+    """One row per component: weight, density, weighted density (and their logs) and the
+    responsibility, under headers that say each in words ("weight π_k")."""
+    values = (
+        [f"{k + 1}" for k in range(e_numbers.n_components)],
+        e_numbers.weights,
+        e_numbers.density,
+        e_numbers.log_density,
+        e_numbers.joint,
+        e_numbers.log_joint,
+        e_numbers.resp,
     )
+    return pd.DataFrame(dict(zip(COMPONENT_TABLE_COLUMNS, values, strict=True)))
 
 
 # -- where the point is -----------------------------------------------------------------------
@@ -405,7 +423,7 @@ def point_figure(
             y=params.means[:, 1],
             mode="markers",
             marker={
-                "symbol": "diamond",
+                "symbol": mean_symbols(params.n_components),
                 "size": 15,
                 "color": [component_hex(k) for k in range(params.n_components)],
                 "line": {"width": 2, "color": MEAN_OUTLINE},

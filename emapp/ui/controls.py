@@ -14,6 +14,7 @@ import streamlit as st
 from emapp.build.describe import StateDescription, describe_state
 from emapp.build.prepare import PreparedRun
 from emapp.build.state import ViewState
+from emapp.ui.follow import follow_chart
 from emapp.ui.player import player_data, render_player
 from emapp.ui.session import (
     SCRUB,
@@ -42,8 +43,14 @@ BUTTONS: dict[str, tuple[str, str]] = {
 }
 PRIMARY = {"step", "play"}
 RERUNS = "em_panel_reruns"
-# Relative widths: the long label gets more room so the row stays on one line.
-WIDTHS = {"run": 1.9, "reset": 1.0}
+# The panel's rows, laid out by the page's CSS (emapp/build/text.py): the buttons share their
+# row and each keeps its whole label; the scrub row keeps one height whatever it holds.
+BUTTONS_KEY = "em-buttons"
+SCRUB_ROW_KEY = "em-scrub-row"
+RESEEDS_KEY = "em-reseeds"
+SCRUB_HELP = (
+    "Drag through every state computed so far, back and forth; 'E' marks an E-step, 'M' an M-step."
+)
 
 
 def is_disabled(key: str, playing: bool) -> bool:
@@ -55,20 +62,18 @@ def is_disabled(key: str, playing: bool) -> bool:
 
 def controls_row(view: ViewState) -> None:
     """The buttons; presses are handled by callbacks before the panel is drawn again."""
-    keys = list(BUTTONS)
-    columns = st.columns([WIDTHS.get(k, 1.0) for k in keys], gap="small")
-    for column, key in zip(columns, keys, strict=True):
-        label, tooltip = BUTTONS[key]
-        column.button(
-            label,
-            key=key,
-            help=tooltip,
-            type="primary" if key in PRIMARY else "secondary",
-            disabled=is_disabled(key, view.playing),
-            on_click=apply_action,
-            args=(key,),
-            width="stretch",
-        )
+    with st.container(horizontal=True, key=BUTTONS_KEY, gap="small"):
+        for key, (label, tooltip) in BUTTONS.items():
+            st.button(
+                label,
+                key=key,
+                help=tooltip,
+                type="primary" if key in PRIMARY else "secondary",
+                disabled=is_disabled(key, view.playing),
+                on_click=apply_action,
+                args=(key,),
+                width="content",  # as wide as its label at least (the CSS shares the row out)
+            )
 
 
 def scrub_slider(view: ViewState, run: PreparedRun) -> None:
@@ -81,6 +86,8 @@ def scrub_slider(view: ViewState, run: PreparedRun) -> None:
     # cannot be mistaken for the student dragging it back.
     key = scrub_key(view)
     descriptions = run.descriptions
+    # The label beside the slider, not over it: the row is as low as the slider itself.
+    st.markdown("**Scrub**", width="content", help=SCRUB_HELP)
     st.select_slider(
         "Scrub through the iterations computed so far",
         options=list(range(view.furthest + 1)),
@@ -90,7 +97,7 @@ def scrub_slider(view: ViewState, run: PreparedRun) -> None:
         on_change=apply_scrub,
         args=(key,),
         disabled=view.playing,
-        help="Drag to go back and forth; 'E' marks an E-step, 'M' an M-step.",
+        label_visibility="collapsed",
     )
 
 
@@ -109,17 +116,18 @@ def reseed_buttons(description: StateDescription) -> None:
     components = description.reseedable
     if not components:
         return
-    columns = st.columns(len(components) + 2, gap="small", vertical_alignment="center")
-    columns[0].markdown("**Stuck component?**")
-    for column, k in zip(columns[1:], components, strict=False):
-        column.button(
-            f"Re-seed component {k + 1}",
-            key=f"reseed_{k}",
-            help="Move it to the point the mixture explains worst, with a fresh round "
-            "covariance, and carry on from there. The log-likelihood curve marks it.",
-            on_click=request_reseed,
-            args=(k,),
-        )
+    # One strip beside the slider; several buttons scroll sideways rather than wrap.
+    with st.container(horizontal=True, key=RESEEDS_KEY, gap="small"):
+        for k in components:
+            st.button(
+                f"Re-seed component {k + 1}",
+                key=f"reseed_{k}",
+                help="Stuck component? Move it to the point the mixture explains worst, with "
+                "a fresh round covariance, and carry on from there. The log-likelihood curve "
+                "marks it.",
+                on_click=request_reseed,
+                args=(k,),
+            )
 
 
 def say_refusal(view: ViewState, description: StateDescription) -> None:
@@ -139,12 +147,18 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     if take_page_request():
         st.rerun()  # the chart is drawn: now the whole page
     view = current_view(run)
+    follow_chart(run.key, view.cursor, view.playing)  # panels of the state on screen follow
     description = describe_state(run.timeline, view.cursor, reseeds_left())
     say_refusal(view, description)
     controls_row(view)
-    if not view.playing:  # the state on screen changes under the buttons while playing
-        reseed_buttons(description)
     rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
     data = player_data(run, view, speed, rerun, page_pending())
     render_player(data, apply_stopped, apply_request, request_page)
-    scrub_slider(view, run)
+    # One row of one height (see the page's CSS): the slider, or the words that stand in for
+    # it, and the re-seed buttons beside it come and go without moving the chart.
+    with st.container(
+        horizontal=True, key=SCRUB_ROW_KEY, gap="medium", vertical_alignment="center"
+    ):
+        scrub_slider(view, run)
+        if not view.playing:  # the state on screen changes under the buttons while playing
+            reseed_buttons(description)

@@ -46,6 +46,9 @@ function registry() {
       plotlyShown: null, // the state Plotly itself last drew (direct drawing runs ahead)
       swallow: null, // a stepping button whose click the browser has answered
       requests: 0, // step requests sent to Python
+      axisWanted: 0, // right end the iteration axis should reach (see applyAxis)
+      plotlyBusy: 0, // Plotly.animate and relayout calls not yet finished
+      badge: null, // the half-step words on the chart during Play (see showBadge)
     };
   }
   return window[REGISTRY_KEY];
@@ -111,6 +114,8 @@ function showTable(reg, index) {
     const swatch = cell("span", values[0]);
     swatch.className = "em-swatch";
     swatch.style.background = data.colours[state][k];
+    // Black or white text, whichever contrasts more with this colour (emapp/build/colors.py).
+    swatch.style.color = (data.inks && data.inks[data.colours[state][k]]) || "";
     const first = document.createElement("td");
     first.append(swatch);
     row.append(first, ...values.slice(1).map((value) => cell("td", value)));
@@ -123,10 +128,102 @@ function showTable(reg, index) {
 function stateShown(reg, index) {
   reg.shown = index;
   if (reg.data && reg.data.stages[index] !== "M") reg.colourSource = index;
+  wantAxis(reg, index); // Plotly's own animations widen the axis once they are done
   // A step plays the half-steps on the way; the status names the destination throughout.
   const destination = !reg.playing && reg.heading !== null ? reg.heading : index;
   showStatus(reg, destination);
+  showBadge(reg, index);
   for (const listener of reg.listeners) listener(index);
+}
+
+// -- the half-step words: during Play the chart says which half just happened -------------
+
+const BADGE_COLOURS = { E: "#1C7ED6", M: "#E8590C" };
+
+// The words' element, in the corner of the chart's data panel (made once per chart).
+function badge(reg) {
+  const gd = reg.gd;
+  if (!gd || !gd._fullLayout) return null;
+  let element = reg.badge;
+  if (!element || element.parentNode !== gd) {
+    element = gd.ownerDocument.createElement("div");
+    element.className = "em-half-step";
+    Object.assign(element.style, {
+      position: "absolute",
+      zIndex: "10",
+      pointerEvents: "none",
+      whiteSpace: "nowrap",
+      fontSize: "2.1rem",
+      fontWeight: "700",
+      lineHeight: "1.2",
+      color: "#1F2430",
+      background: "rgba(255, 255, 255, 0.9)",
+      borderLeft: "8px solid",
+      borderRadius: "0.4rem",
+      padding: "0.15rem 0.8rem",
+      boxShadow: "0 2px 8px rgba(31, 36, 48, 0.15)",
+      transform: "translateX(-100%)",
+    });
+    if (getComputedStyle(gd).position === "static") gd.style.position = "relative";
+    gd.appendChild(element);
+    reg.badge = element;
+  }
+  return element;
+}
+
+function hideBadge(reg) {
+  if (reg.badge) reg.badge.style.display = "none";
+}
+
+// Show the words of state `index` while playing ("E-step: recolour", "M-step: move").
+function showBadge(reg, index) {
+  const data = reg.data;
+  const stage = data && data.stages[index];
+  const words = reg.playing && data.half_steps ? data.half_steps[stage] : null;
+  if (!words) return hideBadge(reg);
+  const element = badge(reg);
+  if (!element) return undefined;
+  if (element.textContent !== words) {
+    element.textContent = words;
+    element.dataset.stage = stage;
+    element.style.borderLeftColor = BADGE_COLOURS[stage] || "#3B4A6B";
+  }
+  const layout = reg.gd._fullLayout;
+  const size = layout._size;
+  const domain = (layout.xaxis && layout.xaxis.domain) || [0, 1];
+  element.style.left = `${size.l + size.w * domain[1] - 12}px`;
+  element.style.top = `${size.t + 12}px`;
+  element.style.display = "block";
+  return undefined;
+}
+
+// -- the iteration axis: it grows with the states visited ---------------------------------
+
+// The figure's iteration axis first reaches a few iterations whatever the run's length: at
+// iteration 0 the chart must not tell how long the run will take. It reaches
+// data.axis_ends[i] once state i is visited (in the browser during steps and Play, and by
+// the server's furthest state after every rerun).
+function wantAxis(reg, index) {
+  const ends = reg.data && reg.data.axis_ends;
+  if (ends && index >= 0 && index < ends.length) {
+    reg.axisWanted = Math.max(reg.axisWanted, ends[index]);
+  }
+}
+
+// Give the axis its wanted reach, unless Plotly is busy animating. If it changes, returns
+// the promise of Plotly's relayout (null otherwise): Plotly then redraws every trace from
+// its own state, which direct drawing must draw over.
+function applyAxis(reg) {
+  const gd = reg.gd;
+  const axis = gd && gd._fullLayout && gd._fullLayout.xaxis2;
+  if (!axis || !Array.isArray(axis.range) || !reg.axisWanted || reg.plotlyBusy > 0) return null;
+  if (Math.abs(axis.range[1] - reg.axisWanted) < 1e-9) return null;
+  reg.plotlyBusy += 1;
+  const done = () => {
+    reg.plotlyBusy -= 1;
+  };
+  const range = [axis.range[0], reg.axisWanted];
+  return Promise.resolve(window.Plotly.relayout(gd, { "xaxis2.range": range })).then(done, done);
 }
 
 function attachChart(reg, gd, data) {
@@ -137,12 +234,49 @@ function attachChart(reg, gd, data) {
   reg.plotlyShown = 0;
   reg.colourSource = 0;
   reg.playing = false;
+  reg.axisWanted = 0;
+  reg.badge = null;
+  fitPanels(reg, data);
   if (gd.__emListening) return;
   gd.__emListening = true;
   gd.on("plotly_animatingframe", (event) => {
     const index = Number(event.name);
     if (Number.isFinite(index)) stateShown(reg, index);
   });
+  // Streamlit redraws the chart from its own copy of the figure (when it sizes it, say).
+  gd.on("plotly_afterplot", () => fitPanels(reg, reg.data));
+}
+
+// -- a phone: the two panels one above the other ---------------------------------------------
+
+// The figure has the data panel and the log-likelihood panel side by side; on a phone held
+// upright that leaves each a sliver, so there they are stacked (data.panels, from
+// emapp/build/figures.py; the page's CSS makes the chart tall enough for both). Checked when
+// the chart is attached or redrawn and when the screen crosses the width; never changed
+// mid-animation.
+const NARROW_SCREEN = "(max-width: 640px)";
+
+function fitPanels(reg, data) {
+  const gd = reg.gd;
+  const panels = data && data.panels;
+  if (!gd || !gd._fullLayout || !panels) return;
+  const narrow = window.matchMedia(NARROW_SCREEN);
+  if (!reg.panelListener) {
+    reg.panelListener = true;
+    narrow.addEventListener("change", () => fitPanels(reg, reg.data));
+  }
+  const want = narrow.matches ? panels.narrow : panels.wide;
+  const now = gd._fullLayout.xaxis2 && gd._fullLayout.xaxis2.domain;
+  if (!now || now.every((value, i) => Math.abs(value - want["xaxis2.domain"][i]) < 1e-9)) return;
+  if (reg.plotlyBusy > 0 || reg.playing) {
+    setTimeout(() => fitPanels(reg, reg.data), 250);
+    return;
+  }
+  reg.plotlyBusy += 1;
+  const done = () => {
+    reg.plotlyBusy -= 1;
+  };
+  Promise.resolve(window.Plotly.relayout(gd, want)).then(done, done);
 }
 
 // -- steps and jumps: Plotly.animate -------------------------------------------------------
@@ -163,9 +297,15 @@ function animate(reg, names, glideMs, holdMs) {
   reg.plotlyShown = names[names.length - 1];
   clearLabelOffsets(reg); // Plotly places the labels itself again
   reg.fast = false;
+  reg.plotlyBusy += 1;
+  const settle = (finished) => {
+    reg.plotlyBusy -= 1;
+    if (generation === reg.generation && !reg.fast) applyAxis(reg);
+    return finished && generation === reg.generation;
+  };
   return window.Plotly.animate(reg.gd, names.map(String), options).then(
-    () => generation === reg.generation,
-    () => false,
+    () => settle(true),
+    () => settle(false),
   );
 }
 
@@ -354,17 +494,40 @@ function drawPlayback(reg, data, sequence, targets, timing = null, active = () =
   let geometry = geometryOf(frameTraces(gd, reg.shown), traces);
   let k = -1;
   let segment = null;
+  // Widening the iteration axis makes Plotly redraw every trace from its own (older) state:
+  // draw the state on screen again, at once and once Plotly is done.
+  const redraw = () => {
+    if (generation !== reg.generation) return;
+    const layout = gd._fullLayout;
+    targets.axes = [layout.xaxis, layout.yaxis, layout.xaxis2, layout.yaxis2];
+    drawColoursAndCurve(targets, frameTraces(gd, reg.colourSource), traces);
+    drawGeometry(targets, geometry, labelOrigin);
+  };
+  // The relayout holds the page for a while (Plotly redraws every point): playback keeps
+  // its schedule through it, skipping what it missed, so Play keeps its speed.
+  let credit = 0;
+  const widen = (index) => {
+    wantAxis(reg, index);
+    const began = performance.now();
+    const relayout = applyAxis(reg);
+    if (relayout === null) return;
+    redraw();
+    relayout.then(redraw);
+    credit += performance.now() - began;
+  };
   return new Promise((resolve) => {
     const enter = (now) => {
       k += 1;
       if (k >= sequence.length) return false;
       const index = sequence[k];
+      if (segment && now - segment.end <= MAX_CATCH_UP_MS) credit = 0; // back on schedule
+      widen(index);
       const byTrace = frameTraces(gd, index);
       const glide = data.stages[index] === "M";
       segment = {
         index,
         glide,
-        start: segment ? Math.max(segment.end, now - MAX_CATCH_UP_MS) : now,
+        start: segment ? Math.max(segment.end, now - MAX_CATCH_UP_MS - credit) : now,
         from: geometry,
         to: geometryOf(byTrace, traces),
       };
@@ -412,6 +575,7 @@ function play(reg, data) {
   const finish = (finished) => {
     if (!finished || !current()) return;
     reg.playing = false;
+    hideBadge(reg);
     report(reg, token);
   };
   const run = async () => {
@@ -439,6 +603,7 @@ function play(reg, data) {
 function stopPlayback(reg) {
   if (!reg.playing) return;
   reg.playing = false;
+  hideBadge(reg);
   reg.heading = reg.shown;
   reg.generation += 1;
   if (reg.fast) {
@@ -503,6 +668,17 @@ function stepTarget(data, key, from) {
   return ahead > 0 && target <= last ? target : null;
 }
 
+// Move the chart to `target` now and ask Python to follow with the component's numbered
+// `request` value (see emapp/ui/player.py, step_request): the stepping buttons' path, which
+// the keyboard takes too.
+function requestState(reg, data, target) {
+  wantAxis(reg, target);
+  goTo(reg, target);
+  showStatus(reg, target); // say where the chart is going while it glides there
+  reg.requests += 1;
+  reg.setStateValue("request", { index: target, version: data.version, seq: reg.requests });
+}
+
 function listenForSteps(reg) {
   if (reg.stepListener) return;
   reg.stepListener = true;
@@ -519,10 +695,7 @@ function listenForSteps(reg) {
       // Nothing to move: the click goes on to Streamlit, and Python says why.
       if (target === null || target === reg.heading) return;
       reg.swallow = button; // the click that follows is answered here, not by Streamlit
-      goTo(reg, target);
-      showStatus(reg, target); // say where the chart is going while it glides there
-      reg.requests += 1;
-      reg.setStateValue("request", { index: target, version: data.version, seq: reg.requests });
+      requestState(reg, data, target);
     },
     true,
   );
@@ -541,6 +714,120 @@ function listenForSteps(reg) {
   );
 }
 
+// -- the keyboard --------------------------------------------------------------------------
+
+// e, m, s and r press the E-step, M-step, Step and Reset buttons (data.key_buttons), space
+// presses Play or Pause, and the arrows move one state back or forward. A key presses a
+// button the way the mouse does (pointer-down, then click), so it takes the very path of a
+// click: the browser moves the chart and Python follows the numbered request. Keys are
+// left alone while typing or when a widget uses them (boxes, sliders, lists, tabs), and
+// with Ctrl, Alt or Meta. The page lives in the top document (components are not in
+// iframes here; if they were, the listener would go on the parent window, same origin).
+const TYPING = [
+  "input", "textarea", "select", "[contenteditable='']", "[contenteditable='true']",
+  "[role='textbox']", "[role='combobox']", "[role='listbox']", "[role='option']",
+  "[role='slider']", "[role='spinbutton']", "[role='menu']", "[role='menuitem']",
+  "[data-baseweb='select']", "[data-baseweb='input']", "[data-baseweb='textarea']",
+].join(", ");
+const OWN_ARROWS = "[role='tab'], [role='tablist'], [role='radio'], [role='radiogroup']";
+
+function hostWindow() {
+  try {
+    if (window.parent && window.parent !== window && window.parent.document) return window.parent;
+  } catch (error) {
+    // another origin: stay in this window
+  }
+  return window;
+}
+
+function keyOrigin(event) {
+  const path = event.composedPath ? event.composedPath() : [event.target];
+  return path.find((node) => node && node.nodeType === 1) || null;
+}
+
+function typingIn(origin) {
+  return Boolean(origin && (origin.isContentEditable || origin.closest(TYPING)));
+}
+
+// Press the Streamlit button with key `key` as a mouse does; false if there is none to press.
+function pressButton(doc, key) {
+  const button = doc.querySelector(`.st-key-${key} button`);
+  if (!button || button.disabled) return false;
+  const init = { bubbles: true, cancelable: true, composed: true, button: 0, isPrimary: true };
+  button.dispatchEvent(new PointerEvent("pointerdown", { ...init, pointerType: "mouse" }));
+  button.click();
+  return true;
+}
+
+// One state back or forward, on the stepping buttons' path.
+function moveBy(reg, delta) {
+  const data = reg.data;
+  if (!data || data.playing || reg.playing || !reg.gd || reg.version !== data.version) return;
+  const target = (reg.heading ?? reg.shown) + delta;
+  if (target < 0 || target >= data.stages.length || target === reg.heading) return;
+  requestState(reg, data, target);
+}
+
+function toggleKeyHelp(reg, open) {
+  const help = reg.status && reg.status.querySelector(".em-keys");
+  if (help) help.open = open === undefined ? !help.open : open;
+}
+
+function onKey(reg, doc, event) {
+  const data = reg.data;
+  if (!data || event.defaultPrevented || event.isComposing) return false;
+  if (event.ctrlKey || event.metaKey || event.altKey) return false;
+  const origin = keyOrigin(event);
+  if (typingIn(origin)) return false;
+  const key = event.key;
+  if (key === "?") {
+    toggleKeyHelp(reg);
+  } else if (key === "Escape") {
+    toggleKeyHelp(reg, false);
+    return false; // Escape goes on (it closes Streamlit's menus too)
+  } else if (key === "ArrowLeft" || key === "ArrowRight") {
+    if (origin && origin.closest(OWN_ARROWS)) return false;
+    moveBy(reg, key === "ArrowLeft" ? -1 : 1);
+  } else if (key === " ") {
+    // Whichever of Play and Pause the page offers (the server's view of the playback).
+    if (!event.repeat && !pressButton(doc, data.pause_key)) pressButton(doc, data.play_key);
+  } else {
+    const button = data.key_buttons && data.key_buttons[key.toLowerCase()];
+    if (!button) return false;
+    if (!event.repeat || button !== "reset") pressButton(doc, button);
+  }
+  return true;
+}
+
+function listenForKeys(reg) {
+  const host = hostWindow();
+  if (host.__emKeys) return; // one listener per page, whatever the reruns
+  host.__emKeys = true;
+  let spaceHandled = false;
+  host.addEventListener(
+    "keydown",
+    (event) => {
+      if (!onKey(reg, host.document, event)) return;
+      // Handled here: no page scroll, no click of a focused button, no Streamlit hotkey
+      // (its "r" reruns the whole script).
+      spaceHandled = event.key === " ";
+      event.preventDefault();
+      event.stopPropagation();
+    },
+    true,
+  );
+  host.addEventListener(
+    "keyup",
+    (event) => {
+      if (event.key !== " " || !spaceHandled) return;
+      spaceHandled = false;
+      event.preventDefault(); // a focused button would be clicked on the space's release
+      event.stopPropagation();
+    },
+    true,
+  );
+}
+
 // -- chart first -----------------------------------------------------------------------------
 
 // A session's first page has only the chart and this panel (see app.py). Once the chart is
@@ -552,12 +839,104 @@ function askForPage(reg, data, setTriggerValue) {
   requestAnimationFrame(() => setTimeout(() => setTriggerValue("page", true), 0));
 }
 
+// -- placing the start by clicking ----------------------------------------------------------
+
+// The "click to place the means" start (emapp/build/placing.py): a page that shows the data
+// alone, and a component with role "placer" above it. Every click inside the chart's plot
+// area puts the next component's mean there: drawn at once, and reported to Python as the
+// whole list so far (state value `placed` = {token, points}), in the chart's data units.
+// Python's list is the truth; clicks it has not seen yet are kept while they extend it.
+const PLACER_KEY = "__emPlacer";
+
+function placeMeans(component) {
+  const { data, parentElement, setStateValue } = component;
+  if (!window[PLACER_KEY]) window[PLACER_KEY] = { pending: [], token: null, listening: false };
+  const placer = window[PLACER_KEY];
+  if (placer.token !== data.token || placer.pending.length <= data.placed.length) {
+    placer.pending = data.placed.map((point) => point.slice());
+  }
+  placer.token = data.token;
+  placer.data = data;
+  placer.setStateValue = setStateValue;
+  placer.status = parentElement.querySelector(".em-place-status");
+  showPlacing(placer);
+  if (!placer.listening) {
+    // On the page, not on one chart: every rerun may draw the chart anew.
+    placer.listening = true;
+    window.addEventListener("click", (event) => placeAt(placer, event), true);
+  }
+  let timer = null;
+  const draw = () => {
+    timer = null;
+    if (placer.data !== data) return;
+    if (!drawPlaced(placer)) timer = setTimeout(draw, POLL_MS);
+  };
+  draw();
+  return () => {
+    if (timer !== null) clearTimeout(timer);
+  };
+}
+
+function placingChart(data) {
+  const gd = document.querySelector(`.st-key-${data.chart} .js-plotly-plot`);
+  return gd && gd._fullLayout && gd._fullLayout.xaxis && window.Plotly ? gd : null;
+}
+
+function showPlacing(placer) {
+  const words = placer.data.statuses;
+  const said = words[Math.min(placer.pending.length, words.length - 1)];
+  if (placer.status) placer.status.textContent = said;
+}
+
+// A click inside the plot area, in data units: [x] on a histogram, [x, y] on a scatter plot.
+function placeAt(placer, event) {
+  const data = placer.data;
+  if (!data || !event.target.closest || placer.pending.length >= data.n_components) return;
+  const gd = event.target.closest(`.st-key-${data.chart} .js-plotly-plot`);
+  if (!gd || gd !== placingChart(data)) return;
+  const layout = gd._fullLayout;
+  const xa = layout.xaxis;
+  const ya = layout.yaxis;
+  const box = gd.getBoundingClientRect();
+  const px = event.clientX - box.left - xa._offset;
+  const py = event.clientY - box.top - ya._offset;
+  if (px < 0 || px > xa._length || py < 0 || py > ya._length) return;
+  const point = data.dimensions === 1 ? [xa.p2c(px)] : [xa.p2c(px), ya.p2c(py)];
+  placer.pending.push(point);
+  showPlacing(placer);
+  drawPlaced(placer);
+  placer.setStateValue("placed", { token: data.token, points: placer.pending });
+}
+
+// Draw the means placed so far (the page confirms them with its next rerun); false if the
+// chart is not there yet.
+function drawPlaced(placer) {
+  const { data, pending } = placer;
+  const gd = placingChart(data);
+  if (!gd) return false;
+  const xs = pending.map((point) => point[0]);
+  const ys = pending.map((point) => (data.dimensions === 1 ? 0 : point[1]));
+  window.Plotly.restyle(
+    gd,
+    {
+      x: [xs],
+      y: [ys],
+      text: [pending.map((_, k) => String(k + 1))],
+      "marker.color": [pending.map((_, k) => data.colours[k])],
+      "marker.symbol": [pending.map((_, k) => data.symbols[k])],
+    },
+    [data.means_trace],
+  );
+  return true;
+}
+
 // -- entry point -----------------------------------------------------------------------------
 
 function sync(reg, data) {
   const gd = findChart(data);
   if (!gd) return false;
   if (gd !== reg.gd || data.version !== reg.version) attachChart(reg, gd, data);
+  followAxis(reg, data);
   if (data.playing) {
     if (reg.token !== data.token) play(reg, data);
     return true;
@@ -565,12 +944,25 @@ function sync(reg, data) {
   stopPlayback(reg);
   // A click the browser already answered (see listenForSteps): let its animation finish.
   if (reg.heading !== data.target) goTo(reg, data.target);
-  else showStatus(reg, reg.shown);
+  else {
+    showStatus(reg, reg.shown);
+    if (!reg.fast) applyAxis(reg);
+  }
   return true;
+}
+
+// The iteration axis reaches the furthest state the server knows of; a fresh view (after
+// Reset, or new settings) starts narrow again.
+function followAxis(reg, data) {
+  if (!data.axis_ends || data.playing) return;
+  if (data.furthest === 0) reg.axisWanted = 0;
+  wantAxis(reg, data.furthest);
+  wantAxis(reg, data.target);
 }
 
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
+  if (data.role === "placer") return placeMeans(component);
   const reg = registry();
   if (data.role === "table") {
     reg.table = { root: parentElement.querySelector(".em-table-view"), data };
@@ -588,6 +980,7 @@ export default function (component) {
   reg.status = parentElement.querySelector(".em-status");
   listenForPause(reg);
   listenForSteps(reg);
+  listenForKeys(reg);
   // The chart's frames update the status as they are shown; a new run starts at its start.
   showStatus(reg, reg.version === data.version ? reg.shown : data.target);
 

@@ -18,13 +18,14 @@ The player says only what the run's state descriptions say
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from emapp.build.describe import browser_text
-from emapp.build.figures import Layout
+from emapp.build.figures import Layout, axis_ends, panel_layouts
 from emapp.build.prepare import PreparedRun
 from emapp.build.state import ViewState, play_sequence
 
@@ -44,6 +45,21 @@ GLIDE_SHARE_FAST = 0.65
 GLIDE_SHARE_SLOW = 0.5
 SLOW_SPEED = 2.0
 
+PLAY_KEY = "play"
+# The keyboard: a key presses the button with this key, exactly as a click does (the
+# browser moves the chart and sends the state it went to; see player.js). Space presses
+# Play or Pause, the arrows move one state back or forward.
+KEY_BUTTONS = {"e": "e_step", "m": "m_step", "s": "step", "r": "reset"}
+KEY_HELP = (
+    ("e", "E-step"),
+    ("m", "M-step"),
+    ("s", "Step (a whole iteration)"),
+    ("space", "Play / Pause"),
+    ("r", "Reset"),
+    ("← →", "one state back / forward"),
+    ("?", "show or hide this list"),
+)
+
 _JS = (Path(__file__).with_name("player.js")).read_text(encoding="utf-8")
 _FONT = 'font-family: var(--st-font, "Source Sans Pro", sans-serif); color: var(--st-text-color);'
 _PLAYER_HTML = """
@@ -51,18 +67,60 @@ _PLAYER_HTML = """
   <div class="em-line">
     <span class="em-iteration">Iteration 0 · starting point</span>
     <span class="em-loglik"></span>
+    <details class="em-keys">
+      <summary title="Keyboard shortcuts" aria-label="Keyboard shortcuts">?</summary>
+      <div class="em-keys-list">
+        <div class="em-keys-title">Keys (when not typing in a box)</div>
+        {rows}
+      </div>
+    </details>
   </div>
   <div class="em-notes"></div>
 </div>
-"""
+""".replace(
+    "{rows}",
+    "\n        ".join(
+        f"<div><kbd>{html.escape(key)}</kbd> {html.escape(text)}</div>" for key, text in KEY_HELP
+    ),
+)
 _PLAYER_CSS = f"""
-.em-status {{ {_FONT} padding: 0 0 0.2rem 0; }}
-.em-line {{ display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.3rem 2rem; }}
-.em-iteration {{ font-size: 2.1rem; font-weight: 700; letter-spacing: -0.01em; }}
-.em-loglik {{ font-size: 1.35rem; color: #3B4A6B; font-variant-numeric: tabular-nums; }}
-.em-notes {{ display: flex; flex-direction: column; gap: 0.35rem; margin-top: 0.3rem; }}
-.em-note {{ font-size: 1.05rem; line-height: 1.35; padding: 0.45rem 0.8rem;
-  border-radius: 0.5rem; }}
+/* One height in every state, so the chart below never moves: the state on one line in type
+   the back of the room reads; under it the log-likelihood, and beside that the notes in a
+   box of fixed height (it scrolls when they are many). */
+.em-status {{ {_FONT} padding: 0; container-type: inline-size; display: grid;
+  grid-template-columns: 15rem minmax(0, 1fr) auto; column-gap: 1rem; row-gap: 0.15rem;
+  align-items: start; }}
+.em-line {{ display: contents; }}
+.em-iteration {{ grid-area: 1 / 1 / 2 / 3; font-size: clamp(1.9rem, 5cqi, 2.5rem);
+  line-height: 1.2; font-weight: 700; letter-spacing: -0.01em; white-space: nowrap; }}
+.em-loglik {{ grid-area: 2 / 1; font-size: 1.4rem; line-height: 1.3; color: #3B4A6B;
+  font-variant-numeric: tabular-nums; }}
+.em-line > .em-keys {{ grid-area: 1 / 3; }}
+.em-keys {{ margin-left: auto; position: relative; align-self: center; }}
+.em-keys summary {{ list-style: none; cursor: pointer; width: 2rem; height: 2rem;
+  border-radius: 50%; border: 2px solid #9AA3B5; color: #3B4A6B; font-weight: 700;
+  font-size: 1.1rem; display: flex; align-items: center; justify-content: center; }}
+.em-keys summary::-webkit-details-marker {{ display: none; }}
+.em-keys-list {{ position: absolute; right: 0; top: 2.4rem; z-index: 1000; width: 19rem;
+  background: #FFFFFF; border: 1px solid #D5DAE5; border-radius: 0.5rem; padding: 0.6rem 0.8rem;
+  box-shadow: 0 4px 16px rgba(31, 36, 48, 0.15); font-size: 1.05rem; line-height: 1.7; }}
+.em-keys-title {{ font-weight: 700; margin-bottom: 0.2rem; }}
+.em-keys kbd {{ display: inline-block; min-width: 1.6rem; text-align: center; padding: 0 0.35rem;
+  border: 1px solid #9AA3B5; border-bottom-width: 2px; border-radius: 0.3rem;
+  font-family: inherit; background: #F3F5FA; margin-right: 0.4rem; }}
+.em-notes {{ grid-area: 2 / 2 / 3 / 4; display: flex; flex-direction: column; gap: 0.25rem;
+  height: clamp(4.4rem, 10vh, 7.5rem); overflow-y: auto; }}
+.em-note {{ flex: none; font-size: 1.02rem; line-height: 1.3; padding: 0.25rem 0.7rem;
+  border-radius: 0.4rem; }}
+/* A phone: everything under each other, as long as it needs (the page scrolls there). */
+@container (max-width: 560px) {{ .em-iteration {{ white-space: normal; }} }}
+@media (max-width: 640px) {{
+  .em-status {{ grid-template-columns: minmax(0, 1fr) auto; }}
+  .em-iteration {{ grid-area: 1 / 1; white-space: normal; }}
+  .em-line > .em-keys {{ grid-area: 1 / 2; }}
+  .em-loglik {{ grid-area: 2 / 1 / 3 / 3; }}
+  .em-notes {{ grid-area: 3 / 1 / 4 / 3; height: auto; }}
+}}
 .em-note.warning {{ background: #FFF4E5; color: #7A4100; border-left: 5px solid #F08C00; }}
 .em-note.success {{ background: #EBFBEE; color: #1B5E20; border-left: 5px solid #2B8A3E; }}
 .em-note.info {{ background: #E7F5FF; color: #14406B; border-left: 5px solid #1C7ED6; }}
@@ -145,6 +203,11 @@ def player_data(
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
         "step_keys": list(STEP_KEYS),
+        "play_key": PLAY_KEY,
+        "key_buttons": KEY_BUTTONS,
+        "furthest": view.furthest,
+        "axis_ends": axis_ends(timeline),
+        "panels": panel_layouts(run.figure.to_dict()["layout"]),  # stacked on a phone
         "version": run.version,
         "target": start,
         "playing": view.playing,
@@ -205,3 +268,31 @@ def step_request() -> dict | None:
     lost when reruns pile up under load, a click can.
     """
     return browser_report("request")
+
+
+# -- placing the start by clicking ---------------------------------------------------------
+# A third component on the same script: on the page that shows the data alone while the
+# means are placed by clicking, it says how many are left and turns each click on the chart
+# into the next mean (``placeMeans`` in player.js). It reports every click so far as its
+# ``placed`` state: ``{"token", "points"}``.
+
+PLACER_KEY = "placer"
+PLACE_CHART_KEY = "em-place-chart"
+_PLACER_HTML = """
+<div class="em-status" role="status">
+  <div class="em-line"><span class="em-iteration em-place-status"></span></div>
+</div>
+"""
+_placer = st.components.v2.component("emapp_placer", html=_PLACER_HTML, css=_PLAYER_CSS, js=_JS)
+
+
+def render_placer(data: dict, on_placed: Callable[[], None]) -> None:
+    """Mount the placer with ``data`` (role "placer"); ``on_placed`` runs on every click."""
+    _placer(key=PLACER_KEY, data=data, default={"placed": None}, on_placed_change=on_placed)
+
+
+def placed_report() -> dict | None:
+    """The browser's latest clicks: ``{"token": str, "points": [[x, y], ...]}``, if any."""
+    value = st.session_state.get(PLACER_KEY)
+    report = value.get("placed") if hasattr(value, "get") else None
+    return report if isinstance(report, dict) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.blobs import BlobSettings, make_labelled_blobs
 from emapp.build.prepare import PreparedRun, prepare, prepare_table
 from emapp.build.tables import ChosenData
 from emapp.build.timeline import ModelSettings, Timeline, compute_timeline
@@ -25,8 +25,10 @@ MAX_CACHED_RUNS = 8
 def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
     """The run for blob data; arguments are the settings as plain tuples (cache keys)."""
     blobs, model = BlobSettings(*blob_values), ModelSettings(*model_values)
+    X, truth = make_labelled_blobs(blobs)  # the true clusters too: the page compares with them
+    names = ("x₁", "x₂") if X.shape[1] == 2 else ("x",)
     with heavy_work():
-        return prepare(("blobs", blob_values, model_values), make_blobs(blobs), ("x₁", "x₂"), model)
+        return prepare(("blobs", blob_values, model_values), X, names, model, truth)
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from emapp.build.links import DEFAULT_SPEED
 from emapp.build.prepare import PreparedRun
 from emapp.build.state import ViewState
 from emapp.ui.player import step_request, stopped_report
@@ -73,7 +74,7 @@ def apply_action(action: str) -> None:
         view.play(time.monotonic())
     elif action == "pause":
         apply_stopped()  # the browser's exact frame, if it reported one with this click
-        view.pause(time.monotonic(), st.session_state.get(SPEED, 12))
+        view.pause(time.monotonic(), st.session_state.get(SPEED, DEFAULT_SPEED))
     else:  # a stepping button: E-step, M-step, Step, Run to convergence
         view.press(timeline, action)
 
@@ -172,8 +173,13 @@ PAGE_RUNS = "em_page_runs"
 PAGE_REQUESTED = "em_page_requested"
 
 
-def chart_first() -> bool:
-    """Whether this run of the whole script is the session's first (count it)."""
+def chart_first(allowed: bool = True) -> bool:
+    """Whether this run of the whole script is the session's first (count it); when not
+    ``allowed`` (a shared link: its settings are not the defaults) the whole page is drawn
+    at once."""
+    if not allowed:
+        st.session_state[PAGE_RUNS] = 2
+        return False
     runs = st.session_state.get(PAGE_RUNS, 0)
     st.session_state[PAGE_RUNS] = min(runs + 1, 2)  # only "first", "second" and "later" matter
     return runs == 0

@@ -9,14 +9,15 @@ import streamlit as st
 
 from emapp.build.blobs import BlobSettings
 from emapp.build.colors import MAX_COMPONENTS
+from emapp.build.links import DEFAULT_SPEED, SPEEDS, UPLOAD
 from emapp.build.tables import ChosenData
-from emapp.build.timeline import COVARIANCE_LABELS, INIT_LABELS, ModelSettings
+from emapp.build.timeline import CLICK_INIT, COVARIANCE_LABELS, INIT_LABELS, ModelSettings
+from emapp.ui.placing import placed_model
+from emapp.ui.truth import truth_toggle
 from emapp.ui.upload import data_widget
 from emcore import COVARIANCE_TYPES, INIT_METHODS
 
 DATA_SOURCES = ("Blobs", "Upload CSV", "Real data sets")
-SPEEDS = (1, 2, 5, 12)
-DEFAULT_SPEED = 12
 MAX_POINTS = 5000
 
 
@@ -32,8 +33,21 @@ class Settings:
     table: ChosenData | None = None
 
 
+DIMENSIONS = {2: "2: points in a plane", 1: "1: points on a line"}
+
+
 def blob_controls() -> BlobSettings:
     default = BlobSettings()
+    dimensions = st.radio(
+        "Dimensions",
+        tuple(DIMENSIONS),
+        format_func=DIMENSIONS.get,
+        horizontal=True,
+        key="dimensions",
+        help="On a line the chart is a histogram with each component's bell curve: the "
+        "simplest picture of EM for a first lesson.",
+    )
+    flat = dimensions == 1  # stretch and rotation need a plane
     n_points = st.slider(
         "Number of points", 50, MAX_POINTS, default.n_points, step=50, key="n_points"
     )
@@ -55,19 +69,34 @@ def blob_controls() -> BlobSettings:
         step=0.5,
         key="stretch",
         help="How elongated the clusters are: 1 is round.",
+        disabled=flat,
     )
     rotation = st.slider(
-        "Rotation (degrees)", 0, 180, int(default.rotation), step=5, key="rotation"
+        "Rotation (degrees)",
+        0,
+        180,
+        int(default.rotation),
+        step=5,
+        key="rotation",
+        disabled=flat,
     )
     own = st.checkbox(
         "Each cluster its own direction",
         default.own_orientation,
         key="own_orientation",
         help="Off: all clusters share one shape, the case 'tied' assumes.",
+        disabled=flat,
     )
     seed = st.number_input("Data seed", 0, 9999, default.seed, step=1, key="data_seed")
     return BlobSettings(
-        n_points, n_clusters, float(spread), float(stretch), float(rotation), bool(own), int(seed)
+        n_points,
+        n_clusters,
+        float(spread),
+        float(stretch),
+        float(rotation),
+        bool(own),
+        int(seed),
+        int(dimensions),
     )
 
 
@@ -85,7 +114,7 @@ def model_controls() -> ModelSettings:
     )
     init = st.selectbox(
         "Initialisation",
-        tuple(INIT_METHODS),
+        (*INIT_METHODS, CLICK_INIT),
         key="init",
         format_func=INIT_LABELS.get,
         help="How the starting means and covariances are chosen.",
@@ -100,6 +129,14 @@ def model_controls() -> ModelSettings:
         help="Another seed gives another random start.",
     )
     return ModelSettings(n_components, covariance_type, init, int(seed))
+
+
+def truth_controls(source: str, blobs: BlobSettings, table: ChosenData | None) -> None:
+    """The toggle that outlines the points by their true cluster or species, when known."""
+    if source == "Blobs":
+        truth_toggle(True, blobs.dimensions == 2, species=False)
+    elif table is not None:
+        truth_toggle(table.truth is not None, len(table.feature_names) >= 2, species=True)
 
 
 def default_settings() -> Settings:
@@ -122,14 +159,21 @@ def sidebar() -> Settings:
         source = st.radio("Data source", DATA_SOURCES, horizontal=True, key="source")
         table = data_widget(source)
         blobs = blob_controls() if source == "Blobs" else BlobSettings()
+        truth_controls(source, blobs, table)
         st.header("Model")
-        model = model_controls()
+        model = placed_model(model_controls(), blobs, table)  # clicked means, if any
         st.header("Playback")
         speed = st.select_slider(
             "Play speed (iterations per second)",
             SPEEDS,
             value=DEFAULT_SPEED,
             key="speed",
-            help="At 1 or 2 per second Play shows the E- and M-steps separately.",
+            help="At 1 or 2 per second Play shows the E- and M-steps separately. "
+            "Keys: e, m, s, space, r and the arrows (see ? above the chart).",
         )
+        if source == UPLOAD:
+            st.caption(
+                "The address bar links to these settings, but a link cannot carry the "
+                "uploaded file: whoever opens it must upload the file again."
+            )
     return Settings(source, blobs, model, float(speed), table)

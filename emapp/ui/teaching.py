@@ -39,6 +39,12 @@ from emapp.build.selection_view import (
 from emapp.build.text import E_STEP_FORMULA, M_STEP_FORMULA
 from emapp.build.work import heavy_work
 from emapp.build.worked import (
+    DENSITY,
+    LOG_DENSITY,
+    LOG_WEIGHTED,
+    RESPONSIBILITY,
+    WEIGHT,
+    WEIGHTED,
     WorkedExample,
     component_table,
     log_space_latex,
@@ -51,13 +57,13 @@ from emapp.build.worked import (
     sum_to_one_latex,
     worked_example,
 )
+from emapp.ui.follow import DENSITY_SOURCE_KEY, TABS_KEY, mark_drawn
 
 PRESET_KEY = "teaching_preset"
 KMAX_KEY = "selection_kmax"
 REQUEST_KEY = "selection_request"
 CRITERION_KEY = "selection_criterion"
 POINT_KEY = "worked_point"
-DENSITY_SOURCE_KEY = "density_source"
 DENSITY_LOG_KEY = "density_log"
 DENSITY_POINTS_KEY = "density_points"
 DENSITY_SOURCES = {"end": "the fitted mixture (end of the run)", "chart": "the state on the chart"}
@@ -255,8 +261,9 @@ def live_cursor(run: PreparedRun, cursor: int | None) -> int:
 def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
     """The E- and M-step formulas with the numbers of one point at the state on the chart.
 
-    A fragment: its controls rerun only this panel, and "Follow the chart" picks up the
-    state the stepping buttons (another fragment) moved the chart to.
+    A fragment: its controls rerun only this panel. It follows the chart without a button:
+    while it is open, the stepping panel reruns the page when the chart moves
+    (:mod:`emapp.ui.follow`).
     """
     if is_projection(run):
         projection_note("a worked example on the picture")
@@ -278,7 +285,7 @@ def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
 
 def worked_controls(run: PreparedRun, index: int) -> tuple[int, int]:
     """The heading and the point and component pickers; returns 0-based (point, component)."""
-    top = st.columns([3, 1, 1.3, 1.2], vertical_alignment="bottom")
+    top = st.columns([3, 1, 1.3], vertical_alignment="bottom")
     top[0].markdown(f"#### Numbers at: {run.descriptions[index].label}")
     number = top[1].number_input("Point #", 1, len(run.X), 1, step=1, key=POINT_KEY)
     point = int(number) - 1
@@ -292,11 +299,6 @@ def worked_controls(run: PreparedRun, index: int) -> tuple[int, int]:
         # A new point starts again on its most responsible component.
         key=f"worked_component_{run.version}_{point}",
         help="Starts on the component most responsible for the point.",
-    )
-    top[3].button(
-        "Follow the chart",
-        help="Show the numbers for the iteration the chart shows now.",
-        width="stretch",
     )
     return point, int(k)
 
@@ -360,12 +362,12 @@ def styled_components(table: pd.DataFrame):
         table.style.apply(row_colour, axis=1)
         .format(
             {
-                "π_k": "{:.4f}",
-                "N(x | μ_k, Σ_k)": "{:.4g}",
-                "log N": "{:.3f}",
-                "π_k · N": "{:.4g}",
-                "log(π_k · N)": "{:.3f}",
-                "r_ik": "{:.4f}",
+                WEIGHT: "{:.4f}",
+                DENSITY: "{:.4g}",
+                LOG_DENSITY: "{:.3f}",
+                WEIGHTED: "{:.4g}",
+                LOG_WEIGHTED: "{:.3f}",
+                RESPONSIBILITY: "{:.4f}",
             }
         )
         .hide(axis="index")
@@ -472,9 +474,6 @@ Four ways to look closer, one tab each:
 """
 
 
-TABS_KEY = "teaching_tab"
-
-
 def teaching_tabs(run: PreparedRun, cursor: int | None = None) -> None:
     """The four teaching panels as tabs after a short guide, full width below the chart.
 
@@ -482,6 +481,7 @@ def teaching_tabs(run: PreparedRun, cursor: int | None = None) -> None:
     the main chart, and drawing them in hidden tabs would slow every page load. The first
     tab is words only, so the page's first load is the chart's.
     """
+    mark_drawn(run.key, live_cursor(run, cursor))  # what the panels below show
     panels = (
         lambda: st.markdown(GO_DEEPER),
         lambda: worked_example_panel(run, cursor),

@@ -32,6 +32,7 @@ from emapp.build.tables import (
     as_table,
     choose,
     dataset_table,
+    default_columns,
     spread_ratio,
     suggest_standardise,
     upload_digest,
@@ -79,7 +80,9 @@ DATASET_TITLES = {"faithful": "Old Faithful", "iris": "Iris", "penguins": "Palme
 
 
 def default_choices(table: Table) -> dict:
-    columns = list(table.frame.columns)[:MAX_FIT_COLUMNS]
+    """What a table opens on: its measurements (no years, ids or counters), or for a data set
+    that knows its classes, the two columns that show them best (see ``default_columns``)."""
+    columns = default_columns(table)
     return {
         COLUMNS_KEY: columns,
         VIEW_KEY: VIEWS[0],
