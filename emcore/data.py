@@ -15,8 +15,12 @@ What it reads
 - A header row, or none: when every cell of the first row is a number the row is data and the
   columns are named ``x1, x2, ...``.
 - Missing values: empty cells and tokens such as ``NA``, ``NaN``, ``null``, ``?``, ``-``.
-  Infinite values count as missing. Rows with a missing value in a kept column are dropped and
-  counted. Rows with every cell empty (``,,,`` from spreadsheets) are skipped like blank lines.
+  Infinite values count as missing. With ``missing="drop"`` (the default) rows with a missing
+  value in a kept column are dropped and counted. With ``missing="keep"`` they are kept with
+  NaN in the missing cells (for ``EM(..., missing="em")``, which fits each row on its observed
+  columns) and counted in ``ReadReport.kept_rows_missing``; only rows whose every kept cell is
+  missing are dropped. Rows with every cell empty (``,,,`` from spreadsheets) are skipped like
+  blank lines.
 
 What it drops, and says so
 --------------------------
@@ -56,6 +60,7 @@ number is one that no other column uses), and the report says so.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import os
@@ -177,6 +182,8 @@ class ReadReport:
         Text cells in kept columns of numbers (``3.4x``), read as missing values.
     unreadable_examples : tuple of (str, str)
         ``(column, cell)`` for the first few of them, for the summary.
+    kept_rows_missing : int
+        With ``missing="keep"``: rows kept with some (not all) kept cells missing (NaN).
     renamed_columns : tuple of (str, str)
         ``(name in the file, name given)`` for each column whose header name an earlier
         column already had: ``a, a`` are read as ``a`` and ``a (2)``.
@@ -198,6 +205,7 @@ class ReadReport:
     renamed_columns: tuple[tuple[str, str], ...] = ()
     unreadable_cells: int = 0
     unreadable_examples: tuple[tuple[str, str], ...] = ()
+    kept_rows_missing: int = 0
 
     def summary(self) -> str:
         """One or a few plain sentences, mentioning only what happened.
@@ -223,7 +231,8 @@ class ReadReport:
                 f"{_name_range(self.columns)}."
             )
         unreadable = _unreadable_sentence(self.unreadable_cells, self.unreadable_examples)
-        return " ".join([sentence, *unreadable, *_renaming_sentences(self.renamed_columns)])
+        kept = _kept_missing_sentence(self.kept_rows_missing)
+        return " ".join([sentence, *kept, *unreadable, *_renaming_sentences(self.renamed_columns)])
 
     def _dropped_phrases(self) -> list[str]:
         groups = (
@@ -247,6 +256,19 @@ class ReadReport:
             what = "missing or unreadable values" if self.unreadable_cells else "missing values"
             phrases.append(f"{_count(self.dropped_rows_missing, 'row')} with {what}")
         return phrases
+
+
+def _kept_missing_sentence(n_rows: int) -> list[str]:
+    """'12 rows have missing values; EM fits them on their observed columns.'"""
+    if not n_rows:
+        return []
+    verb = "has" if n_rows == 1 else "have"
+    them = "it" if n_rows == 1 else "them"
+    columns = "its" if n_rows == 1 else "their"
+    return [
+        f"{_count(n_rows, 'row')} {verb} missing values; EM fits {them} on {columns} "
+        "observed columns."
+    ]
 
 
 def _unreadable_sentence(n_cells: int, examples: tuple[tuple[str, str], ...]) -> list[str]:
@@ -297,6 +319,7 @@ def read_csv(
     max_bytes: int = MAX_BYTES,
     max_cells: int = MAX_CELLS,
     max_columns: int = MAX_COLUMNS,
+    missing: str = "drop",
 ) -> pd.DataFrame:
     """Read a CSV file into a DataFrame of the numeric columns, ready for EM.
 
@@ -312,12 +335,17 @@ def read_csv(
         of the first row and the sniffed rows, header included, as the parser would build them.
     max_columns : int
         Refuse files with more columns than this (default 1,000), before parsing any cell.
+    missing : {"drop", "keep"}
+        ``"drop"`` (default): rows with a missing, infinite or unreadable value in a kept
+        column are dropped and counted in ``dropped_rows_missing``. ``"keep"``: such rows are
+        kept with NaN in those cells (fit them with ``missing="em"``) and counted in
+        ``kept_rows_missing``; rows whose every kept cell is missing are still dropped.
 
     Returns
     -------
     pandas.DataFrame
-        Float64 columns, finite values, at least 2 rows, a fresh 0..n-1 index, and the
-        :class:`ReadReport` in ``df.attrs["report"]``.
+        Float64 columns, finite values (or NaN with ``missing="keep"``), at least 2 rows, a
+        fresh 0..n-1 index, and the :class:`ReadReport` in ``df.attrs["report"]``.
 
     Raises
     ------
@@ -331,8 +359,16 @@ def read_csv(
     same name are kept apart as ``a``, ``a (2)``, ... and listed in the report's
     ``renamed_columns``.
     """
+    if missing not in ("drop", "keep"):
+        raise DataError(f"missing must be 'drop' or 'keep'; got {_short(repr(missing))}.")
     return _guarded(
-        lambda: _read(source, max_bytes=max_bytes, max_cells=max_cells, max_columns=max_columns)
+        lambda: _read(
+            source,
+            max_bytes=max_bytes,
+            max_cells=max_cells,
+            max_columns=max_columns,
+            missing=missing,
+        )
     )
 
 
@@ -359,6 +395,7 @@ def _read(
     max_columns: int = MAX_COLUMNS,
     keep: tuple[str, ...] | None = None,
     label: str | None = None,
+    missing: str = "drop",
 ) -> pd.DataFrame:
     _check_limit("max_bytes", max_bytes)
     _check_limit("max_cells", max_cells)
@@ -373,7 +410,7 @@ def _read(
     sniffed = _sniff(text, separator)
     cells = _parse_cells(text, sniffed, _Limits(max_cells, max_columns))
     table = _Table.from_cells(cells, sniffed)
-    return table.to_frame(encoding, keep, label)
+    return table.to_frame(encoding, keep, label, missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -975,7 +1012,11 @@ class _Table:
         return cls(columns, sniffed, had_header, _find_index(columns, had_header), renamed)
 
     def to_frame(
-        self, encoding: str, keep: tuple[str, ...] | None, label: str | None = None
+        self,
+        encoding: str,
+        keep: tuple[str, ...] | None,
+        label: str | None = None,
+        missing: str = "drop",
     ) -> pd.DataFrame:
         numeric = [
             column
@@ -986,12 +1027,20 @@ class _Table:
         if not kept:
             raise DataError(self._no_numeric_message())
         frame = pd.DataFrame({column.name: column.values for column in kept})
-        usable = np.isfinite(frame.to_numpy()).all(axis=1)
+        finite = np.isfinite(frame.to_numpy())
+        n_kept_missing = 0
+        if missing == "keep":
+            usable = finite.any(axis=1)
+            frame = frame.where(finite)  # infinities become missing values too
+            n_kept_missing = int((usable & ~finite.all(axis=1)).sum())
+        else:
+            usable = finite.all(axis=1)
         frame = frame[usable].reset_index(drop=True)
         n_dropped = int((~usable).sum())
         n_unreadable = sum(column.n_text for column in kept)
         _refuse_too_few_rows(len(frame), n_dropped, n_unreadable > 0)
-        frame.attrs["report"] = self._report(frame, encoding, kept, numeric, n_dropped)
+        report = self._report(frame, encoding, kept, numeric, n_dropped)
+        frame.attrs["report"] = dataclasses.replace(report, kept_rows_missing=n_kept_missing)
         if label is not None:  # a built-in data set's true classes, row for row
             cells = next(column.cells for column in self.columns if column.name == label)
             frame.attrs["labels"] = np.asarray(cells[usable], dtype=str)
@@ -1136,13 +1185,16 @@ _DATASET_LABELS: dict[str, str] = {"penguins": "species"}
 _IRIS_COLUMNS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 
-def load_dataset(name: str) -> pd.DataFrame:
+def load_dataset(name: str, missing: str = "drop") -> pd.DataFrame:
     """One of the built-in data sets as a DataFrame of numbers, like :func:`read_csv` returns.
 
     Parameters
     ----------
     name : str
         A key of :data:`DATASETS` ("faithful", "iris" or "penguins"), in any case.
+    missing : {"drop", "keep"}
+        As :func:`read_csv`'s: ``"keep"`` keeps penguins' two birds with some measurements
+        missing, as NaN.
 
     Raises
     ------
@@ -1150,20 +1202,27 @@ def load_dataset(name: str) -> pd.DataFrame:
         For an unknown name, or when iris is asked for and scikit-learn is not installed.
     """
     # Copies, so callers may modify what they get without changing the cache.
-    return _load_cached(_dataset_key(name))[0].copy()
+    return _load_cached(_dataset_key(name), _missing_mode(missing))[0].copy()
 
 
-def dataset_labels(name: str) -> np.ndarray | None:
+def _missing_mode(missing: object) -> str:
+    if missing not in ("drop", "keep"):
+        raise DataError(f"missing must be 'drop' or 'keep'; got {_short(repr(missing))}.")
+    return str(missing)
+
+
+def dataset_labels(name: str, missing: str = "drop") -> np.ndarray | None:
     """The true class of every row of :func:`load_dataset` ``(name)``, or None.
 
     Iris and penguins know their species (strings, row for row); Old Faithful has no classes.
+    ``missing`` must be the one given to :func:`load_dataset`.
 
     Raises
     ------
     DataError
         Like :func:`load_dataset`.
     """
-    labels = _load_cached(_dataset_key(name))[1]
+    labels = _load_cached(_dataset_key(name), _missing_mode(missing))[1]
     return None if labels is None else labels.copy()
 
 
@@ -1178,12 +1237,12 @@ def _dataset_key(name: str) -> str:
 
 
 @cache
-def _load_cached(key: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _load_cached(key: str, missing: str = "drop") -> tuple[pd.DataFrame, np.ndarray | None]:
     if key == "iris":
         return _load_iris()
     data = resources.files("emcore").joinpath("_datasets", f"{key}.csv").read_bytes()
     label = _DATASET_LABELS.get(key)
-    frame = _guarded(lambda: _read(data, keep=_DATASET_COLUMNS[key], label=label))
+    frame = _guarded(lambda: _read(data, keep=_DATASET_COLUMNS[key], label=label, missing=missing))
     return frame, frame.attrs.pop("labels", None)
 
 

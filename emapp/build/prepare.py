@@ -22,7 +22,7 @@ from emapp.build.describe import (
     table_data,
 )
 from emapp.build.export import FitExport, final_export
-from emapp.build.figures import PrebuiltFigure, build_figure
+from emapp.build.figures import Layout, PrebuiltFigure, build_figure
 from emapp.build.histogram import build_histogram_figure, histogram_table
 from emapp.build.projection import (
     Projection,
@@ -149,7 +149,7 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     # The page shows short names; the files keep the names the upload had.
     export = final_export(
         timeline,
-        data.raw,
+        data.raw_observed,  # missing cells stay empty in the CSV
         data.full_feature_names,
         data.centre,
         data.scale,
@@ -177,6 +177,10 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     spec["layout"]["meta"] = version
     if data.truth is not None:
         spec = outlined(spec, data.truth)  # too thin to see: the toggle shows them
+    incomplete = data.incomplete_rows
+    if incomplete is not None:
+        spec = hollow(spec, incomplete)
+        notes.append(missing_note(int(incomplete.sum()), data.view == "pca"))
     table = short_header(table_data(shown, version, projection.axis_names))
     if len(data.feature_names) > 2:
         notes.insert(0, describe_projection(projection, data.feature_names))
@@ -196,6 +200,37 @@ def short_header(table: dict) -> dict:
     if len(header) == 7 and header[5].startswith("Cov"):
         header[5] = "Cov"
     return {**table, "header": header}
+
+
+# Points with a missing cell in the fitted columns are drawn with this (open) symbol.
+MISSING_SYMBOL = "circle-open"
+
+
+def hollow(spec: dict, incomplete: np.ndarray) -> dict:
+    """The chart's figure with the points in ``incomplete`` drawn as hollow circles.
+
+    Only the points trace's base styling changes (a shallow copy, like
+    :func:`emapp.build.truth.outlined`); Plotly draws an open symbol's ring in the point's
+    colour, at least 1 px wide.
+    """
+    data = list(spec["data"])
+    points = dict(data[Layout.points()])
+    marker = dict(points.get("marker", {}))
+    marker["symbol"] = np.where(incomplete, MISSING_SYMBOL, "circle").tolist()
+    points["marker"] = marker
+    data[Layout.points()] = points
+    return {**spec, "data": data}
+
+
+def missing_note(n_rows: int, pca: bool) -> str:
+    """The caption's sentence about the hollow points."""
+    rows = "1 point has" if n_rows == 1 else f"{n_rows:,} points have"
+    where = "projected" if pca else "drawn"
+    return (
+        f"Hollow circles: {rows} a missing value in the fitted columns. EM fits them on their "
+        f"observed columns; the picture and the teaching tabs put each missing value at its "
+        f"column's mean, so they are {where} there."
+    )
 
 
 HISTOGRAM_NOTE = (

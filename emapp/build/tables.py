@@ -50,6 +50,8 @@ BOOKKEEPING_NAME = re.compile(
     re.IGNORECASE,
 )
 YEARS = (1800.0, 2100.0)
+# Rows with some missing cells are kept (as NaN) and fitted with EM's missing="em".
+MISSING = "keep"
 # A column of years repeats a few of them; beyond this many distinct values it may be data.
 MAX_DISTINCT_YEARS = 30
 
@@ -100,6 +102,10 @@ class ChosenData:
     export_names : tuple of str
         The fitted columns' names as the file has them (``feature_names`` are shortened for
         the page); empty means the same as ``feature_names``.
+    missing : ndarray of bool, shape (n, d), or None
+        Which cells of the chosen columns are missing (None when none are). ``X`` and ``raw``
+        then hold each missing cell's column mean, for the pictures; EM fits
+        :attr:`fit_X`, which has NaN there (``missing="em"``).
     """
 
     X: np.ndarray
@@ -114,6 +120,22 @@ class ChosenData:
     name: str = "data"
     export_names: tuple[str, ...] = ()
     truth: np.ndarray | None = None
+    missing: np.ndarray | None = None
+
+    @property
+    def fit_X(self) -> np.ndarray:
+        """What EM fits: ``X`` with NaN in the missing cells."""
+        return self.X if self.missing is None else np.where(self.missing, np.nan, self.X)
+
+    @property
+    def raw_observed(self) -> np.ndarray:
+        """``raw`` with NaN in the missing cells (the export leaves them empty)."""
+        return self.raw if self.missing is None else np.where(self.missing, np.nan, self.raw)
+
+    @property
+    def incomplete_rows(self) -> np.ndarray | None:
+        """Which rows have a missing cell in the chosen columns, or None when none do."""
+        return None if self.missing is None else self.missing.any(axis=1)
 
     @property
     def full_feature_names(self) -> tuple[str, ...]:
@@ -199,14 +221,15 @@ def read_upload(uploaded, salt: bytes = b"") -> Table:
         With a sentence saying what is wrong with the file.
     """
     content = uploaded.getvalue()
-    frame = read_csv(content)
+    frame = read_csv(content, missing=MISSING)
     name = upload_name(uploaded)
     return as_table(frame, upload_digest(content, name, salt), name)
 
 
 def dataset_table(key: str) -> Table:
     """A built-in data set as a :class:`Table` (raises :class:`DataError` like read_csv)."""
-    return as_table(load_dataset(key), f"dataset-{key}", key, dataset_labels(key))
+    frame = load_dataset(key, missing=MISSING)
+    return as_table(frame, f"dataset-{key}", key, dataset_labels(key, missing=MISSING))
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -305,9 +328,10 @@ def suggest_standardise(frame: pd.DataFrame) -> bool:
 
 
 def standardisation(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column, which stays 0)."""
-    centre = raw.mean(axis=0)
-    scale = raw.std(axis=0)
+    """Column means and standard deviations of the observed cells (1 for a constant column,
+    which stays 0)."""
+    centre = np.nanmean(raw, axis=0)
+    scale = np.nanstd(raw, axis=0)
     return centre, np.where(scale > 0, scale, 1.0)
 
 
@@ -333,10 +357,21 @@ def choose(
     if view not in VIEWS:
         raise DataError(f"Unknown picture {view!r}; choose one of {', '.join(VIEWS)}.")
     raw = table.frame[list(columns)].to_numpy(dtype=float)
+    truth = table.truth
+    missing = np.isnan(raw)
+    if missing.any():
+        # Rows with nothing observed in the chosen columns say nothing to EM.
+        rows = ~missing.all(axis=1)
+        if rows.sum() < 1:
+            raise DataError("Every row is missing the chosen columns; choose other columns.")
+        raw, missing = raw[rows], missing[rows]
+        truth = None if truth is None else truth[rows]
+        # The pictures need every coordinate: a missing cell is drawn at its column's mean.
+        raw = np.where(missing, np.nanmean(raw, axis=0), raw)
     centre = scale = None
     X = raw
     if standardise:
-        centre, scale = standardisation(raw)
+        centre, scale = standardisation(np.where(missing, np.nan, raw))
         X = (raw - centre) / scale
     if len(columns) == 2:
         view, axes = "columns", (columns[0], columns[1])
@@ -357,5 +392,6 @@ def choose(
         axes,
         table.name,
         export_names,
-        table.truth,
+        truth,
+        missing if missing.any() else None,
     )

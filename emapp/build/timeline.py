@@ -172,7 +172,17 @@ def compute_timeline(
     # once per E state, because the engine would keep float64 copies for both halves.
     # Each re-seed adds two states (the moved component, then its E-step).
     limit = 2 * max_iterations + 2 + 2 * len(model.reseeds)
-    run = EM(X, params, reg_covar=REG_COVAR, tol=TOL, record="params", history_limit=limit)
+    # NaN cells are missing values: EM judges each row on its observed columns.
+    missing = "em" if np.isnan(X).any() else "error"
+    run = EM(
+        X,
+        params,
+        reg_covar=REG_COVAR,
+        tol=TOL,
+        record="params",
+        history_limit=limit,
+        missing=missing,
+    )
     for at, component in sorted(model.reseeds):
         advance_to(run, at)
         run.reseed(component)

@@ -369,6 +369,12 @@ function pointsByIndex(group) {
   return points;
 }
 
+function hollowPoints(trace) {
+  const symbols = trace && trace.marker && trace.marker.symbol;
+  if (!Array.isArray(symbols)) return [];
+  return symbols.map((symbol) => String(symbol).endsWith("-open"));
+}
+
 // Everything the loop moves, or null if the SVG is not what this code expects.
 function drawingTargets(gd, traces) {
   const layout = gd._fullLayout;
@@ -380,6 +386,8 @@ function drawingTargets(gd, traces) {
   const targets = {
     axes,
     points: group(traces.points) && pointsByIndex(group(traces.points)),
+    // Hollow points (a missing value) take their colour as outline, not fill.
+    hollow: hollowPoints(gd.data && gd.data[traces.points]),
     ellipses: traces.ellipses.map(line),
     means: group(traces.means) && pointsByIndex(group(traces.means)),
     labels: group(traces.means) ? [...group(traces.means).querySelectorAll(".textpoint")] : [],
@@ -457,7 +465,8 @@ function drawColoursAndCurve(targets, byTrace, traces) {
   const colours = byTrace.get(traces.points).marker.color;
   if (Array.isArray(colours)) {
     targets.points.forEach((point, i) => {
-      if (point) point.style.fill = colours[i];
+      if (point && targets.hollow[i]) point.style.stroke = colours[i];
+      else if (point) point.style.fill = colours[i];
     });
   }
   const [, , xa2, ya2] = targets.axes;

@@ -57,5 +57,5 @@ def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:
     ValueError
         With emcore's sentence, e.g. when there are fewer points than components.
     """
-    timeline = fit_table(data.fit_key, data.X, model_values)
+    timeline = fit_table(data.fit_key, data.fit_X, model_values)
     return table_view(data.view_key, data, timeline, model_values)

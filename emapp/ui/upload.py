@@ -26,6 +26,7 @@ from emapp.build.names import display_names, markdown_literal
 from emapp.build.projection import VIEW_LABELS, VIEWS
 from emapp.build.tables import (
     MAX_FIT_COLUMNS,
+    MISSING,
     SCALE_RATIO,
     ChosenData,
     Table,
@@ -222,7 +223,11 @@ def start_reading(uploaded, file_id: object, status) -> BoundedRead:
         status.progress(0.0, text="Waiting for another upload to finish…")
     try:
         read = BoundedRead(
-            uploaded.getvalue(), READ_LIMITS, on_done=_read_slots.release, reader=READER
+            uploaded.getvalue(),
+            READ_LIMITS,
+            on_done=_read_slots.release,
+            reader=READER,
+            missing=MISSING,
         )
     except BaseException:
         _read_slots.release()
