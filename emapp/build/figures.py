@@ -405,7 +405,8 @@ def curve_base_traces() -> list[dict]:
             "mode": "markers+text",
             "name": "re-seeded",
             "text": ["re-seeded"],
-            "textposition": "top center",
+            # Under the mark: a re-seed drops the log-likelihood, so the curve runs above it.
+            "textposition": "bottom center",
             "cliponaxis": False,
             "textfont": {"size": 15, "color": RESEED_COLOUR},
             "marker": {"size": 16, "symbol": "triangle-up", "color": RESEED_COLOUR},

@@ -34,8 +34,9 @@ PAGE_CSS = """
 .st-key-em-scrub-row > div { flex: none; }
 .st-key-em-scrub-row > div:has([data-testid="stSlider"]),
 .st-key-em-scrub-row > div:has([data-testid="stCaptionContainer"]) { flex: 1 1 0; min-width: 30%; }
-.st-key-em-scrub-row > div:has(.st-key-em-reseeds) { flex: 0 1 auto; min-width: 0; }
-.st-key-em-reseeds { flex-wrap: nowrap; overflow-x: auto; }
+.st-key-em-scrub-row > div:has(.st-key-em-reseeds) { flex: 0 1 auto; min-width: 0;
+  overflow-x: auto; }  /* several re-seed buttons scroll sideways */
+.st-key-em-reseeds { flex-wrap: nowrap; }
 @media (max-width: 640px) {
   .block-container { padding: 3.2rem 1rem 2rem 1rem; }  /* under the header's buttons */
   .st-key-em-stage:has(.st-key-em-chart) { height: auto; }

@@ -117,7 +117,7 @@ def reseed_buttons(description: StateDescription) -> None:
     if not components:
         return
     # One strip beside the slider; several buttons scroll sideways rather than wrap.
-    with st.container(horizontal=True, key=RESEEDS_KEY, gap="small"):
+    with st.container(horizontal=True, key=RESEEDS_KEY, gap="small", width="content"):
         for k in components:
             st.button(
                 f"Re-seed component {k + 1}",

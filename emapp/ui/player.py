@@ -87,13 +87,15 @@ _PLAYER_CSS = f"""
 /* One height in every state, so the chart below never moves: the state on one line in type
    the back of the room reads; under it the log-likelihood, and beside that the notes in a
    box of fixed height (it scrolls when they are many). */
-.em-status {{ {_FONT} padding: 0; container-type: inline-size; display: grid;
-  grid-template-columns: 15rem minmax(0, 1fr) auto; column-gap: 1rem; row-gap: 0.15rem;
-  align-items: start; }}
+.em-status {{ {_FONT} --em-notes-height: clamp(4.4rem, 10vh, 7.5rem); padding: 0;
+  container-type: inline-size; display: grid; column-gap: 1rem; row-gap: 0.15rem;
+  grid-template-columns: 19rem minmax(0, 1fr) auto;
+  grid-template-rows: auto var(--em-notes-height); align-items: start; }}
 .em-line {{ display: contents; }}
 .em-iteration {{ grid-area: 1 / 1 / 2 / 3; font-size: clamp(1.9rem, 5cqi, 2.5rem);
   line-height: 1.2; font-weight: 700; letter-spacing: -0.01em; white-space: nowrap; }}
-.em-loglik {{ grid-area: 2 / 1; font-size: 1.4rem; line-height: 1.3; color: #3B4A6B;
+/* Two lines at most, whatever the number (" (before this M-step)" goes on the second). */
+.em-loglik {{ grid-area: 2 / 1; font-size: 1.35rem; line-height: 1.3; color: #3B4A6B;
   font-variant-numeric: tabular-nums; }}
 .em-line > .em-keys {{ grid-area: 1 / 3; }}
 .em-keys {{ margin-left: auto; position: relative; align-self: center; }}
@@ -109,13 +111,13 @@ _PLAYER_CSS = f"""
   border: 1px solid #9AA3B5; border-bottom-width: 2px; border-radius: 0.3rem;
   font-family: inherit; background: #F3F5FA; margin-right: 0.4rem; }}
 .em-notes {{ grid-area: 2 / 2 / 3 / 4; display: flex; flex-direction: column; gap: 0.25rem;
-  height: clamp(4.4rem, 10vh, 7.5rem); overflow-y: auto; }}
+  height: var(--em-notes-height); overflow-y: auto; }}
 .em-note {{ flex: none; font-size: 1.02rem; line-height: 1.3; padding: 0.25rem 0.7rem;
   border-radius: 0.4rem; }}
 /* A phone: everything under each other, as long as it needs (the page scrolls there). */
 @container (max-width: 560px) {{ .em-iteration {{ white-space: normal; }} }}
 @media (max-width: 640px) {{
-  .em-status {{ grid-template-columns: minmax(0, 1fr) auto; }}
+  .em-status {{ grid-template-columns: minmax(0, 1fr) auto; grid-template-rows: none; }}
   .em-iteration {{ grid-area: 1 / 1; white-space: normal; }}
   .em-line > .em-keys {{ grid-area: 1 / 2; }}
   .em-loglik {{ grid-area: 2 / 1 / 3 / 3; }}
