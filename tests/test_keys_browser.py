@@ -142,9 +142,10 @@ def test_a_copied_link_shows_the_same_run_in_a_fresh_browser(chromium, app_url) 
         page.wait_for_selector(IDLE)
         seed = page.get_by_role("spinbutton", name="Model seed")
         seed.fill("5")
-        seed.press("Enter")
+        seed.press("Tab")  # commits the value; the rerun then writes the URL
+        page.wait_for_timeout(500)
         page.wait_for_selector(IDLE)
-        page.wait_for_function("location.search.includes('seed=5')")
+        page.wait_for_function("location.search.includes('seed=5')", timeout=120_000)
         page.evaluate("document.activeElement.blur()")  # keys are ignored in the box
         key(page, "s", "Iteration 1 · E-step done", 3)
         key(page, "s", "Iteration 2 · E-step done", 5)
