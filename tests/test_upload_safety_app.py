@@ -51,6 +51,35 @@ def test_identical_bytes_in_two_sessions_keep_their_own_names() -> None:
     assert "alice" not in repr(bob_run.key) and "alice" not in captions(bob)
 
 
+def test_an_uploads_run_lives_in_its_session_not_in_the_shared_cache(monkeypatch) -> None:
+    """No other session can reuse an upload's run, so it must go when its session goes."""
+    import emapp.ui.runs as runs
+
+    shared: list[tuple] = []
+    cached_fit = runs.fit_table
+
+    def recording_fit_table(fit_key: tuple, X, model_values: tuple):
+        shared.append(fit_key)
+        return cached_fit(fit_key, X, model_values)
+
+    monkeypatch.setattr(runs, "fit_table", recording_fit_table)
+    at = uploaded_page("mine.csv")
+    run = at.session_state["em_run"]
+    kept = at.session_state[runs.UPLOAD_RUNS]
+    assert kept["view"][1].key == run.key
+    assert kept["fit"][1].n_iterations == run.timeline.n_iterations
+    assert run.key[1][0].startswith("file-") and not shared
+    # Moving to another upload replaces the run instead of keeping both.
+    at = upload(at, "other.csv", CSV)
+    assert at.session_state[runs.UPLOAD_RUNS]["view"][1].key == at.session_state["em_run"].key
+    assert at.session_state["em_run"].key != run.key and not shared
+    # Built-in data still go through the shared cache.
+    at.radio(key="source").set_value("Real data sets")
+    at.run()
+    assert not at.exception, at.exception
+    assert shared and not shared[-1][0].startswith("file-")
+
+
 def test_a_renamed_copy_in_one_session_takes_its_new_name() -> None:
     at = uploaded_page("first.csv")
     at = upload(at, "second.csv", CSV)

@@ -196,6 +196,9 @@ def as_table(frame: pd.DataFrame, digest: str, name: str, truth: np.ndarray | No
     return Table(frame, digest, summary + note, name, names, truth)
 
 
+UPLOAD_PREFIX = "file-"  # marks an upload's digest: its runs are private to the session
+
+
 def upload_digest(content: bytes, name: str, salt: bytes) -> str:
     """Identifies an upload within one session: its bytes, its name and the session's secret.
 
@@ -204,7 +207,7 @@ def upload_digest(content: bytes, name: str, salt: bytes) -> str:
     bytes, and the name keeps a renamed copy from showing the old name.
     """
     hashed = hashlib.sha256(salt + name.encode("utf-8", "replace") + b"\0" + content)
-    return "file-" + hashed.hexdigest()[:24]
+    return UPLOAD_PREFIX + hashed.hexdigest()[:24]
 
 
 def upload_name(uploaded) -> str:

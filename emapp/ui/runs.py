@@ -5,20 +5,31 @@ class of 30 students on the default settings costs one computation, and the cach
 most :data:`MAX_CACHED_RUNS` runs per function whatever happens. A session keeps only a
 reference to the run on its screen and a :class:`~emapp.build.state.ViewState`. The runs
 themselves are built by the pure :mod:`emapp.build.prepare`.
+
+An upload's run is the exception: its key mixes in the session's secret
+(:func:`~emapp.build.tables.upload_digest`), so no other session could ever reuse it. It is
+kept in the session's own state instead (the latest fit and view only), and goes when the
+session goes, so memory returns after a class instead of holding 16 dead uploads' runs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
 
 from emapp.build.blobs import BlobSettings, make_labelled_blobs
 from emapp.build.prepare import PreparedRun, prepare, prepare_table
-from emapp.build.tables import ChosenData
+from emapp.build.tables import UPLOAD_PREFIX, ChosenData
 from emapp.build.timeline import ModelSettings, Timeline, compute_timeline
 from emapp.build.work import heavy_work
 
 MAX_CACHED_RUNS = 8
+UPLOAD_RUNS = "upload_runs"  # session state: {"fit": (key, Timeline), "view": (key, PreparedRun)}
+
+T = TypeVar("T")
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner="Running EM…")
@@ -57,5 +68,33 @@ def table_run(data: ChosenData, model_values: tuple) -> PreparedRun:
     ValueError
         With emcore's sentence, e.g. when there are fewer points than components.
     """
-    timeline = fit_table(data.fit_key, data.fit_X, model_values)
-    return table_view(data.view_key, data, timeline, model_values)
+    if not data.digest.startswith(UPLOAD_PREFIX):  # built-in data: shared by every session
+        timeline = fit_table(data.fit_key, data.fit_X, model_values)
+        return table_view(data.view_key, data, timeline, model_values)
+    timeline = session_memo(
+        "fit", (data.fit_key, model_values), lambda: fit_table_now(data, model_values)
+    )
+    view_key = (data.view_key, model_values)
+    return session_memo("view", view_key, lambda: view_now(data, timeline, model_values))
+
+
+def fit_table_now(data: ChosenData, model_values: tuple) -> Timeline:
+    with st.spinner("Running EM…"), heavy_work():
+        return compute_timeline(data.fit_X, ModelSettings(*model_values))
+
+
+def view_now(data: ChosenData, timeline: Timeline, model_values: tuple) -> PreparedRun:
+    with st.spinner("Drawing…"), heavy_work():
+        return prepare_table(("table", data.view_key, model_values), data, timeline)
+
+
+def session_memo(slot: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """The value kept in this session's ``slot`` if it was computed for ``key``, else a new one
+    (which replaces it: a session shows one upload at a time)."""
+    store = st.session_state.setdefault(UPLOAD_RUNS, {})
+    kept = store.get(slot)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    value = compute()
+    store[slot] = (key, value)
+    return value
