@@ -85,11 +85,7 @@ import numpy as np
 
 from emcore.covariance import (
     CovarianceModel,
-    DiagCovariance,
-    FullCovariance,
     Regularization,
-    SphericalCovariance,
-    TiedCovariance,
     covariance_model,
     data_scale,
     effective_reg,
@@ -165,7 +161,7 @@ class _Features(ABC):
         """``|o_k|^T |Lambda_k| |o_k|`` for every component's ``o_k`` (a row of ``offsets``)."""
 
     @abstractmethod
-    def maximum_likelihood(
+    def scatter_statistic(
         self,
         quadratic_sums: np.ndarray,
         sums: np.ndarray,
@@ -173,15 +169,15 @@ class _Features(ABC):
         means: np.ndarray,
         data_moment: Callable[[], np.ndarray],
     ) -> np.ndarray:
-        """Unregularised M-step covariances from the moment sums, in the type's storage.
+        """The covariance model's statistic (see
+        :meth:`emcore.covariance.CovarianceModel.scatter_statistic`) from the moment sums.
 
         ``quadratic_sums`` is ``sum_i w_i r_ik quadratic(x_i)`` and ``sums`` is
         ``sum_i w_i r_ik x_i``, both around the components' origins; ``nk`` are the true
-        ``N_k`` (per-component divisions use :func:`emcore.covariance.safe_counts`, as the
-        reference does; sums over components never see a stand-in), ``means`` the new means
-        around the same origins. The scatter ``Q - s mu^T - mu s^T + N mu mu^T`` equals
-        ``sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T`` exactly, empty components included.
-        ``data_moment()`` is ``sum_i w_i (x_i - c)(x_i - c)^T`` (used by tied covariances).
+        ``N_k``, ``means`` the new means around the same origins. The scatter
+        ``Q - s mu^T - mu s^T + N mu mu^T`` equals ``sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T``
+        exactly, empty components included. ``data_moment()`` is
+        ``sum_i w_i (x_i - c)(x_i - c)^T`` (used by tied covariances).
         """
 
 
@@ -216,7 +212,7 @@ class _FullFeatures(_Features):
         offsets = np.abs(offsets)
         return np.einsum("ki,kij,kj->k", offsets, np.abs(precisions), offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
+    def scatter_statistic(self, quadratic_sums, sums, nk, means, data_moment):
         rows, columns = _upper(means.shape[1])
         second = np.empty((len(means), means.shape[1], means.shape[1]))
         second[:, rows, columns] = quadratic_sums
@@ -224,7 +220,7 @@ class _FullFeatures(_Features):
         cross = sums[:, :, None] * means[:, None, :]
         scatter = second - cross - np.swapaxes(cross, 1, 2)
         scatter += nk[:, None, None] * (means[:, :, None] * means[:, None, :])
-        return scatter / safe_counts(nk)[:, None, None]
+        return scatter
 
 
 class _TiedFeatures(_Features):
@@ -252,12 +248,11 @@ class _TiedFeatures(_Features):
         offsets = np.abs(offsets)
         return np.einsum("ki,ij,kj->k", offsets, np.abs(precisions), offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
+    def scatter_statistic(self, quadratic_sums, sums, nk, means, data_moment):
         # Pooled: the rows of r sum to 1, so sum_k sum_i w_i r_ik x x^T is the data's
-        # weighted X^T X. Divided by n = sum_k N_k, as the reference: no stand-in counts.
+        # weighted X^T X.
         cross = sums.T @ means
-        scatter = data_moment() - cross - cross.T + (means.T * nk) @ means
-        return scatter / nk.sum()
+        return data_moment() - cross - cross.T + (means.T * nk) @ means
 
 
 class _DiagFeatures(_Features):
@@ -282,9 +277,8 @@ class _DiagFeatures(_Features):
     def offset(self, precisions, offsets):
         return (offsets * precisions * offsets).sum(axis=1)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
-        scatter = quadratic_sums - 2.0 * sums * means + nk[:, None] * means**2
-        return scatter / safe_counts(nk)[:, None]
+    def scatter_statistic(self, quadratic_sums, sums, nk, means, data_moment):
+        return quadratic_sums - 2.0 * sums * means + nk[:, None] * means**2
 
 
 class _SphericalFeatures(_Features):
@@ -309,18 +303,19 @@ class _SphericalFeatures(_Features):
     def offset(self, precisions, offsets):
         return precisions * np.einsum("kd,kd->k", offsets, offsets)
 
-    def maximum_likelihood(self, quadratic_sums, sums, nk, means, data_moment):
+    def scatter_statistic(self, quadratic_sums, sums, nk, means, data_moment):
         scatter = quadratic_sums[:, 0] - 2.0 * np.einsum("kd,kd->k", sums, means)
         scatter += nk * np.einsum("kd,kd->k", means, means)
-        # The mean of the per-feature variances, as SphericalCovariance estimates them.
-        return scatter / (safe_counts(nk) * means.shape[1])
+        return scatter / means.shape[1]  # tr W_k / d, as the spherical models' statistic
 
 
-_FEATURES: dict[type[CovarianceModel], _Features] = {
-    FullCovariance: _FullFeatures(),
-    TiedCovariance: _TiedFeatures(),
-    DiagCovariance: _DiagFeatures(),
-    SphericalCovariance: _SphericalFeatures(),
+# What the pass accumulates, by the covariance model's statistic (its storage): the 14 models
+# need only these four kinds of features.
+_FEATURES: dict[str, _Features] = {
+    "full": _FullFeatures(),
+    "pooled": _TiedFeatures(),
+    "diagonal": _DiagFeatures(),
+    "spherical": _SphericalFeatures(),
 }
 
 
@@ -431,7 +426,7 @@ class FastEM:
         self.sample_weight = sample_weight
         self.point_unit = point_unit(sample_weight)
         self.model = covariance_model(covariance_type)
-        self.features = _FEATURES[type(self.model)]
+        self.features = _FEATURES[self.model.family]
         self.reg_covar = reg_covar
         self.regularization = regularization
         self.dtype = np.dtype(dtype)
@@ -810,10 +805,12 @@ class FastEM:
         sums = moments[:, q : q + d]
         empty = empty_components(nk, self.point_unit)
         offsets = sums / safe_counts(nk)[:, None]  # the new means, around the origins
-        covariances = self.features.maximum_likelihood(
+        statistic = self.features.scatter_statistic(
             moments[:, :q], sums, nk, offsets, self.data_moment
         )
-        covariances = self.model.regularize(covariances, self.effective_reg, self.regularization)
+        covariances = self.model.estimate_from(
+            statistic, nk, self.effective_reg, self.regularization, previous.covariances
+        )
         means = origins + offsets
         return assemble_params(
             nk, means, covariances, self.model, self.effective_reg, previous, empty

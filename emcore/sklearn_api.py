@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emcore.covariance import covariance_model, weighted_moments
+from emcore.covariance import covariance_model, decompose, weighted_moments
 from emcore.engine import EM, singular_components
 from emcore.init import INIT_METHODS, initial_params
 from emcore.init import check_random_state as seeded_check_random_state
@@ -39,7 +39,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=1
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's "full", "tied", "diag", "spherical", or any of mclust's 14 models
+        (Celeux & Govaert 1995): "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE",
+        "EVE", "VVE", "EEV", "VEV", "EVV", "VVV" (letters: volume, shape, orientation;
+        Equal, Variable or Identity across components). scikit-learn's names are aliases of
+        VVV, EEE, VVI and VII. ``covariances_`` is stored as the model's kind: (K,) variances
+        for EII and VII, (K, d) diagonals for EEI, VEI, EVI and VVI, one (d, d) matrix for
+        EEE, and (K, d, d) matrices for the seven other ellipsoidal models.
     tol : float, default=1e-3
         Stop when the mean log-likelihood per sample changes by less than this.
     reg_covar : float, default=1e-6
@@ -89,6 +96,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Attributes
     ----------
     weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+    volumes_ : ndarray of shape (K,)
+        ``lambda_k = |Sigma_k|^(1/d)`` (property).
+    shapes_ : ndarray of shape (K, d)
+        Eigenvalues over the volume (product 1), largest first (property).
+    orientations_ : ndarray of shape (K, d, d)
+        Eigenvectors as columns, in the order of ``shapes_`` (property; signs arbitrary).
     converged_ : bool
     n_iter_ : int
         EM iterations (M-steps) of the kept start.
@@ -353,6 +366,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariance_type,
             self.precisions_cholesky_,
         )
+
+    @property
+    def volumes_(self) -> np.ndarray:
+        """Every component's volume ``|Sigma_k|^(1/d)``, shape (K,)."""
+        return decompose(self.params_.full_covariances)[0]
+
+    @property
+    def shapes_(self) -> np.ndarray:
+        """Every component's shape (eigenvalues over the volume, largest first), (K, d)."""
+        return decompose(self.params_.full_covariances)[1]
+
+    @property
+    def orientations_(self) -> np.ndarray:
+        """Every component's orientation (eigenvectors as columns), shape (K, d, d)."""
+        return decompose(self.params_.full_covariances)[2]
 
     def to_mixture(self) -> Mixture:
         """The fitted model as a friendly :class:`emcore.Mixture` of ``Gauss`` components."""

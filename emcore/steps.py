@@ -280,9 +280,10 @@ def m_step(
     empty = empty_components(nk, point_unit(sample_weight))
     if patterns is None:
         patterns = missing_patterns(X)
+    start = None if previous is None else previous.covariances  # iterative M-steps start here
     if patterns is None:
         means = (weighted.T @ X) / safe_counts(nk)[:, None]
-        covariances = model.estimate(X, weighted, nk, means, reg_covar, regularization)
+        covariances = model.estimate(X, weighted, nk, means, reg_covar, regularization, start)
     else:
         if previous is None:
             raise ValueError(
@@ -290,7 +291,8 @@ def m_step(
                 "responsibilities came from (previous=...), to fill them in by expectation."
             )
         means, scatter = expected_statistics(X, weighted, nk, previous, patterns)
-        covariances = model.regularize(model.from_scatter(scatter, nk), reg_covar, regularization)
+        statistic = model.statistic_from_scatter(scatter)
+        covariances = model.estimate_from(statistic, nk, reg_covar, regularization, start)
     if previous is None and empty.any():
         previous = data_params(X, len(nk), model.name, sample_weight=sample_weight)
     return assemble_params(nk, means, covariances, model, reg_covar, previous, empty)
