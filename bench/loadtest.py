@@ -652,7 +652,9 @@ async def page_state(page: Page) -> str:
 @contextmanager
 def serve_app(log: Path, session_ttl: int | None = None) -> Iterator[tuple[str, int]]:
     """``streamlit run app.py`` with the repository's config (and ``session_ttl`` for
-    ``server.disconnectedSessionTTL``, if given); yields its URL and PID."""
+    ``server.disconnectedSessionTTL``, if given); yields its URL and PID. The server inherits
+    this process's environment: ``make loadtest`` sets ``MALLOC_ARENA_MAX`` as ``make run``
+    does."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     if session_ttl is not None:
