@@ -733,6 +733,13 @@ class SphericalCovariance(_VarianceCovariance):
 
 INNER_TOL = 1e-12  # iterative M-steps stop when no parameter moves more than this (relative)
 INNER_MAX_ITER = 1000
+# The common orientation (EVE, VVE) stops when a sweep lowers F by less than this (relative),
+# or after ORIENTATION_SWEEPS sweeps: each sweep starts from the previous M-step's orientation
+# and lowers F, so EM still never decreases (a generalised EM, Dempster, Laird & Rubin 1977)
+# and the orientation keeps improving across EM iterations. Measured at 20,000 x 32 x 16 from
+# a cold start: 125 sweeps to 1e-12, 32 to 1.5e-8 (mclust's inner tolerance, sqrt(eps)).
+ORIENTATION_TOL = 1e-10
+ORIENTATION_SWEEPS = 20
 
 
 class _ConstrainedModel(CovarianceModel):
@@ -918,12 +925,12 @@ def _common_orientation(
         starts.append(np.linalg.eigh(np.tensordot(weights, previous, axes=1))[1])
     orientation, spreads = _best_start(starts, scatters, nk, spreads_given)
     objective = _diagonal_objective(_rotated_spreads(orientation, scatters), spreads, nk)
-    for _ in range(INNER_MAX_ITER):
+    for _ in range(ORIENTATION_SWEEPS):
         orientation = _jacobi_sweep(orientation, scatters, 1.0 / spreads)
         rotated = _rotated_spreads(orientation, scatters)
         spreads = spreads_given(rotated)
         new = _diagonal_objective(rotated, spreads, nk)
-        done = objective - new <= INNER_TOL * abs(new)
+        done = objective - new <= ORIENTATION_TOL * abs(new)
         objective = new
         if done:
             break

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.linalg import expm
 from scipy.optimize import minimize
 from sklearn.datasets import load_iris, make_blobs
 
@@ -78,9 +77,12 @@ def random_problem(seed: int, k: int = 3, d: int = 3) -> tuple[np.ndarray, np.nd
 
 
 def _rotation(angles: np.ndarray, d: int) -> np.ndarray:
+    """An orthogonal matrix from d(d-1)/2 free numbers (Cayley transform of a skew matrix)."""
     skew = np.zeros((d, d))
     skew[np.triu_indices(d, 1)] = angles
-    return expm(skew - skew.T)
+    skew -= skew.T
+    identity = np.eye(d)
+    return np.linalg.solve(identity + skew, identity - skew)
 
 
 def _unit_shape(logs: np.ndarray) -> np.ndarray:
