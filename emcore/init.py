@@ -10,6 +10,13 @@ Methods, each a function ``(X, n_components, covariance_type, rng, reg_covar) ->
 - ``k-means++``: means chosen by k-means++ seeding, the data's covariance, equal weights.
 - ``kmeans``: a k-means clustering's hard labels as responsibilities, then one M-step
   (scikit-learn's default).
+- ``hc``: R mclust's default start: a model-based hierarchical agglomeration (VVV criterion,
+  on the SVD-transformed data) cut at K, then one M-step (:mod:`emcore.hc`). Deterministic
+  up to 2,000 rows; beyond, the tree is built on 2,000 rows drawn with ``rng`` (from the
+  rows in canonical order), as mclust does. It takes the rows in their given order, as
+  mclust, which decides exactly tied merges only. Whole-number weights count as copies of
+  their rows (the start of the repeated rows); other weights make each row a starting
+  cluster of its relative weight, and weigh the M-step.
 
 **Units.** k-means and k-means++ choose by Euclidean distances, which add up squared
 differences in each column's own units: a column in millimetres outweighs the same column in
@@ -50,6 +57,7 @@ from collections.abc import Callable
 import numpy as np
 
 from emcore.covariance import Regularization, covariance_model, effective_reg, weighted_moments
+from emcore.hc import init_hc
 from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
 from emcore.steps import data_params, m_step
@@ -216,6 +224,7 @@ INIT_METHODS: dict[str, Initializer] = {
     "random_from_data": init_random_from_data,
     "k-means++": init_kmeans_plus_plus,
     "kmeans": init_kmeans,
+    "hc": init_hc,
 }
 
 
@@ -239,7 +248,7 @@ def initial_params(
     X : ndarray of shape (n, d)
     n_components : int
     covariance_type : str
-    method : {"kmeans", "k-means++", "random", "random_from_data"}
+    method : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
     random_state : int, Generator, RandomState or None
     reg_covar : float
     weights, means, precisions : ndarray, optional

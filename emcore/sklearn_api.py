@@ -58,12 +58,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_init : int, default=1
         Independent starts; the one with the highest log-likelihood is kept (with
         ``max_iter=0`` too, where scikit-learn keeps the last start).
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
         See :mod:`emcore.init`. k-means and k-means++ run on standardised columns, so the
         start does not depend on each column's units (scikit-learn's run in the data's units:
         default starts may differ). Unlike scikit-learn's ``"random"`` (random
         responsibilities), emcore's ``"random"`` is the blog's start: random means,
-        identity-like covariances.
+        identity-like covariances. ``"hc"`` is R mclust's start, a model-based hierarchical
+        agglomeration cut at ``n_components`` (:mod:`emcore.hc`).
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting parameters (precisions in the covariance type's storage).
     random_state : int, RandomState or None

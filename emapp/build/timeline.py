@@ -30,6 +30,7 @@ INIT_LABELS: dict[str, str] = {
     "random_from_data": "random data points",
     "k-means++": "k-means++",
     "kmeans": "k-means",
+    "hc": "hierarchical clustering (mclust's start)",
     CLICK_INIT: "click to place the means",
 }
 # Enough for slow random starts, small enough that the animation frames stay a few MB.
