@@ -52,3 +52,15 @@ def test_float32_columns():
 def test_old_entry_point_runs_the_same_benchmark(name):
     output = run_script(name, "--sizes", "1000x2x3:full", "--repeats", "1", "--no-whole-fit")
     assert len(table_rows(output)) == 1
+
+
+def test_every_model_has_a_time_per_iteration():
+    output = run_script("bench_models.py", "--quick")
+    for name in ("EII", "VEV", "EVE", "VVV"):
+        assert any(line.startswith(f"{name} ") for line in output.splitlines()), name
+    assert "slowest ellipsoidal model" in output
+
+
+def test_the_mclust_benchmark_runs_without_r():
+    output = run_script("bench_mclust.py", "--quick")
+    assert "select_model" in output or "mclust" in output
