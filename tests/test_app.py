@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from apptest_page import APP, open_app
 from streamlit.testing.v1 import AppTest
@@ -200,6 +201,36 @@ def test_every_covariance_type_and_initialisation_runs() -> None:
             assert not at.exception
             click(at, "Run to convergence")
             assert component(at, "player")["playing"] is False
+
+
+def test_a_constrained_model_chosen_in_the_sidebar_runs_and_steps() -> None:
+    """VEV (same shape, own size and orientation), one of mclust's models, from the sidebar:
+    its picture and words are shown, the run is a VEV fit, and stepping works."""
+    at = start()
+    box = at.selectbox(key="covariance_type")
+    assert len(box.options) == 14 and box.value == "full"
+    assert "VEV: own size and angle" in box.options
+    box.set_value("VEV").run()
+    assert not at.exception
+    pictures = [
+        e.proto.body for e in at.sidebar.get("html") if 'class="em-cov-chosen"' in e.proto.body
+    ]
+    assert len(pictures) == 1
+    assert 'alt="VEV: same shape, own size and orientation"' in pictures[0]
+    assert shown(at) == "Iteration 0 · starting point"
+    click(at, "Step")
+    assert shown(at) == "Iteration 1 · E-step done"
+    click(at, "Run to convergence")
+    run = at.session_state["em_run"]
+    params = run.timeline.states[-1].params
+    assert params.covariance_type == "VEV"
+    # Same shape: the ratio of each ellipse's axes is shared by the three components.
+    eigenvalues = np.linalg.eigvalsh(params.full_covariances)
+    np.testing.assert_allclose(
+        eigenvalues[:, 1] / eigenvalues[:, 0], eigenvalues[0, 1] / eigenvalues[0, 0], rtol=1e-6
+    )
+    assert "VEV: same shape, own size and orientation" in component(at, "table")["caption"]
+    assert at.query_params["cov"] in (["VEV"], "VEV")
 
 
 def test_play_speed_changes_the_frame_timing() -> None:

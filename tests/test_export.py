@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emapp.build.covariance_models import MODEL_CHOICES, model_label
 from emapp.build.export import (
     export_suffix,
     file_stem,
@@ -82,6 +83,26 @@ def test_json_parses_with_weights_means_covariances_and_type(faithful, covarianc
         "log_likelihood": final.log_likelihood,
     }
     assert parsed["standardised"] is False and "standardisation" not in parsed
+
+
+@pytest.mark.parametrize("covariance_type", MODEL_CHOICES)
+def test_json_names_each_of_the_14_models_and_how_its_covariances_are_laid_out(
+    faithful, covariance_type
+) -> None:
+    data, columns = faithful
+    _, fit = run_export(data, columns, covariance_type, standardise=True)
+    parsed = json.loads(parameters_json(fit))
+    assert parsed["covariance_type"] == covariance_type
+    assert parsed["covariance_model"] == model_label(covariance_type)
+    layout = parsed["covariances_layout"]
+    shape = np.asarray(parsed["covariances"]).shape
+    expected = {
+        "one d x d matrix per component": (2, 2, 2),
+        "one d x d matrix shared by every component": (2, 2),
+        "one row of d variances (the diagonal) per component": (2, 2),
+        "one variance per component, the same in every direction": (2,),
+    }
+    assert shape == expected[layout]
 
 
 def test_json_says_when_parameters_are_in_standardised_units(faithful) -> None:

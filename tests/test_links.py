@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from emapp.build.blobs import BlobSettings
+from emapp.build.covariance_models import MODEL_CHOICES
 from emapp.build.links import (
     BAD_NOTE,
     BLOB_RANGES,
@@ -27,7 +28,7 @@ from emapp.build.prepare import settings_tuple
 from emapp.build.presets import PRESET_NAMES, PRESETS
 from emapp.build.projection import VIEWS
 from emapp.build.timeline import CLICK_INIT, ModelSettings
-from emcore import COVARIANCE_TYPES, DATASETS, INIT_METHODS
+from emcore import DATASETS, INIT_METHODS
 
 COLUMNS = {
     "faithful": ["eruptions", "waiting"],
@@ -67,7 +68,7 @@ blob_settings = st.builds(
 model_settings = st.builds(
     ModelSettings,
     on_grid("n_components", MODEL_RANGES),
-    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(MODEL_CHOICES),
     st.sampled_from((*INIT_METHODS, CLICK_INIT)),
     on_grid("model_seed", MODEL_RANGES),
 )
@@ -174,6 +175,26 @@ def test_clicked_means_travel_in_the_data_units() -> None:
     assert decode(as_query(params), columns_of).settings == link
 
 
+@pytest.mark.parametrize("name", MODEL_CHOICES)
+def test_every_covariance_model_round_trips(name: str) -> None:
+    """All 14 models travel under the name the sidebar stores ("full" stays "full")."""
+    link = LinkSettings(model=ModelSettings(covariance_type=name))
+    params = encode(link)
+    assert params == ({} if name == "full" else {"cov": name})
+    opened = decode(as_query(params), columns_of)
+    assert opened.settings == link and opened.note == ""
+    assert widget_values(opened.settings)["covariance_type"] == name
+
+
+@pytest.mark.parametrize(
+    ("letters", "name"), [("VVV", "full"), ("EEE", "tied"), ("VVI", "diag"), ("VII", "spherical")]
+)
+def test_mclusts_letters_open_the_models_scikit_learn_names(letters: str, name: str) -> None:
+    opened = decode({"cov": [letters]}, columns_of)
+    assert opened.settings.model.covariance_type == name and opened.note == ""
+    assert encode(opened.settings) == ({} if name == "full" else {"cov": name})
+
+
 def test_reseeds_are_not_part_of_a_link() -> None:
     link = LinkSettings(model=ModelSettings(reseeds=((4, 1),)))
     assert decode(as_query(encode(link)), columns_of).settings.model.reseeds == ()
@@ -197,6 +218,8 @@ TAMPERED = [
     {"spread": ["1e1"]},
     {"own": ["yes"]},
     {"cov": ["<script>alert(1)</script>"]},  # markup
+    {"cov": ["vev"]},  # the letters are capitals
+    {"cov": ["VVX"]},
     {"init": ["**bold**"]},
     {"scenario": ["[link](http://example.com)"]},
     {"source": ["ftp"]},

@@ -159,3 +159,81 @@ def test_the_caption_says_what_the_picture_is() -> None:
     assert "PCA" in pca and "PC1" in pca and "petal_length" in pca
     columns = describe_projection(column_projection(names, names[0], names[1]), names)
     assert "marginal" in columns and names[0] in columns
+
+
+# -- the 14 covariance models -------------------------------------------------------------------
+
+# What each model becomes on the picture (emcore's names): d = 4 onto two of the columns, onto
+# the PCA plane; d = 2 rotated onto its own PCA axes, or with its columns swapped.
+PROJECTED = {
+    #  model:     (columns,     pca,         2-D pca,     2-D swapped)
+    "EII": ("EII", "EII", "EII", "EII"),
+    "spherical": ("spherical", "spherical", "spherical", "spherical"),
+    "EEI": ("EEI", "tied", "tied", "EEI"),
+    "VEI": ("VEI", "VEE", "VEE", "VEI"),
+    "EVI": ("diag", "full", "EVE", "EVI"),
+    "diag": ("diag", "full", "VVE", "diag"),
+    "tied": ("tied", "tied", "tied", "tied"),
+    "VEE": ("VEE", "VEE", "VEE", "VEE"),
+    "EVE": ("full", "full", "EVE", "EVE"),
+    "VVE": ("full", "full", "VVE", "VVE"),
+    "EEV": ("full", "full", "EEV", "EEV"),
+    "VEV": ("full", "full", "VEV", "VEV"),
+    "EVV": ("full", "full", "EVV", "EVV"),
+    "full": ("full", "full", "full", "full"),
+}
+
+
+def obeys(covariances: np.ndarray, name: str) -> bool:
+    """Whether 2x2 covariances (K, 2, 2) satisfy model ``name``'s constraint (mclust's
+    letters: volume, shape, orientation)."""
+    from emcore.covariance import covariance_model, decompose
+
+    volume, shape, orientation = covariance_model(name).mclust_name
+    volumes, shapes, orientations = decompose(covariances)
+    close = {"rtol": 1e-6, "atol": 1e-9}
+    ok = True
+    if volume == "E":
+        ok &= np.allclose(volumes, volumes[0], **close)
+    if shape == "I":
+        ok &= np.allclose(shapes, 1.0, **close)
+    elif shape == "E":
+        ok &= np.allclose(shapes, shapes[0], **close)
+    if orientation == "I" and shape != "I":
+        ok &= np.allclose(covariances[:, 0, 1], 0.0, atol=1e-9 * np.abs(covariances).max())
+    elif orientation == "E":
+        long_axes = np.abs(orientations[:, :, 0])  # 2-D: the sign is the only freedom
+        ok &= np.allclose(long_axes, long_axes[0], atol=1e-6)
+    return bool(ok)
+
+
+@pytest.fixture(scope="module")
+def iris() -> tuple[np.ndarray, tuple[str, ...]]:
+    frame = load_dataset("iris")
+    return ((frame - frame.mean()) / frame.std()).to_numpy(), tuple(frame.columns)
+
+
+@pytest.mark.parametrize("name", list(PROJECTED))
+def test_every_model_is_labelled_with_a_model_its_projection_obeys(name: str, iris) -> None:
+    X, names = iris
+    params = compute_timeline(X, ModelSettings(3, name, "kmeans", 0)).states[-1].params
+    assert params.covariance_type == name
+    faithful = load_dataset("faithful")
+    X2 = ((faithful - faithful.mean()) / faithful.std()).to_numpy()
+    params2 = compute_timeline(X2, ModelSettings(3, name, "kmeans", 0)).states[-1].params
+    cases = [
+        (params, column_projection(names, names[2], names[0])),
+        (params, pca_projection(X)),
+        (params2, pca_projection(X2)),
+        (params2, column_projection(tuple(faithful.columns), *reversed(faithful.columns))),
+    ]
+    for (fitted, projection), expected in zip(cases, PROJECTED[name], strict=True):
+        projected = project_params(fitted, projection)
+        assert projected.covariance_type == expected, projection.axis_names
+        assert projection.keeps(name) == (expected == name)
+        explicit = projection.covariances(fitted.full_covariances)
+        np.testing.assert_allclose(projected.full_covariances, explicit, atol=1e-10)
+        assert obeys(explicit, expected), (name, expected, projection.axis_names)
+        # ... and the label is the tightest: the model's own constraint is really lost.
+        if expected != name:
+            assert not obeys(explicit, name), (name, projection.axis_names)

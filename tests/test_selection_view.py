@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -10,12 +11,17 @@ import pytest
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.covariance_models import MODEL_CHOICES, mclust_name
 from emapp.build.selection_view import (
     KMAX_LIMIT,
+    PANELS,
+    PATTERN_STYLES,
     best_row,
     best_sentence,
     compare_models,
     data_digest,
+    model_style,
+    panel_of,
     selection_figure,
 )
 from emcore import COVARIANCE_TYPES
@@ -33,19 +39,23 @@ def result(X):
     return outcome, calls
 
 
-def test_every_type_and_k_is_fitted_with_progress(result) -> None:
+def test_every_model_and_k_is_fitted_with_progress(result) -> None:
     outcome, calls = result
     table = outcome.table
-    assert len(table) == 4 * len(COVARIANCE_TYPES)
+    assert len(table) == 4 * 14
+    assert list(dict.fromkeys(table["covariance_type"])) == list(MODEL_CHOICES)
     assert set(table["n_components"]) == {1, 2, 3, 4}
-    assert [done for done, _, _ in calls] == list(range(1, 17))
-    assert {total for _, total, _ in calls} == {16}
+    assert [done for done, _, _ in calls] == list(range(1, 57))
+    assert {total for _, total, _ in calls} == {56}
+    assert (table["status"] == "ok").all()
 
 
 def test_three_blobs_choose_three_components(result) -> None:
+    """The blobs share size and shape, each its own angle: BIC finds EEV with K = 3."""
     best = best_row(result[0].table, "bic")
-    assert int(best["n_components"]) == 3
-    assert "K = 3" in best_sentence(result[0].table, "bic")
+    assert int(best["n_components"]) == 3 and best["covariance_type"] == "EEV"
+    sentence = best_sentence(result[0].table, "bic")
+    assert "**EEV** (same size and shape, own orientation) with **K = 3**" in sentence
 
 
 def test_criteria_are_the_formulas(result, X) -> None:
@@ -69,6 +79,14 @@ def test_bic_and_aic_match_scikit_learn_fitting_the_same_model(result, X, covari
     assert float(row["aic"].iloc[0]) == pytest.approx(theirs.aic(X), abs=0.5)
 
 
+def test_the_page_fits_each_cell_once_from_mclusts_hierarchical_start(X) -> None:
+    """14 models, one start each (the tree is built once for the table): the page's cost
+    stays near what 4 types with 3 k-means starts each cost."""
+    outcome = compare_models(X, kmax=2)
+    assert outcome.n_init == 1 and len(outcome.table) == 28
+    assert set(outcome.table["start"]) == {"hc"}
+
+
 def test_kmax_is_bounded(X) -> None:
     with pytest.raises(ValueError, match="at most 8"):
         compare_models(X, kmax=KMAX_LIMIT + 1)
@@ -90,18 +108,72 @@ def test_best_row_skips_degenerate_fits_unless_all_are() -> None:
     assert best_row(table.assign(bic=np.nan), "bic") is None
 
 
-def test_figure_draws_a_line_per_type_and_stars_the_best(result) -> None:
+def test_the_figure_draws_14_lines_in_four_panels_on_one_axis(result) -> None:
     table = result[0].table
-    figure = selection_figure(table, "aic", current=("tied", 2))
-    names = [trace.name for trace in figure.data]
-    assert names == [*COVARIANCE_TYPES, "your model now", "best"]
+    figure = selection_figure(table, "aic", current=("VEV", 2))
+    lines = [trace for trace in figure.data if trace.meta in MODEL_CHOICES]
+    assert [trace.meta for trace in lines] == list(MODEL_CHOICES)
+    assert [trace.name for trace in lines] == [
+        name if name == mclust_name(name) else f"{mclust_name(name)} ({name})"
+        for name in MODEL_CHOICES
+    ]
+    for trace in lines:
+        panel = panel_of(trace.meta)
+        assert trace.xaxis == ("x" if panel == 0 else f"x{panel + 1}") and trace.yaxis == "y"
+        assert trace.line.color == model_style(trace.meta)["color"]
+        assert not trace.showlegend
+    # Each panel holds one kind of orientation; the colour is the size-and-shape pattern,
+    # the same in every panel.
+    assert [[mclust_name(n) for n in models] for _, models in PANELS] == [
+        ["EII", "VII"],
+        ["EEI", "VEI", "EVI", "VVI"],
+        ["EEE", "VEE", "EVE", "VVE"],
+        ["EEV", "VEV", "EVV", "VVV"],
+    ]
+    for _, models in PANELS[1:]:
+        assert [model_style(n)["color"] for n in models] == [
+            style["color"] for style in PATTERN_STYLES.values()
+        ]
+    # The key: the four colours, the ring and the star.
+    keyed = [trace.name for trace in figure.data if trace.showlegend is not False]
+    assert keyed == [
+        *(style["words"] for style in PATTERN_STYLES.values()),
+        "your model now",
+        "best",
+    ]
+    # Four x axes side by side, one y axis.
+    domains = [figure.layout[f"xaxis{i if i > 1 else ''}"].domain for i in range(1, 5)]
+    assert all(a[1] < b[0] for a, b in pairwise(domains))
+    assert "AIC" in figure.layout.yaxis.title.text
+    ring = next(trace for trace in figure.data if trace.name == "your model now")
+    assert ring.xaxis == "x4" and ring.x == (2,)
     best = best_row(table, "aic")
     star = figure.data[-1]
-    assert star.x == (best["n_components"],) and star.y == (best["aic"],)
-    assert "AIC" in figure.layout.yaxis.title.text
-    assert figure.layout.annotations[0].text.startswith("best:")
+    assert star.name == "best" and star.x == (best["n_components"],)
+    assert star.y == (best["aic"],) and star.xaxis == f"x{panel_of(best['covariance_type']) + 1}"
+    titles = [a.text for a in figure.layout.annotations]
+    assert len(titles) == 4
+    starred = [t for t in titles if "★" in t]
+    assert len(starred) == 1 and f"★{mclust_name(best['covariance_type'])}" in starred[0]
     with pytest.raises(ValueError, match="criterion"):
         selection_figure(table, "icl")
+
+
+def test_degenerate_fits_are_drawn_hollow() -> None:
+    rows = [
+        {"covariance_type": name, "n_components": k, "bic": 100.0 - k, "aic": 90.0 - k}
+        for name in MODEL_CHOICES
+        for k in (1, 2)
+    ]
+    table = pd.DataFrame(rows).assign(status="ok")
+    table.loc[(table["covariance_type"] == "VEV") & (table["n_components"] == 2), "status"] = (
+        "degenerate"
+    )
+    figure = selection_figure(table, "bic")
+    vev = next(trace for trace in figure.data if trace.meta == "VEV")
+    symbol = model_style("VEV")["symbol"]
+    assert list(vev.marker.symbol) == [symbol, f"{symbol}-open"]
+    assert "degenerate: not chosen" in vev.customdata[1]
 
 
 def test_digest_follows_the_data(X) -> None:

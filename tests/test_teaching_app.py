@@ -77,7 +77,9 @@ def test_compare_models_draws_the_chart_and_names_the_best() -> None:
     spec = chart_with_y_title(at, "BIC (lower is better)")
     assert spec is not None
     names = [trace.get("name") for trace in spec["data"]]
-    assert {"full", "tied", "diag", "spherical", "best"} <= set(names)
+    models = [trace.get("meta") for trace in spec["data"] if trace.get("meta")]
+    assert len(models) == 14 and {"full", "tied", "diag", "spherical", "VEV"} <= set(models)
+    assert {"VVV (full)", "EEE (tied)", "VEV", "best"} <= set(names)
     assert any("Best by BIC" in m.value for m in at.markdown)
     at.segmented_control(key="selection_criterion").set_value("aic").run()
     assert chart_with_y_title(at, "AIC (lower is better)") is not None
@@ -91,11 +93,13 @@ def test_use_this_model_sets_the_sidebar() -> None:
     at.selectbox(key="covariance_type").set_value("spherical").run()
     click(at, "Compare models")
     use = next(b for b in at.button if b.label.startswith("Use this model"))
-    assert use.label == "Use this model: full, K = 3"
+    # The blobs are one ellipse turned three ways: BIC picks EEV, a model scikit-learn lacks.
+    assert use.label == "Use this model: EEV, K = 3"
     use.click().run()
     assert not at.exception
     assert at.session_state["n_components"] == 3
-    assert at.session_state["covariance_type"] == "full"
+    assert at.session_state["covariance_type"] == "EEV"
+    assert at.selectbox(key="covariance_type").value == "EEV"
     assert at.slider(key="n_components").value == 3
     assert any("already uses this model" in s.value for s in at.success)
 
@@ -249,3 +253,19 @@ def test_one_column_runs_show_numbers_kmeans_and_choose_k() -> None:
     open_tab(at, "Choose K")
     click(at, "Compare models")
     assert any("**K = 2**" in m.value for m in at.markdown)
+
+
+def test_the_model_in_use_is_the_fits_own_not_its_pictures() -> None:
+    """On two of iris's four columns a VEV fit is drawn as full ellipses (the projection keeps
+    no VEV constraint); "your model now" and "Use this model" still mean VEV."""
+    from emapp.build.prepare import prepare_table
+    from emapp.build.tables import choose, dataset_table
+    from emapp.build.timeline import ModelSettings, compute_timeline
+    from emapp.ui.teaching import current_model
+
+    table = dataset_table("iris")
+    data = choose(table, list(table.frame.columns)[:4], standardise=True)
+    run = prepare_table(("iris", "VEV"), data, compute_timeline(data.X, ModelSettings(3, "VEV")))
+    assert run.timeline.states[0].params.covariance_type == "full"  # the picture's
+    assert current_model(run) == ("VEV", 3)
+    assert "VEV, fitted in 4 columns" in run.table["covariance_type"]

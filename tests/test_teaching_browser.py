@@ -25,7 +25,9 @@ def test_compare_models_draws_the_bic_chart(page) -> None:
     page.get_by_role("button", name="Compare models").click()
     chart = page.locator(CHART).filter(has_text="BIC (lower is better)")
     chart.wait_for()
-    assert chart.locator(".scatterlayer .trace").count() >= 5  # four types and the star
+    assert chart.locator(".scatterlayer .trace").count() >= 15  # 14 models and the star
+    for title in ("circles", "along the axes", "one orientation", "own orientations"):
+        assert chart.get_by_text(title, exact=True).count() == 1
     page.get_by_text("Best by BIC").wait_for()  # drawn in the same rerun, maybe a moment later
     assert page.get_by_role("button", name="Use this model").count() <= 1
 

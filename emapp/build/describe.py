@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, swatch_inks
+from emapp.build.covariance_models import model_label
 from emapp.build.state import STEP_ACTIONS, step_target
 from emapp.build.timeline import Timeline, reseeded_component
 from emcore import Event, MixtureParams, Snapshot
@@ -322,7 +323,7 @@ def all_tables(timeline: Timeline, feature_names: Sequence[str]) -> dict:
         "colours": [component_colours(s.params) for s in timeline.states],
         "inks": swatch_inks(),  # black or white text on each swatch colour (WCAG AA)
         "covariance_type": timeline.states[0].params.covariance_type,
-        "caption": table_caption(timeline.states[0].params.covariance_type),
+        "caption": table_caption(model_label(timeline.states[0].params.covariance_type)),
     }
 
 

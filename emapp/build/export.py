@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from emapp.build.covariance_models import model_label
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams, e_step
 
@@ -207,12 +208,23 @@ def labels_csv(
     return frame.to_csv(index=False, lineterminator="\n")
 
 
+# How "covariances" is laid out, by what the model stores (emcore's ``model.family``).
+COVARIANCE_LAYOUTS = {
+    "full": "one d x d matrix per component",
+    "pooled": "one d x d matrix shared by every component",
+    "diagonal": "one row of d variances (the diagonal) per component",
+    "spherical": "one variance per component, the same in every direction",
+}
+
+
 def parameters_dict(fit: FitExport) -> dict:
     """The fitted parameters as plain lists, with what they mean."""
     params = fit.params
     standardised = fit.scale is not None
     result: dict = {
         "covariance_type": params.covariance_type,
+        "covariance_model": model_label(params.covariance_type),
+        "covariances_layout": COVARIANCE_LAYOUTS[params.model.family],
         "n_components": params.n_components,
         "columns": list(fit.columns),
         "weights": params.weights.tolist(),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols, point_colors, swatch_inks
+from emapp.build.covariance_models import short_name
 from emapp.build.describe import (
     ONE_COLUMN,
     component_colours,
@@ -336,5 +337,5 @@ def histogram_table(timeline: Timeline, version: str, name: str) -> dict:
         "colours": [component_colours(s.params) for s in timeline.states],
         "inks": swatch_inks(),
         "covariance_type": timeline.states[0].params.covariance_type,
-        "caption": table_caption(timeline.states[0].params.covariance_type, ONE_COLUMN),
+        "caption": table_caption(short_name(timeline.states[0].params.covariance_type), ONE_COLUMN),
     }

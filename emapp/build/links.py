@@ -24,11 +24,13 @@ from dataclasses import dataclass, field, replace
 
 from emapp.build.blobs import BlobSettings
 from emapp.build.colors import MAX_COMPONENTS
+from emapp.build.covariance_models import MODEL_CHOICES
 from emapp.build.presets import PRESET_NAMES
 from emapp.build.projection import VIEWS
 from emapp.build.tables import MAX_FIT_COLUMNS
 from emapp.build.timeline import CLICK_INIT, ModelSettings
-from emcore import COVARIANCE_TYPES, DATASETS, INIT_METHODS
+from emcore import DATASETS, INIT_METHODS
+from emcore.covariance import covariance_model
 
 # Play speeds (iterations per second) the sidebar offers; the default shows each half-step
 # for a quarter of a second, slow enough to follow, and 12 is still there for a quick run.
@@ -81,6 +83,12 @@ ALL_PARAMS = frozenset(
     }
 )
 INITS = (*INIT_METHODS, CLICK_INIT)
+# mclust's letters of the models stored under scikit-learn's names: "VVV" opens "full".
+COVARIANCE_ALIASES = {
+    covariance_model(name).mclust_name: name
+    for name in MODEL_CHOICES
+    if covariance_model(name).mclust_name != name
+}
 
 # Limits on what is even looked at: a real link is a few hundred characters.
 MAX_PARAMS = 40
@@ -88,8 +96,10 @@ MAX_VALUE_CHARS = 100
 _INT = re.compile(r"0|[1-9][0-9]{0,5}")
 _FLOAT = re.compile(r"[0-9]{1,2}(\.[0-9]{1,17})?")
 _ON_STEP = 1e-6  # how far from the slider's steps a float may be (rounding of 0.1 steps)
-# A clicked mean's coordinate, as Python writes a float (repr), within a sane size.
-_COORDINATE = re.compile(r"-?([0-9]{1,17}(\.[0-9]{0,17})?|\.[0-9]{1,17})(e[-+]?[0-9]{1,3})?")
+# A clicked mean's coordinate, as Python writes a float (repr), within a sane size: repr
+# writes 17 significant digits without an exponent down to 1e-4, so up to 21 decimals
+# (0.00064436258890823920 has 19).
+_COORDINATE = re.compile(r"-?([0-9]{1,17}(\.[0-9]{0,21})?|\.[0-9]{1,21})(e[-+]?[0-9]{1,3})?")
 MAX_COORDINATE = 1e12
 
 UPLOAD_NOTE = (
@@ -238,6 +248,16 @@ def _choice(text: str, name: str, options: Sequence[str]) -> str:
     return text
 
 
+def _covariance(text: str, name: str) -> str:
+    """One of the 14 models as the sidebar stores it; mclust's letters for the four that
+    scikit-learn names ("VVV" for "full", ...) are read too, and written back as the name."""
+    if text in MODEL_CHOICES:
+        return text
+    if text in COVARIANCE_ALIASES:
+        return COVARIANCE_ALIASES[text]
+    raise BadLink(f"“{name}” is not one of the covariance models")
+
+
 def _blobs(query: Mapping[str, Sequence[str]]) -> BlobSettings:
     values: dict[str, object] = {}
     for name, param in BLOB_PARAMS.items():
@@ -263,7 +283,7 @@ def _model(query: Mapping[str, Sequence[str]]) -> ModelSettings:
         if text is None:
             continue
         if name == "covariance_type":
-            values[name] = _choice(text, param, COVARIANCE_TYPES)
+            values[name] = _covariance(text, param)
         elif name == "init":
             values[name] = _choice(text, param, INITS)
         else:

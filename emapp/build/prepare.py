@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from emapp.build.blobs import BlobSettings
+from emapp.build.covariance_models import short_name
 from emapp.build.describe import (
     PROJECTED,
     StateDescription,
@@ -32,7 +33,7 @@ from emapp.build.projection import (
     project_timeline,
 )
 from emapp.build.tables import ChosenData
-from emapp.build.timeline import COVARIANCE_LABELS, ModelSettings, Timeline, compute_timeline
+from emapp.build.timeline import ModelSettings, Timeline, compute_timeline
 from emapp.build.truth import outlined, with_agreement
 
 
@@ -250,7 +251,7 @@ def scale_note(data: ChosenData) -> str:
 def fitted_type_words(timeline: Timeline, n_columns: int) -> str:
     """The table's covariance type for a projected run: the model's, said to be projected."""
     kind = timeline.states[0].params.covariance_type
-    label = COVARIANCE_LABELS.get(kind, kind).split(":")[0]
+    label = short_name(kind)
     return f"{label}, fitted in {n_columns} columns and shown here projected onto the picture"
 
 

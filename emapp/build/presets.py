@@ -54,6 +54,14 @@ PRESETS: tuple[Preset, ...] = (
         ModelSettings(3, "full", "k-means++", 2),
     ),
     Preset(
+        "Same shape, own direction",
+        "Three clusters cut from one ellipse, each turned its own way: EEV (same size and "
+        "shape, own orientation) describes them with 4 numbers fewer than full (VVV), and "
+        "BIC prefers it (see 'Choose K'); tied (EEE) cannot turn them.",
+        BlobSettings(600, 3, 1.0, 4.0, 0.0, True, 3),
+        ModelSettings(3, "EEV", "k-means++", 0),
+    ),
+    Preset(
         "Bad start that collapses",
         "A random start with too many components: one component shrinks onto a few points "
         "until its ellipse is a needle, and the likelihood rises although the fit is worse. "

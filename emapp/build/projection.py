@@ -21,6 +21,7 @@ import numpy as np
 
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams
+from emcore.covariance import covariance_model
 
 VIEWS = ("columns", "pca")
 VIEW_LABELS = {"columns": "Two columns", "pca": "PCA projection"}
@@ -64,21 +65,63 @@ class Projection:
         P = self.matrix
         return np.einsum("ij,kjl,ml->kim", P, full, P)
 
-    def keeps(self, covariance_type: str) -> bool:
-        """Whether projected covariances of ``covariance_type`` are still of that type.
+    @property
+    def orthonormal(self) -> bool:
+        """Whether the two rows of the map are orthonormal (columns and PCA both are)."""
+        return bool(np.allclose(self.matrix @ self.matrix.T, np.eye(2), atol=1e-9))
 
-        Tied stays tied under any map. Spherical stays spherical when the rows of ``P`` are
-        orthonormal (both column choice and PCA). Diagonal stays diagonal when the two rows
-        use disjoint columns (column choice) but not for PCA, which mixes columns.
+    @property
+    def axis_aligned(self) -> bool:
+        """Whether each axis of the picture is one column (times a number), two different
+        ones: the map then sends a diagonal matrix to a diagonal matrix."""
+        used = np.abs(self.matrix) > _TOLERANCE
+        return bool(np.all(used.sum(axis=1) == 1) and not np.any(used[0] & used[1]))
+
+    def projected_type(self, covariance_type: str) -> str:
+        """The covariance model the projected covariances ``P Σ_k Pᵀ`` still belong to, for
+        covariances of model ``covariance_type`` (emcore's name of the model).
+
+        Writing ``Σ_k = λ_k D_k A_k D_kᵀ`` (mclust's letters: volume, shape, orientation):
+
+        - any map keeps equal matrices equal (EEE) and proportional ones proportional (VEE);
+          VVV stays VVV;
+        - an orthonormal map keeps λ I as λ I (EII, VII);
+        - a map onto two of the columns (axis-aligned) keeps diagonal matrices diagonal, and
+          equal or proportional diagonals so (EEI, VEI, VVI); EVI's equal determinants are
+          lost when other columns are dropped, so it becomes VVI;
+        - a rotation of the plane (two columns, PCA) keeps determinants, eigenvalues and
+          angles between components: every model stays itself, except that ellipses along
+          the axes are turned together (I orientation becomes E: EEI -> EEE, VVI -> VVE);
+        - otherwise a model that equalises only part of the matrices (a volume, a shape or an
+          orientation: EVI, VVI, EVE, VVE, EEV, VEV, EVV) does not survive dropping
+          dimensions, and the projection is full (VVV). Diagonal EEI and VEI become EEE and
+          VEE, as equal or proportional matrices.
         """
-        P = self.matrix
-        if covariance_type in ("full", "tied"):
-            return True
-        orthonormal = np.allclose(P @ P.T, np.eye(2), atol=1e-9)
-        if covariance_type == "spherical":
-            return orthonormal
-        disjoint = not np.any((np.abs(P[0]) > _TOLERANCE) & (np.abs(P[1]) > _TOLERANCE))
-        return orthonormal and disjoint
+        model = covariance_model(covariance_type)
+        volume, shape, orientation = model.mclust_name
+        square = self.n_features == 2 and self.orthonormal
+        if shape == "I":  # λ_k I -> λ_k P Pᵀ
+            if self.orthonormal:
+                return model.name
+            return _named(volume + "EE")
+        if self.axis_aligned and (square or orientation == "I"):
+            if square or not (volume == "E" and shape == "V"):
+                return model.name
+            return _named("VVI")  # EVI: the dropped columns took part in the determinants
+        if square:
+            return _named(volume + shape + ("E" if orientation == "I" else orientation))
+        if shape == "E" and orientation in "IE":  # equal or proportional matrices
+            return _named(volume + "EE")
+        return _named("VVV")
+
+    def keeps(self, covariance_type: str) -> bool:
+        """Whether projected covariances of ``covariance_type`` are still of that model."""
+        return self.projected_type(covariance_type) == covariance_model(covariance_type).name
+
+
+def _named(letters: str) -> str:
+    """emcore's name of the model with mclust's ``letters`` ("VVV" -> "full")."""
+    return covariance_model(letters).name
 
 
 def column_projection(names: Sequence[str], x_name: str, y_name: str) -> Projection:
@@ -129,20 +172,20 @@ def pca_projection(X: np.ndarray) -> Projection:
 def project_params(params: MixtureParams, projection: Projection) -> MixtureParams:
     """The mixture seen on the plane: weights unchanged, means and covariances mapped.
 
-    The covariance type is kept when the map keeps it (see :meth:`Projection.keeps`), so the
-    parameter table still reads e.g. "diag"; otherwise the projection is stored as full.
+    The projection is labelled with the model it still belongs to (see
+    :meth:`Projection.projected_type`): the model itself when the map keeps it, so the
+    parameter table still reads e.g. "diag"; else the tightest model it is sure to be (full
+    at worst), stored as that model stores its covariances.
     """
     full = projection.covariances(params.full_covariances)
     means = projection.means(params.means)
-    kind = params.covariance_type
-    if not projection.keeps(kind):
-        kind = "full"
+    kind = projection.projected_type(params.covariance_type)
     storage = {
         "full": full,
-        "tied": full[0],
-        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
+        "pooled": full[0],
+        "diagonal": np.diagonal(full, axis1=1, axis2=2).copy(),
         "spherical": full[:, 0, 0].copy(),
-    }[kind]
+    }[covariance_model(kind).family]
     return MixtureParams.from_covariances(params.weights.copy(), means, storage, kind)
 
 

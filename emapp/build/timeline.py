@@ -16,12 +16,6 @@ import numpy as np
 
 from emcore import EM, Event, Snapshot, e_step, initial_params
 
-COVARIANCE_LABELS: dict[str, str] = {
-    "full": "full: any ellipse",
-    "tied": "tied: one shared ellipse shape",
-    "diag": "diag: axis-aligned ellipses",
-    "spherical": "spherical: circles",
-}
 # The page's own start: the student clicks the means onto the chart (emcore's user-given
 # means, with equal weights and the data's covariance).
 CLICK_INIT = "click"

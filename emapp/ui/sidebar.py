@@ -9,13 +9,15 @@ import streamlit as st
 
 from emapp.build.blobs import BlobSettings
 from emapp.build.colors import MAX_COMPONENTS
+from emapp.build.covariance_models import COVARIANCE_LABELS, MODEL_CHOICES
+from emapp.build.covariance_pictures import chosen_picture_html, pictures_grid_html
 from emapp.build.links import DEFAULT_SPEED, SPEEDS, UPLOAD
 from emapp.build.tables import ChosenData
-from emapp.build.timeline import CLICK_INIT, COVARIANCE_LABELS, INIT_LABELS, ModelSettings
+from emapp.build.timeline import CLICK_INIT, INIT_LABELS, ModelSettings
 from emapp.ui.placing import placed_model
 from emapp.ui.truth import truth_toggle
 from emapp.ui.upload import data_widget
-from emcore import COVARIANCE_TYPES, INIT_METHODS
+from emcore import INIT_METHODS
 
 DATA_SOURCES = ("Blobs", "Upload CSV", "Real data sets")
 MAX_POINTS = 5000
@@ -84,7 +86,8 @@ def blob_controls() -> BlobSettings:
         "Each cluster its own direction",
         default.own_orientation,
         key="own_orientation",
-        help="Off: all clusters share one shape, the case 'tied' assumes.",
+        help="On: one ellipse turned a different way for each cluster, the case EEV "
+        "assumes. Off: all clusters share one ellipse, the case tied (EEE) assumes.",
         disabled=flat,
     )
     seed = st.number_input("Data seed", 0, 9999, default.seed, step=1, key="data_seed")
@@ -107,16 +110,20 @@ def model_controls() -> ModelSettings:
     )
     covariance_type = st.selectbox(
         "Covariance type",
-        COVARIANCE_TYPES,
+        MODEL_CHOICES,
+        index=MODEL_CHOICES.index(default.covariance_type),
         key="covariance_type",
-        format_func=COVARIANCE_LABELS.get,
-        help="The shapes the components may take.",
+        format_func=lambda name: COVARIANCE_LABELS.get(name, name),
+        help="The shapes the components may take: R mclust's 14 models, from circles of one "
+        "size (EII) to any ellipse (VVV, full). Circles first, then ellipses along the axes, "
+        "then ellipses at any angle.",
     )
+    covariance_picture(covariance_type)
     init = st.selectbox(
         "Initialisation",
         (*INIT_METHODS, CLICK_INIT),
         key="init",
-        format_func=INIT_LABELS.get,
+        format_func=lambda method: INIT_LABELS.get(method, method),
         help="How the starting means and covariances are chosen.",
     )
     seed = st.number_input(
@@ -129,6 +136,13 @@ def model_controls() -> ModelSettings:
         help="Another seed gives another random start.",
     )
     return ModelSettings(n_components, covariance_type, init, int(seed))
+
+
+def covariance_picture(covariance_type: str) -> None:
+    """Three ellipses drawn for the chosen model, and all 14 on demand."""
+    st.html(chosen_picture_html(covariance_type))
+    with st.popover("What do the letters mean?", width="stretch"):
+        st.html(pictures_grid_html())
 
 
 def truth_controls(source: str, blobs: BlobSettings, table: ChosenData | None) -> None:

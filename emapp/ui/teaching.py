@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from emapp.build.colors import component_hex
+from emapp.build.covariance_models import mclust_name, model_words, short_name
 from emapp.build.density import density_figure
 from emapp.build.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
 from emapp.build.prepare import PreparedRun
@@ -28,6 +29,7 @@ from emapp.build.selection_view import (
     CRITERIA,
     DEFAULT_KMAX,
     KMAX_LIMIT,
+    MODELS,
     N_INIT,
     SelectionResult,
     best_row,
@@ -167,7 +169,10 @@ def projection_note(what: str) -> None:
 
 
 def current_model(run: PreparedRun) -> tuple[str, int]:
-    params = run.timeline.states[0].params
+    """The sidebar's model: the fit's own, not its picture's (a projection onto two columns
+    may turn, say, VEV into full)."""
+    export = getattr(run, "export", None)
+    params = export.params if export is not None else run.timeline.states[0].params
     return params.covariance_type, params.n_components
 
 
@@ -188,12 +193,12 @@ def model_selection_panel(run: PreparedRun) -> None:
         on_click=request_comparison,
         args=(digest,),
         width="stretch",
-        help=f"Fits K = 1 … the largest K for 4 covariance types, {N_INIT} EM starts each, "
-        "on all the columns EM ran on.",
+        help=f"Fits K = 1 … the largest K for all {len(MODELS)} covariance models, each from "
+        "mclust's hierarchical start (computed once), on all the columns EM ran on.",
     )
     request = st.session_state.get(REQUEST_KEY)
     if request is None or request[0] != digest:
-        st.caption("Press **Compare models** to fit every K and covariance type on these data.")
+        st.caption("Press **Compare models** to fit every K and covariance model on these data.")
         return
     result = cached_comparison(digest, request[1], N_INIT, X)
     show_comparison(result, current_model(run))
@@ -212,6 +217,12 @@ def show_comparison(result: SelectionResult, current: tuple[str, int]) -> None:
     criterion = criterion or "bic"
     table = result.table
     st.plotly_chart(selection_figure(table, criterion, current), theme=None, config=CHART_CONFIG)
+    st.caption(
+        "One panel per orientation: circles, ellipses along the axes, one orientation shared "
+        "by all components, each its own. In every panel the colour says what else the "
+        "components share (the key is under the chart). The star is the lowest; ★ marks its "
+        "letters above its panel. Hover a point for its model."
+    )
     best = best_row(table, criterion)
     st.markdown(best_sentence(table, criterion))
     if best is not None:
@@ -225,17 +236,23 @@ def use_model_button(covariance_type: str, k: int, current: tuple[str, int]) -> 
         st.success("The sidebar already uses this model.")
         return
     st.button(
-        f"Use this model: {covariance_type}, K = {k}",
+        f"Use this model: {short_name(covariance_type)}, K = {k}",
         type="primary",
         on_click=use_model,
         args=(covariance_type, k),
-        help="Sets Components K and Covariance type in the sidebar.",
+        help=f"Sets Components K and Covariance type in the sidebar: {short_name(covariance_type)} "
+        f"is {model_words(covariance_type)}.",
     )
 
 
 def selection_table(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.assign(
+        letters=[mclust_name(name) for name in table["covariance_type"]],
+        words=[model_words(name) for name in table["covariance_type"]],
+    )
     columns = {
-        "covariance_type": "covariance",
+        "letters": "model",
+        "words": "covariances",
         "n_components": "K",
         "log_likelihood": "log-likelihood",
         "n_parameters": "parameters",
@@ -466,7 +483,7 @@ Four ways to look closer, one tab each:
 
 - **Worked example**: the E-step and M-step formulas with the actual numbers of one point
   at the iteration on the chart.
-- **Choose K**: BIC and AIC for K = 1 to 8 and every covariance type, and a one-click
+- **Choose K**: BIC and AIC for K = 1 to 8 and all 14 covariance models, and a one-click
   "use this model".
 - **k-means vs EM**: k-means (EM's hard-assignment limit) from the same start, side by
   side, and where the two disagree.
