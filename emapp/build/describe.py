@@ -200,10 +200,10 @@ def end_sentence(timeline: Timeline) -> str:
     """Why there is nothing further to show."""
     iterations = timeline.n_iterations
     if timeline.converged:
+        # Short enough to share the notes' fixed box with the truth's note on a projector.
         return (
-            f"EM converged at iteration {iterations}: another step would change the "
-            "log-likelihood per point by less than the tolerance. Reset or change a setting "
-            "to try again."
+            f"EM converged at iteration {iterations}: the last step changed the "
+            "log-likelihood per point by less than the tolerance."
         )
     return (
         f"This run stopped at the limit of {timeline.max_iterations} iterations without "

@@ -44,10 +44,7 @@ def agreement(truth: np.ndarray, resp: np.ndarray) -> float:
 
 
 def agreement_sentence(ari: float, what: str = "the true clusters") -> str:
-    return (
-        f"Agreement with {what}: adjusted Rand index {ari:.2f} (1 is the same grouping, "
-        "0 no better than chance)."
-    )
+    return f"Agreement with {what}: adjusted Rand index {ari:.2f} (1 = same grouping)."
 
 
 def truth_words(truth: np.ndarray) -> str:
@@ -63,9 +60,16 @@ def with_agreement(
     if truth is None or timeline.last == 0:
         return descriptions
     ari = agreement(truth, timeline.resp[timeline.last])
-    note = Note("info", agreement_sentence(ari, truth_words(truth)))
+    sentence = agreement_sentence(ari, truth_words(truth))
     last = descriptions[-1]
-    return (*descriptions[:-1], replace(last, notes=(*last.notes, note)))
+    notes = last.notes
+    if notes and notes[-1].kind in ("success", "info"):
+        # Said in the end note's own box: the notes' box has one height on a projector, and
+        # a second box's margins cost the line the sentence needs.
+        notes = (*notes[:-1], Note(notes[-1].kind, f"{notes[-1].sentence} {sentence}"))
+    else:
+        notes = (*notes, Note("info", sentence))
+    return (*descriptions[:-1], replace(last, notes=notes))
 
 
 def outline_colours(truth: np.ndarray) -> list[str]:

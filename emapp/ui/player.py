@@ -87,9 +87,9 @@ _PLAYER_CSS = f"""
 /* One height in every state, so the chart below never moves: the state on one line in type
    the back of the room reads; under it the log-likelihood, and beside that the notes in a
    box of fixed height (it scrolls when they are many). */
-.em-status {{ {_FONT} --em-notes-height: clamp(4.4rem, 10vh, 7.5rem); padding: 0;
+.em-status {{ {_FONT} --em-notes-height: clamp(5.6rem, 12vh, 7.5rem); padding: 0;
   container-type: inline-size; display: grid; column-gap: 1rem; row-gap: 0.15rem;
-  grid-template-columns: 19rem minmax(0, 1fr) auto;
+  grid-template-columns: 17rem minmax(0, 1fr) auto;
   grid-template-rows: auto var(--em-notes-height); align-items: start; }}
 .em-line {{ display: contents; }}
 .em-iteration {{ grid-area: 1 / 1 / 2 / 3; font-size: clamp(1.9rem, 5cqi, 2.5rem);
@@ -110,8 +110,10 @@ _PLAYER_CSS = f"""
 .em-keys kbd {{ display: inline-block; min-width: 1.6rem; text-align: center; padding: 0 0.35rem;
   border: 1px solid #9AA3B5; border-bottom-width: 2px; border-radius: 0.3rem;
   font-family: inherit; background: #F3F5FA; margin-right: 0.4rem; }}
+/* More notes than fit scroll, with a scrollbar always drawn so the room sees there is more. */
 .em-notes {{ grid-area: 2 / 2 / 3 / 4; display: flex; flex-direction: column; gap: 0.25rem;
-  height: var(--em-notes-height); overflow-y: auto; }}
+  height: var(--em-notes-height); overflow-y: auto; scrollbar-width: thin;
+  scrollbar-color: #7A849A #E6E9F0; }}
 .em-note {{ flex: none; font-size: 1.02rem; line-height: 1.3; padding: 0.25rem 0.7rem;
   border-radius: 0.4rem; }}
 /* A phone: everything under each other, as long as it needs (the page scrolls there). */
