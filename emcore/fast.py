@@ -30,6 +30,15 @@ own regularisation and Cholesky factors, and the reference's rule for empty comp
 Nothing of size n x K outlives a chunk, so memory stays bounded. The chunks are shared out
 between threads (NumPy and BLAS release the GIL), BLAS itself being kept to one thread.
 
+Engines
+-------
+The rows enter only through :func:`chunk_moments` (one NumPy chunk alone: its log-likelihood
+and moments for a pass's plan around the pass's centre); everything else, the plan of a pass
+and the M-step from the summed moments (:func:`params_from_moments`, with the covariance
+models' own statistics and M-steps), is data-free, in :class:`MomentSpace`. :class:`FastEM`
+runs the chunks of an in-memory array on threads; :mod:`emcore.dask_engine` runs the same
+function on a Dask array's chunks and tree-reduces the moments.
+
 Accuracy
 --------
 The expanded form ``x^T Lambda x - 2 x^T Lambda mu + mu^T Lambda mu`` cancels when it is
@@ -107,6 +116,13 @@ from emcore.steps import (
 # Bytes of per-chunk scratch (features, log densities) per thread: small enough to stay in
 # cache, large enough that a chunk's matrix products run at full speed.
 CHUNK_BYTES = 1 << 22
+
+# Most rows per piece of :func:`chunk_moments`: the per-point temporaries (maxima, sums,
+# logarithms: 8 bytes a row) then stay under glibc's 128 KiB mmap threshold. Dask's workers
+# set MALLOC_TRIM_THRESHOLD_, which freezes that threshold: larger temporaries were mapped
+# and unmapped at every piece, and a worker's chunk took 1.6x as long (measured, 500,000 x 2
+# x 10 full).
+PIECE_ROWS = 8192
 
 # Largest tolerated ``eps * B_k`` (see the module docstring), per working precision.
 _MAX_CANCELLATION = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
@@ -375,7 +391,214 @@ class _Plan:
         return np.concatenate([self.shared, self.own])
 
 
-class FastEM:
+class MomentSpace:
+    """The data-free half of the fused pass: everything but the rows themselves.
+
+    How parameters are evaluated around a centre (:meth:`plan`), and the M-step from the
+    moments a pass gathered (:meth:`params_from_moments`). :class:`FastEM` (all the rows in
+    memory) and :mod:`emcore.dask_engine` (rows in Dask chunks, moments tree-reduced) share
+    it: the chunks' work is :func:`chunk_moments`, the same function in both.
+
+    Parameters
+    ----------
+    model : CovarianceModel
+    n_features : int
+    centre : ndarray of shape (d,)
+        The point the pass's features are taken around (the data's weighted mean).
+    effective_reg : float
+        The effective ``reg_covar`` (:func:`emcore.covariance.effective_reg`).
+    regularization : {"floor", "add"}
+    point_unit : float
+        :func:`emcore.steps.point_unit` of the sample weights.
+    dtype : numpy float dtype
+        The passes' working precision.
+    data_moment : ndarray of shape (d, d), optional
+        ``sum_i w_i (x_i - c)(x_i - c)^T`` (tied covariances need it), if known.
+    """
+
+    def __init__(
+        self,
+        model: CovarianceModel,
+        n_features: int,
+        centre: np.ndarray,
+        effective_reg: float,
+        regularization: Regularization,
+        point_unit: float,
+        dtype: np.dtype = FLOAT64,
+        data_moment: np.ndarray | None = None,
+    ) -> None:
+        self.model = model
+        self.features = _FEATURES[model.family]
+        self.n_features = n_features
+        self.n_quadratic = self.features.n_quadratic(n_features)
+        self.width = self.n_quadratic + n_features + 1
+        self.centre = centre
+        self.effective_reg = effective_reg
+        self.regularization = regularization
+        self.point_unit = point_unit
+        self.dtype = np.dtype(dtype)
+        self._data_moment = data_moment
+        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
+
+    def data_moment(self) -> np.ndarray:
+        """``sum_i w_i (x_i - c)(x_i - c)^T`` around :attr:`centre`."""
+        if self._data_moment is None:
+            raise ValueError("This covariance model needs the data's second moment.")
+        return self._data_moment
+
+    def plan(
+        self,
+        params: MixtureParams,
+        dtype: np.dtype,
+        forced: dict[int, np.ndarray] | None = None,
+    ) -> _Plan:
+        """How a pass evaluates ``params`` in ``dtype`` (picklable: sent to every chunk);
+        ``forced`` components go alone, their moments around the given origins."""
+        return self._plan(params, np.dtype(dtype), forced)
+
+    def moments_and_origins(
+        self, plan: _Plan, partial: np.ndarray, n_components: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The (K, p) moments and (K, d) origins of a pass from the plan's summed
+        :func:`chunk_moments` (rows in ``plan.order``; empty components get zeros)."""
+        moments = np.zeros((n_components, self.width))
+        moments[plan.order] = partial
+        if len(plan.own):
+            origins = np.repeat(self.centre[None, :], n_components, axis=0)
+            origins[plan.own] = plan.own_origins
+        else:  # read-only, as m_step's own default
+            origins = np.broadcast_to(self.centre, (n_components, self.n_features))
+        return moments, origins
+
+    def params_from_moments(
+        self, moments: np.ndarray, origins: np.ndarray, previous: MixtureParams
+    ) -> MixtureParams:
+        """:func:`params_from_moments` with this space's model and settings."""
+        return params_from_moments(
+            moments,
+            origins,
+            previous,
+            self.model,
+            self.effective_reg,
+            self.regularization,
+            self.point_unit,
+            self.data_moment,
+        )
+
+    def shared_quadratic(self, params: MixtureParams) -> float:
+        """``-1/2 sum_i (x_i - c)^T Lambda (x_i - c)``, left out of ``C`` (tied), else 0."""
+        return self._shared_quadratic(params)
+
+    def tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
+        """Active components the expanded form around the centre cannot evaluate."""
+        return self._tight(params, np.dtype(dtype))
+
+    def moved(self, params: MixtureParams, dtype: np.dtype, origins: np.ndarray) -> np.ndarray:
+        """Active components whose new covariances lost digits (see :meth:`FastEM.m_step`)."""
+        return self._moved(params, np.dtype(dtype), origins)
+
+    # -- what a pass needs of the parameters ----------------------------------------------------
+
+    def cancellation(
+        self, params: MixtureParams, origins: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The two parts of ``B_k`` for every component, around ``origins`` (default: centre).
+
+        Returns ``(offset, spread)``: ``|mu_k - o|^T |Lambda_k| |mu_k - o|``, and
+        ``sum_ij |Lambda_k,ij| |Sigma_k,ij|`` for the points around the component (about ``d``
+        when the covariance is well conditioned, about its condition number when it is not).
+        """
+        if self._magnitudes is None or self._magnitudes[0] is not params:
+            # Each parameters are checked twice (after their M-step, before their E-step).
+            # In the type's own storage: diagonal types need no (K, d, d) matrices.
+            precisions = params.model.precisions(params.precisions_cholesky)
+            spread = self.features.spread(precisions, params.covariances, self.n_features)
+            spread = np.broadcast_to(spread, (params.n_components,))  # tied: one for all
+            self._magnitudes = (params, precisions, spread)
+        _, precisions, spread = self._magnitudes
+        offsets = params.means - (self.centre if origins is None else origins)
+        return self.features.offset(precisions, offsets), spread
+
+    def _tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
+        """Active components the expanded form around the centre cannot evaluate in ``dtype``.
+
+        Its error, ``eps * B_k``, must stay below the limit (the reference's difference form
+        is accurate to about ``eps * sqrt(spread)``).
+        """
+        offset, spread = self.cancellation(params)
+        error = _EPS[dtype] * (offset + spread)
+        return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
+
+    def _moved(self, params: MixtureParams, dtype: np.dtype, origins: np.ndarray) -> np.ndarray:
+        """Active components whose new covariances lost digits in moments around ``origins``.
+
+        ``Q / N - mu mu^T`` loses ``eps * B_k``; the reference's centred scatter itself loses
+        ``eps64 * spread`` (that part is inherent to the covariance, not to the method).
+        """
+        offset, spread = self.cancellation(params, origins)
+        eps = _EPS[dtype]
+        error = eps * offset + (eps - _EPS[FLOAT64]) * spread
+        return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
+
+    def _plan(
+        self,
+        params: MixtureParams,
+        dtype: np.dtype,
+        forced: dict[int, np.ndarray] | None = None,
+    ) -> _Plan:
+        """Which components the GEMM evaluates, and which (tight or ``forced``) go alone."""
+        forced = forced or {}
+        model = params.model
+        q, d = self.n_quadratic, params.n_features
+        own_mask = self._tight(params, dtype)
+        if forced:
+            own_mask[list(forced)] = True
+        shared = np.flatnonzero(~(params.empty | own_mask))
+        own = np.flatnonzero(own_mask)
+        precisions = model.precisions(params.precisions_cholesky)
+        log_weights = np.log(np.where(params.empty, 1.0, params.weights))
+        constants = (
+            log_weights + model.log_det_cholesky(params.precisions_cholesky, d) - 0.5 * d * LOG_2PI
+        )
+        means = params.means - self.centre
+        linear = self.features.linear_coefficients(precisions, means)
+        # C, one row per component, in phi's order: second-order, linear, constant terms.
+        matrix = np.empty((params.n_components, self.width))
+        matrix[:, :q] = self.features.quadratic_coefficients(precisions).T
+        matrix[:, q:-1] = linear
+        matrix[:, -1] = constants - 0.5 * np.einsum("ki,ki->k", linear, means)
+        own_means = params.means[own]
+        own_origins = own_means.copy()
+        for row, component in enumerate(own):
+            if component in forced:
+                own_origins[row] = forced[component]
+        factors = params.precisions_cholesky
+        return _Plan(
+            dtype=dtype,
+            shared=shared,
+            matrix=np.ascontiguousarray(matrix[shared], dtype=dtype),
+            own=own,
+            own_origins=own_origins,
+            own_means=own_means,
+            own_factors=factors if self.features.shared_quadratic else factors[own],
+            own_constants=constants[own],
+        )
+
+    # -- tied covariances: the shared x^T Lambda x ---------------------------------------------
+
+    def _shared_factor(self, params: MixtureParams) -> np.ndarray | None:
+        """The shared precision factor when the second-order term is shared, else None."""
+        return params.precisions_cholesky if self.features.shared_quadratic else None
+
+    def _shared_quadratic(self, params: MixtureParams) -> float:
+        """``-1/2 sum_i (x_i - c)^T Lambda (x_i - c)``, left out of ``C`` (tied), else 0."""
+        factor = self._shared_factor(params)
+        if factor is None:
+            return 0.0
+        return -0.5 * float(np.sum(self.data_moment() * (factor @ factor.T)))
+
+
+class FastEM(MomentSpace):
     """Fused, chunked EM iterations on fixed data.
 
     Parameters
@@ -424,31 +647,29 @@ class FastEM:
     ) -> None:
         self.X = X
         self.sample_weight = sample_weight
-        self.point_unit = point_unit(sample_weight)
-        self.model = covariance_model(covariance_type)
-        self.features = _FEATURES[self.model.family]
         self.reg_covar = reg_covar
-        self.regularization = regularization
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in _MAX_CANCELLATION:
-            raise ValueError(f"dtype must be float64 or float32; got {self.dtype}.")
-        if scale is None and (regularization != "add" or self.dtype != FLOAT64):
+        dtype = np.dtype(dtype)
+        if dtype not in _MAX_CANCELLATION:
+            raise ValueError(f"dtype must be float64 or float32; got {dtype}.")
+        if scale is None and (regularization != "add" or dtype != FLOAT64):
             scale = data_scale(X, sample_weight)  # measured only when something needs it
         self.scale = scale
-        self.effective_reg = effective_reg(X, reg_covar, regularization, scale=scale)
-        if self.dtype != FLOAT64 and not 1e-20 < scale < 1e20:
-            self.dtype = FLOAT64  # squares of such coordinates leave float32's range
-        self.n_samples, self.n_features = X.shape
-        self.n_quadratic = self.features.n_quadratic(self.n_features)
-        self.width = self.n_quadratic + self.n_features + 1
+        dtype = pass_dtype(dtype, scale)
+        self.n_samples = X.shape[0]
         # Centring makes the expanded quadratic form accurate (see the module docstring).
-        self.centre = weighted_moments(X, sample_weight)[0]
+        super().__init__(
+            covariance_model(covariance_type),
+            X.shape[1],
+            weighted_moments(X, sample_weight)[0],
+            effective_reg(X, reg_covar, regularization, scale=scale),
+            regularization,
+            point_unit(sample_weight),
+            dtype,
+        )
         self._chunk_rows = chunk_rows
         # Asked once, not on every pass: the affinity query is a system call.
         self._n_threads = max(1, n_threads or _available_cpus())
-        self._data_moment: np.ndarray | None = None
         self._weights_by_dtype: dict[np.dtype, np.ndarray] = {}
-        self._magnitudes: tuple[MixtureParams, np.ndarray, np.ndarray] | None = None
         self._last_plan: tuple[MixtureParams, _Plan] | None = None
 
     # -- the steps ----------------------------------------------------------------------------
@@ -540,109 +761,13 @@ class FastEM:
 
         return sum(self._map_chunks(work, self._rows_per_chunk(resp.shape[1], FLOAT64)))
 
-    def cancellation(
-        self, params: MixtureParams, origins: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The two parts of ``B_k`` for every component, around ``origins`` (default: centre).
-
-        Returns ``(offset, spread)``: ``|mu_k - o|^T |Lambda_k| |mu_k - o|``, and
-        ``sum_ij |Lambda_k,ij| |Sigma_k,ij|`` for the points around the component (about ``d``
-        when the covariance is well conditioned, about its condition number when it is not).
-        """
-        if self._magnitudes is None or self._magnitudes[0] is not params:
-            # Each parameters are checked twice (after their M-step, before their E-step).
-            # In the type's own storage: diagonal types need no (K, d, d) matrices.
-            precisions = params.model.precisions(params.precisions_cholesky)
-            spread = self.features.spread(precisions, params.covariances, self.n_features)
-            spread = np.broadcast_to(spread, (params.n_components,))  # tied: one for all
-            self._magnitudes = (params, precisions, spread)
-        _, precisions, spread = self._magnitudes
-        offsets = params.means - (self.centre if origins is None else origins)
-        return self.features.offset(precisions, offsets), spread
-
-    def _tight(self, params: MixtureParams, dtype: np.dtype) -> np.ndarray:
-        """Active components the expanded form around the centre cannot evaluate in ``dtype``.
-
-        Its error, ``eps * B_k``, must stay below the limit (the reference's difference form
-        is accurate to about ``eps * sqrt(spread)``).
-        """
-        offset, spread = self.cancellation(params)
-        error = _EPS[dtype] * (offset + spread)
-        return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
-
-    def _moved(self, params: MixtureParams, dtype: np.dtype, origins: np.ndarray) -> np.ndarray:
-        """Active components whose new covariances lost digits in moments around ``origins``.
-
-        ``Q / N - mu mu^T`` loses ``eps * B_k``; the reference's centred scatter itself loses
-        ``eps64 * spread`` (that part is inherent to the covariance, not to the method).
-        """
-        offset, spread = self.cancellation(params, origins)
-        eps = _EPS[dtype]
-        error = eps * offset + (eps - _EPS[FLOAT64]) * spread
-        return (error > _MAX_CANCELLATION[dtype]) & ~params.empty
-
     # -- one pass -----------------------------------------------------------------------------
-
-    def _plan(
-        self,
-        params: MixtureParams,
-        dtype: np.dtype,
-        forced: dict[int, np.ndarray] | None = None,
-    ) -> _Plan:
-        """Which components the GEMM evaluates, and which (tight or ``forced``) go alone."""
-        forced = forced or {}
-        model = params.model
-        q, d = self.n_quadratic, params.n_features
-        own_mask = self._tight(params, dtype)
-        if forced:
-            own_mask[list(forced)] = True
-        shared = np.flatnonzero(~(params.empty | own_mask))
-        own = np.flatnonzero(own_mask)
-        precisions = model.precisions(params.precisions_cholesky)
-        log_weights = np.log(np.where(params.empty, 1.0, params.weights))
-        constants = (
-            log_weights + model.log_det_cholesky(params.precisions_cholesky, d) - 0.5 * d * LOG_2PI
-        )
-        means = params.means - self.centre
-        linear = self.features.linear_coefficients(precisions, means)
-        # C, one row per component, in phi's order: second-order, linear, constant terms.
-        matrix = np.empty((params.n_components, self.width))
-        matrix[:, :q] = self.features.quadratic_coefficients(precisions).T
-        matrix[:, q:-1] = linear
-        matrix[:, -1] = constants - 0.5 * np.einsum("ki,ki->k", linear, means)
-        own_means = params.means[own]
-        own_origins = own_means.copy()
-        for row, component in enumerate(own):
-            if component in forced:
-                own_origins[row] = forced[component]
-        factors = params.precisions_cholesky
-        return _Plan(
-            dtype=dtype,
-            shared=shared,
-            matrix=np.ascontiguousarray(matrix[shared], dtype=dtype),
-            own=own,
-            own_origins=own_origins,
-            own_means=own_means,
-            own_factors=factors if self.features.shared_quadratic else factors[own],
-            own_constants=constants[own],
-        )
-
-    def _log_joint(self, plan: _Plan, rows: slice, phi: np.ndarray, out: np.ndarray) -> None:
-        """``log pi_k N(x | k)`` of the chunk's points for the plan's components into ``out``.
-
-        (Tied: without the shared ``-x^T Lambda x / 2``.)
-        """
-        n_shared = len(plan.shared)
-        np.matmul(plan.matrix, phi, out=out[:n_shared])
-        if len(plan.own):
-            distances = self.model.mahalanobis(self.X[rows], plan.own_means, plan.own_factors)
-            out[n_shared:] = plan.own_constants[:, None] - 0.5 * distances.T
 
     def _pass(self, plan: _Plan, params: MixtureParams, keep_resp: bool = False) -> Pass:
         if keep_resp:
             estep = self._estep_pass(plan, params)
             return Pass(self._total(estep), estep=estep, dtype=plan.dtype)
-        n_active, n_shared = len(plan.order), len(plan.shared)
+        n_active = len(plan.order)
         # Data that are one chunk for this pass and for a pass keeping the responsibilities
         # (:meth:`_estep_pass`): keep the chunk's arrays, so the EStep of these parameters, if
         # a converged run asks for it, is a few array writes instead of another pass, with
@@ -657,30 +782,25 @@ class FastEM:
             moments = np.zeros((n_active, self.width))
             total = 0.0
             for rows in slices:
-                phi = self._features(rows, buffer, self.centre)
-                log_joint = _view(scratch, (n_active, phi.shape[1]))
-                self._log_joint(plan, rows, phi, log_joint)
-                resp = np.empty_like(log_joint) if keep else log_joint
-                weights = self._chunk_weights(rows, plan.dtype)
-                log_likelihood, largest, totals = _responsibilities(log_joint, resp, weights)
+                log_likelihood, arrays = _chunk_step(
+                    self.X[rows],
+                    self._chunk_weights(rows, plan.dtype),
+                    plan,
+                    self.model,
+                    self.centre,
+                    moments,
+                    (buffer, own_buffer, scratch),
+                    keep,
+                )
                 total += log_likelihood
                 if keep:
-                    kept.append((rows, log_joint, resp, largest, totals, phi))
-                weighted = _weigh(resp, weights, in_place=not keep)
-                moments[:n_shared] += weighted[:n_shared] @ phi.T
-                for j, origin in enumerate(plan.own_origins, start=n_shared):
-                    around = self._features(rows, own_buffer, origin)
-                    moments[j] += weighted[j] @ around.T
+                    kept.append((rows, *arrays))
             return total, moments
 
         results = self._map_chunks(work, self._rows_per_chunk(n_active, plan.dtype))
-        moments = np.zeros((params.n_components, self.width))
-        moments[plan.order] = sum(part for _, part in results)
-        if len(plan.own):
-            origins = np.repeat(self.centre[None, :], params.n_components, axis=0)
-            origins[plan.own] = plan.own_origins
-        else:  # read-only, as m_step's own default
-            origins = np.broadcast_to(self.centre, (params.n_components, self.n_features))
+        moments, origins = self.moments_and_origins(
+            plan, sum(part for _, part in results), params.n_components
+        )
         log_likelihood = sum(total for total, _ in results) + self._shared_quadratic(params)
 
         def finish_estep() -> EStep:
@@ -709,7 +829,7 @@ class FastEM:
                 phi = self._features(rows, buffer, self.centre)
                 shape = (len(order), phi.shape[1])
                 log_joint = _view(scratch, shape)
-                self._log_joint(plan, rows, phi, log_joint)
+                _log_joint(plan, self.model, self.X[rows], phi, log_joint)
                 weights = _view(scratch[log_joint.size :], shape)
                 _, largest, totals = _responsibilities(log_joint, weights)
                 self._write_estep(
@@ -755,19 +875,6 @@ class FastEM:
             projected = shared_factor.T @ phi[self.n_quadratic : self.n_quadratic + self.n_features]
             estep.log_prob[rows] -= 0.5 * np.einsum("ij,ij->j", projected, projected)
 
-    # -- tied covariances: the shared x^T Lambda x ---------------------------------------------
-
-    def _shared_factor(self, params: MixtureParams) -> np.ndarray | None:
-        """The shared precision factor when the second-order term is shared, else None."""
-        return params.precisions_cholesky if self.features.shared_quadratic else None
-
-    def _shared_quadratic(self, params: MixtureParams) -> float:
-        """``-1/2 sum_i (x_i - c)^T Lambda (x_i - c)``, left out of ``C`` (tied), else 0."""
-        factor = self._shared_factor(params)
-        if factor is None:
-            return 0.0
-        return -0.5 * float(np.sum(self.data_moment() * (factor @ factor.T)))
-
     def data_moment(self) -> np.ndarray:
         """``sum_i w_i (x_i - c)(x_i - c)^T``, computed once, by chunks (tied covariances need
         it)."""
@@ -799,22 +906,7 @@ class FastEM:
     def _params_from_moments(
         self, moments: np.ndarray, origins: np.ndarray, previous: MixtureParams
     ) -> MixtureParams:
-        """:func:`emcore.steps.m_step`, from ``sum_i r_ik phi(x_i - origins[k])``."""
-        q, d = self.n_quadratic, self.n_features
-        nk = moments[:, -1]
-        sums = moments[:, q : q + d]
-        empty = empty_components(nk, self.point_unit)
-        offsets = sums / safe_counts(nk)[:, None]  # the new means, around the origins
-        statistic = self.features.scatter_statistic(
-            moments[:, :q], sums, nk, offsets, self.data_moment
-        )
-        covariances = self.model.estimate_from(
-            statistic, nk, self.effective_reg, self.regularization, previous.covariances
-        )
-        means = origins + offsets
-        return assemble_params(
-            nk, means, covariances, self.model, self.effective_reg, previous, empty
-        )
+        return self.params_from_moments(moments, origins, previous)
 
     # -- chunks and threads -------------------------------------------------------------------
 
@@ -834,13 +926,7 @@ class FastEM:
 
         Written to the front of ``buffer``, so every chunk's features are contiguous.
         """
-        q, d = self.n_quadratic, self.n_features
-        phi = _view(buffer, (self.width, rows.stop - rows.start))
-        linear = phi[q : q + d]
-        np.subtract(self.X[rows].T, origin[:, None], out=linear, casting="same_kind")
-        self.features.fill_quadratic(linear, phi[:q])
-        phi[-1] = 1.0
-        return phi
+        return chunk_features(self.X[rows], self.features, origin, buffer)
 
     def _map_chunks(self, work: Callable[[list[slice]], Any], chunk_rows: int) -> list[Any]:
         """Run ``work`` on every thread's share of the row chunks; its results, in order."""
@@ -856,6 +942,188 @@ class FastEM:
                 return [work(chunks)]
             shares = [chunks[i::n_threads] for i in range(n_threads)]
             return list(_executor(n_threads).map(work, shares))
+
+
+def pass_dtype(dtype: np.dtype, scale: float | None) -> np.dtype:
+    """The passes' precision: ``dtype``, or float64 for data whose squares would leave
+    float32's range (variance ``scale`` outside 1e-20..1e20)."""
+    dtype = np.dtype(dtype)
+    if dtype != FLOAT64 and not 1e-20 < scale < 1e20:
+        return FLOAT64
+    return dtype
+
+
+def params_from_moments(
+    moments: np.ndarray,
+    origins: np.ndarray,
+    previous: MixtureParams,
+    model: CovarianceModel,
+    reg: float,
+    regularization: Regularization,
+    unit: float,
+    data_moment: Callable[[], np.ndarray],
+) -> MixtureParams:
+    """:func:`emcore.steps.m_step`, from ``moments = sum_i w_i r_ik phi(x_i - origins[k])``.
+
+    The one M-step of the fused pass, whoever gathered the moments (:class:`FastEM` in
+    memory, :mod:`emcore.dask_engine` by chunks): the covariance model's statistic from the
+    moments (``_FEATURES[model.family]``), then ``model.estimate_from`` and the reference's
+    rule for empty components (:func:`emcore.steps.assemble_params`).
+
+    Parameters
+    ----------
+    moments : ndarray of shape (K, p)
+    origins : ndarray of shape (K, d)
+    previous : MixtureParams
+        The parameters the moments were gathered under.
+    model : CovarianceModel
+    reg : float
+        The effective ``reg_covar``.
+    regularization : {"floor", "add"}
+    unit : float
+        :func:`emcore.steps.point_unit` of the sample weights.
+    data_moment : callable
+        Returns ``sum_i w_i (x_i - c)(x_i - c)^T`` around the centre (tied covariances).
+    """
+    features = _FEATURES[model.family]
+    d = origins.shape[1]
+    q = features.n_quadratic(d)
+    nk = moments[:, -1]
+    sums = moments[:, q : q + d]
+    empty = empty_components(nk, unit)
+    offsets = sums / safe_counts(nk)[:, None]  # the new means, around the origins
+    statistic = features.scatter_statistic(moments[:, :q], sums, nk, offsets, data_moment)
+    covariances = model.estimate_from(statistic, nk, reg, regularization, previous.covariances)
+    means = origins + offsets
+    return assemble_params(nk, means, covariances, model, reg, previous, empty)
+
+
+def chunk_features(
+    x: np.ndarray, features: _Features, origin: np.ndarray, buffer: np.ndarray
+) -> np.ndarray:
+    """``phi(x - origin)`` of a chunk's rows ``x`` (m, d), shape (p, m): one column a point.
+
+    Written to the front of the flat ``buffer`` (its dtype is the pass's), so every chunk's
+    features are contiguous.
+    """
+    m, d = x.shape
+    q = features.n_quadratic(d)
+    phi = _view(buffer, (q + d + 1, m))
+    linear = phi[q : q + d]
+    np.subtract(x.T, origin[:, None], out=linear, casting="same_kind")
+    features.fill_quadratic(linear, phi[:q])
+    phi[-1] = 1.0
+    return phi
+
+
+def _log_joint(
+    plan: _Plan, model: CovarianceModel, x: np.ndarray, phi: np.ndarray, out: np.ndarray
+) -> None:
+    """``log pi_k N(x | k)`` of the chunk's points ``x`` for the plan's components into ``out``.
+
+    (Tied: without the shared ``-x^T Lambda x / 2``.)
+    """
+    n_shared = len(plan.shared)
+    np.matmul(plan.matrix, phi, out=out[:n_shared])
+    if len(plan.own):
+        distances = model.mahalanobis(x, plan.own_means, plan.own_factors)
+        out[n_shared:] = plan.own_constants[:, None] - 0.5 * distances.T
+
+
+def _chunk_step(
+    x: np.ndarray,
+    weights: np.ndarray | None,
+    plan: _Plan,
+    model: CovarianceModel,
+    centre: np.ndarray,
+    moments: np.ndarray,
+    buffers: tuple[np.ndarray, np.ndarray, np.ndarray],
+    keep: bool = False,
+) -> tuple[float, tuple | None]:
+    """One chunk of a pass: adds its ``sum_i w_i r_ik phi(x_i - origin_k)`` to ``moments``
+    (rows in ``plan.order``) and returns its log-likelihood (tied: without the shared term).
+
+    ``buffers`` are flat scratch for the features around the centre, around an own
+    component's origin, and the log densities. With ``keep`` the chunk's arrays are returned
+    too (``L - max``, responsibilities, maxima, sums, features), else None.
+    """
+    buffer, own_buffer, scratch = buffers
+    features = _FEATURES[model.family]
+    n_shared = len(plan.shared)
+    phi = chunk_features(x, features, centre, buffer)
+    log_joint = _view(scratch, (len(plan.order), phi.shape[1]))
+    _log_joint(plan, model, x, phi, log_joint)
+    resp = np.empty_like(log_joint) if keep else log_joint
+    log_likelihood, largest, totals = _responsibilities(log_joint, resp, weights)
+    weighted = _weigh(resp, weights, in_place=not keep)
+    moments[:n_shared] += weighted[:n_shared] @ phi.T
+    for j, origin in enumerate(plan.own_origins, start=n_shared):
+        around = chunk_features(x, features, origin, own_buffer)
+        moments[j] += weighted[j] @ around.T
+    return log_likelihood, ((log_joint, resp, largest, totals, phi) if keep else None)
+
+
+def chunk_moments(
+    x: np.ndarray,
+    weights: np.ndarray | None,
+    plan: _Plan,
+    model: CovarianceModel,
+    centre: np.ndarray,
+) -> tuple[float, np.ndarray]:
+    """One pass's statistics of a NumPy chunk of rows alone (no :class:`FastEM`, no other rows).
+
+    Parameters
+    ----------
+    x : ndarray of shape (m, d)
+        Finite float64 rows.
+    weights : ndarray of shape (m,) or None
+        Their sample weights.
+    plan : the pass's plan (:meth:`MomentSpace.plan`)
+    model : CovarianceModel
+    centre : ndarray of shape (d,)
+        The pass's centre (the same for every chunk).
+
+    Returns
+    -------
+    log_likelihood : float
+        ``sum_i w_i log p(x_i)`` over the chunk (tied: without the shared quadratic term,
+        :meth:`MomentSpace.shared_quadratic`, which is added once for all the data).
+    moments : ndarray of shape (len(plan.order), p)
+        ``sum_i w_i r_ik phi(x_i - origin_k)``; summed over chunks, they are the pass's
+        (:meth:`MomentSpace.moments_and_origins`).
+
+    The chunk is worked through in pieces of about ``CHUNK_BYTES`` of scratch (at most
+    ``PIECE_ROWS`` rows), in one thread with BLAS kept single-threaded (the caller, e.g. Dask,
+    runs chunks in parallel).
+    """
+    features = _FEATURES[model.family]
+    n_rows, d = x.shape
+    width = features.n_quadratic(d) + d + 1
+    n_active = len(plan.order)
+    step = max(64, CHUNK_BYTES // (plan.dtype.itemsize * (width + n_active)))
+    step = min(step, PIECE_ROWS, max(1, n_rows))
+    buffers = (
+        np.empty(step * width, dtype=plan.dtype),
+        np.empty(step * width if len(plan.own) else 0, dtype=FLOAT64),
+        np.empty(step * n_active, dtype=plan.dtype),
+    )
+    if weights is not None:
+        weights = weights.astype(plan.dtype, copy=False)
+    moments = np.zeros((n_active, width))
+    total = 0.0
+    with _single_threaded_blas():
+        for rows in _chunks(n_rows, step):
+            part, _ = _chunk_step(
+                x[rows],
+                None if weights is None else weights[rows],
+                plan,
+                model,
+                centre,
+                moments,
+                buffers,
+            )
+            total += part
+    return total, moments
 
 
 def _responsibilities(

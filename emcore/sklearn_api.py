@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -192,19 +193,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit, then return the most likely component of every sample, shape (n_samples,)."""
+        """Fit, then return the most likely component of every sample, shape (n_samples,).
+
+        ``X`` may be a ``dask.array.Array`` (and ``sample_weight`` too): EM then runs as Dask
+        tasks over its row chunks (:mod:`emcore.dask_engine`; ``pip install emcore[dask]``)
+        and the labels come back as a lazy Dask array. Chunks split across columns are
+        rechunked to whole rows; NaN raises a ValueError naming the chunk's rows.
+        """
+        if _is_dask(X):
+            return self._fit_dask(X, sample_weight)
         X = self._validate(X, reset=True)
         weights = check_sample_weight(sample_weight, len(X))
         self._check_parameters(X, weights)
         warm = self._warm_start_params(X)
         # An integer seed gives the same RandomState as scikit-learn's, 60 us sooner.
         seeds = seeded_check_random_state(self.random_state)
+        best = self._best_run(EM, X, weights, warm, lambda: self._start(X, seeds, weights))
+        self._store(best)
+        return best.resp.argmax(axis=1)
+
+    def _best_run(self, engine, X, weights, warm, make_start, stacklevel: int = 3) -> EM:
+        """A run of ``engine`` (:class:`EM` or the Dask engine's ``DaskEM``) from every start
+        (``warm`` alone when given), the one with the highest log-likelihood kept; warns
+        when it did not converge (``stacklevel``: at the caller of :meth:`fit_predict`)."""
         progress = _Progress(self.verbose, self.verbose_interval)
         best: EM | None = None
         for init in range(1 if warm is not None else self.n_init):
             progress.start(init)
-            start = warm if warm is not None else self._start(X, seeds, weights)
-            run = EM(
+            start = warm if warm is not None else make_start()
+            run = engine(
                 X,
                 start,
                 self.reg_covar,
@@ -216,7 +233,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 missing=self.missing,
             )
             self._iterate(run, progress)
-            self._refuse_singular(run, X, weights)
+            self._refuse_singular(run, X, weights, getattr(run, "column_variances", None))
             if best is None or run.log_likelihoods[-1] > best.log_likelihoods[-1]:
                 best = run
         # As scikit-learn: max_iter=0 asks for the start, which is not meant to converge.
@@ -225,13 +242,51 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"EM did not converge in {self.max_iter} iterations; try a larger max_iter, "
                 "a looser tol or another start.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-        self._store(best)
-        return best.resp.argmax(axis=1)
+        return best
 
-    def _start(self, X: np.ndarray, seeds, weights: np.ndarray | None) -> MixtureParams:
-        return initial_params(
+    def _fit_dask(self, X, sample_weight):
+        """:meth:`fit_predict` on a Dask array: the same starts, runs and checks, each EM
+        iteration one tree-reduced pass over the chunks; starts other than user-given
+        parameters are made on a few thousand rows drawn chunk-wise (all rows of small
+        data)."""
+        from emcore.dask_engine import (
+            MISSING_EM_REFUSED,
+            DaskEM,
+            initial_params_dask,
+            prepare,
+            summarise,
+        )
+
+        if check_missing(self.missing) == "em":
+            raise ValueError(MISSING_EM_REFUSED)
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-D array (n_samples, n_features); got {X.ndim}-D.")
+        self._check_parameters(X)
+        warm = self._warm_start_params(X)
+        Xd, column = prepare(X, sample_weight)
+        weights = None if column is None else column[:, 0]
+        seeds = seeded_check_random_state(self.random_state)
+
+        def make_start() -> MixtureParams:
+            return self._start(Xd, seeds, column, initial_params_dask)
+
+        # Checks every chunk (NaN, weights) before any start is drawn; shared by the starts.
+        engine = partial(DaskEM, summary=summarise(Xd, column))
+        best = self._best_run(engine, Xd, weights, warm, make_start, stacklevel=4)
+        self._store(best)
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self.predict(X)
+
+    def _start(
+        self, X: np.ndarray, seeds, weights: np.ndarray | None, initializer=initial_params
+    ) -> MixtureParams:
+        """A start by ``initializer`` (:func:`emcore.init.initial_params`, or the Dask
+        engine's, which takes the same arguments) with the estimator's settings."""
+        return initializer(
             X,
             self.n_components,
             self.covariance_type,
@@ -277,7 +332,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return self.params_
 
-    def _refuse_singular(self, run: EM, X: np.ndarray, weights: np.ndarray | None) -> None:
+    def _refuse_singular(
+        self,
+        run: EM,
+        X: np.ndarray | None,
+        weights: np.ndarray | None,
+        variances: np.ndarray | None = None,
+    ) -> None:
         """Raise if, with nothing regularising them, a component's covariance is singular.
 
         The likelihood has no maximum there (it grows without bound as the component
@@ -286,7 +347,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if self.reg_covar > 0:
             return
-        variances = weighted_moments(X, weights)[1]
+        if variances is None:
+            variances = weighted_moments(X, weights)[1]
         singular = np.flatnonzero(singular_components(run.params, variances))
         if singular.size:
             k = int(singular[0])
@@ -395,9 +457,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Log-likelihood of every sample, shape (n_samples,).
 
         With ``missing="em"``, a row with NaN cells gets the log-density of its observed
-        coordinates under the fitted mixture (the marginal of those coordinates).
+        coordinates under the fitted mixture (the marginal of those coordinates). On a Dask
+        array: a lazy Dask array.
         """
+        if _is_dask(X):
+            return self._lazy(X, "log_prob")
         return self._estep(X).log_prob
+
+    def _lazy(self, X, kind: str):
+        """A lazy Dask array of per-row results (see :func:`emcore.dask_engine.lazy_e_step`)."""
+        from emcore.dask_engine import lazy_e_step
+
+        check_is_fitted(self)
+        return lazy_e_step(X, self.params_, kind, check_missing(self.missing))
 
     def impute(self, X) -> np.ndarray:
         """A copy of ``X`` with every NaN cell replaced by its conditional mean.
@@ -432,16 +504,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per sample: ``sum_i w_i log p(x_i) / sum_i w_i`` with weights."""
+        if _is_dask(X):
+            total, n = self._total_and_count(X, sample_weight)
+            return total / n
         log_prob = self.score_samples(X)
         weights = check_sample_weight(sample_weight, len(log_prob))
         return float(np.average(log_prob, weights=weights))
 
     def predict(self, X) -> np.ndarray:
-        """Most likely component of every sample."""
+        """Most likely component of every sample (on a Dask array: a lazy Dask array)."""
+        if _is_dask(X):
+            return self._lazy(X, "labels")
         return self._estep(X).log_resp.argmax(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities, shape (n_samples, n_components)."""
+        """Responsibilities, shape (n_samples, n_components) (on a Dask array: lazy)."""
+        if _is_dask(X):
+            return self._lazy(X, "proba")
         return self._estep(X).resp
 
     def _n_parameters(self) -> int:
@@ -449,6 +528,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _total_and_count(self, X, sample_weight) -> tuple[float, float]:
         """``sum_i w_i log p(x_i)`` and ``n = sum_i w_i`` (the row count without weights)."""
+        if _is_dask(X):
+            from emcore.dask_engine import weighted_total
+
+            return weighted_total(self._lazy(X, "log_prob"), sample_weight)
         log_prob = self.score_samples(X)
         weights = check_sample_weight(sample_weight, len(log_prob))
         n = float(len(log_prob) if weights is None else weights.sum())
@@ -490,6 +573,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ]
         labels = np.repeat(np.arange(self.n_components), counts)
         return np.vstack(draws), labels
+
+
+def _is_dask(X) -> bool:
+    """A Dask array? (Dask is imported only for objects that look like one.)"""
+    if getattr(X, "chunks", None) is None or not hasattr(X, "compute"):
+        return False
+    from emcore.dask_engine import looks_like_dask
+
+    return looks_like_dask(X)
 
 
 class _Progress:

@@ -39,12 +39,16 @@ def test_the_wheel_holds_the_library_and_its_data_sets(wheel) -> None:
 
 def test_the_wheel_requires_what_emcore_imports(wheel) -> None:
     (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
-    requires = {
-        line.split(":", 1)[1].split(">")[0].strip()
+    lines = [
+        line.split(":", 1)[1]
         for line in wheel.read(metadata).decode().splitlines()
         if line.startswith("Requires-Dist:")
-    }
+    ]
+    requires = {line.split(">")[0].strip() for line in lines if "extra ==" not in line}
     assert requires == {"numpy", "scikit-learn", "pandas", "threadpoolctl"}
+    # Dask only as the optional extra emcore[dask] (emcore.dask_engine).
+    extras = {line.split(";")[0].strip() for line in lines if "extra ==" in line}
+    assert extras == {"dask[array,distributed]==2026.8.0"}
 
 
 def test_the_library_pins_are_within_its_stated_ranges() -> None:

@@ -1,0 +1,316 @@
+"""emcore on Dask (issue 16): agreement with memory, time per iteration, out of core, scaling.
+
+Run from the repository root (needs ``pip install emcore[dask]``)::
+
+    .venv/bin/python bench/bench_dask.py            # the issue's sizes (several minutes)
+    .venv/bin/python bench/bench_dask.py --quick    # small sizes: a smoke run (seconds)
+
+Sections, each printed as a table:
+
+1. *Same start, same parameters*: the four scikit-learn covariance types, 200,000 x 5 x 6
+   in 8 chunks on a 2-process ``LocalCluster``, a fixed number of iterations from one
+   user-given start; the largest difference of weights, means and covariances from the
+   in-memory fit, relative to the largest entry (target: 1e-8).
+2. *Time per iteration* at 4,000,000 x 2 x 10 (full) in 8 chunks on a 2-worker
+   ``LocalCluster`` (one thread each, the data persisted on the workers) against the
+   in-memory fast path (:class:`emcore.fast.FastEM`, all cores): median of the iterations
+   (each a pass of tasks and the client's M-step). An optional Spark MLlib column runs only
+   when ``pyspark`` and ``java`` are installed (skipped otherwise).
+3. *Scaling*: time per iteration with 1 and 2 worker processes (one thread each).
+4. *Out of core*: 40,000,000 x 4 generated lazily (``dask.array.random``, 1,000,000-row
+   chunks: 1.28 GB never held at once) fitted with a k-means start on a chunk-wise sample,
+   on the threaded scheduler, in a process of its own; its peak RSS (target < 700 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# Worker processes import emcore too.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from emcore import GaussianMixture  # noqa: E402
+from emcore.fast import FastEM  # noqa: E402
+from emcore.init import initial_params  # noqa: E402
+
+FULL = {
+    "agree": (200_000, 5, 6),
+    "speed": (4_000_000, 2, 10),
+    "core": (40_000_000, 4, 3, 1_000_000),
+    "scale": (4_000_000, 2, 10),
+    "iterations": 5,
+}
+# Fixed (tol=0): EM on these well-separated clusters would converge in two.
+ITERATIONS_OUT_OF_CORE = 5
+QUICK = {
+    "agree": (20_000, 5, 6),
+    "speed": (200_000, 2, 10),
+    "core": (400_000, 4, 3, 100_000),
+    "scale": (200_000, 2, 10),
+    "iterations": 3,
+}
+
+
+def mixture_data(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    """n points of k well-separated Gaussians in d dimensions."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6.0, size=(k, d))
+    labels = rng.integers(0, k, n)
+    return centres[labels] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, size=(k, d))[labels]
+
+
+def given_start(X: np.ndarray, k: int, covariance_type: str) -> dict:
+    """A user-given start from k-means++ on the first 5,000 rows."""
+    start = initial_params(X[:5000], k, covariance_type, "k-means++", 0, regularization="add")
+    return {
+        "weights_init": start.weights,
+        "means_init": start.means,
+        "precisions_init": start.precisions,
+    }
+
+
+def relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def cluster(n_workers: int):
+    from distributed import Client, LocalCluster
+
+    # The in-memory arrays go to the workers once, in the graph of ``persist``: Dask warns
+    # about large graphs, which matters for graphs sent every iteration, not this one.
+    warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+
+    local = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return local, Client(local)
+
+
+def agreement(n: int, d: int, k: int, iterations: int) -> None:
+    import dask.array as da
+
+    print(f"## 1. Same start, same parameters ({n:,} x {d} x {k}, 8 chunks, 2-process cluster)\n")
+    print("| covariance | iterations | weights | means | covariances | lower bound | ok |")
+    print("|---|---|---|---|---|---|---|")
+    X = mixture_data(n, d, k)
+    local, client = cluster(2)
+    try:
+        Xd = da.from_array(X, chunks=(-(-n // 8), d)).persist()
+        for covariance_type in ("full", "tied", "diag", "spherical"):
+            settings = {
+                "covariance_type": covariance_type,
+                "tol": 0.0,
+                "max_iter": iterations,
+                **given_start(X, k, covariance_type),
+            }
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                want = GaussianMixture(k, **settings).fit(X)
+                got = GaussianMixture(k, **settings).fit(Xd)
+            errors = [
+                relative(got.weights_, want.weights_),
+                relative(got.means_, want.means_),
+                relative(got.covariances_, want.covariances_),
+                abs(got.lower_bound_ - want.lower_bound_) / abs(want.lower_bound_),
+            ]
+            ok = "yes" if max(errors) < 1e-8 else "**NO**"
+            cells = " | ".join(f"{e:.1e}" for e in errors)
+            print(f"| {covariance_type} | {got.n_iter_} | {cells} | {ok} |")
+    finally:
+        client.close()
+        local.close()
+    print()
+
+
+def dask_iteration_times(Xd, start: dict, k: int, iterations: int) -> list[float]:
+    """Seconds of each of ``iterations`` EM iterations (pass + M-step) on the Dask engine."""
+    from emcore.dask_engine import DaskEM, initial_params_dask, prepare
+
+    X, _ = prepare(Xd, None)
+    params = initial_params_dask(X, k, "full", "kmeans", 0, 1e-6, **start)
+    run = DaskEM(X, params, 1e-6, 0.0, iterations + 1, record="none", regularization="add")
+    run.run(max_iter=1)  # the first pass and M-step: warms the workers
+    times = []
+    for _ in range(iterations):
+        began = time.perf_counter()
+        run.run(max_iter=1)
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def memory_iteration_times(X: np.ndarray, start: dict, k: int, iterations: int) -> list[float]:
+    """Seconds of each in-memory fast-path iteration (fused pass + M-step)."""
+    params = initial_params(
+        X, k, "full", "kmeans", 0, 1e-6, **_start_args(start), regularization="add"
+    )
+    fast = FastEM(X, "full", 1e-6, "add")
+    params = fast.m_step(fast.e_step(params), params)  # warm up
+    times = []
+    for _ in range(iterations):
+        began = time.perf_counter()
+        params = fast.m_step(fast.e_step(params), params)
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def _start_args(start: dict) -> dict:
+    return {
+        "weights": start["weights_init"],
+        "means": start["means_init"],
+        "precisions": start["precisions_init"],
+    }
+
+
+def spark_time(X: np.ndarray, k: int, iterations: int) -> str:
+    """Spark MLlib's GaussianMixture, seconds per iteration, or why it was skipped."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "skipped (pyspark not installed)"
+    if shutil.which("java") is None:
+        return "skipped (java not found)"
+    from pyspark.ml.clustering import GaussianMixture as SparkGaussianMixture
+    from pyspark.ml.linalg import Vectors
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.master("local[2]").appName("emcore-bench").getOrCreate()
+    try:
+        frame = spark.createDataFrame([(Vectors.dense(row),) for row in X], ["features"])
+        frame = frame.repartition(8).cache()
+        frame.count()
+        model = SparkGaussianMixture(k=k, maxIter=iterations, tol=0.0, seed=0)
+        began = time.perf_counter()
+        model.fit(frame)
+        return (
+            f"{(time.perf_counter() - began) / iterations * 1000:.0f} ms (whole fit / iterations)"
+        )
+    finally:
+        spark.stop()
+
+
+def speed(n: int, d: int, k: int, iterations: int) -> None:
+    import dask.array as da
+
+    print(f"## 2. Time per iteration ({n:,} x {d} x {k}, full, 8 chunks)\n")
+    X = mixture_data(n, d, k, seed=1)
+    start = given_start(X, k, "full")
+    memory = statistics.median(memory_iteration_times(X, start, k, iterations))
+    local, client = cluster(2)
+    try:
+        Xd = da.from_array(X, chunks=(-(-n // 8), d)).persist()
+        distributed_time = statistics.median(dask_iteration_times(Xd, start, k, iterations))
+        del Xd
+    finally:
+        client.close()
+        local.close()
+    print("| engine | ms / iteration | vs in memory |")
+    print("|---|---|---|")
+    print(f"| in memory (FastEM, {os.cpu_count()} threads) | {memory * 1000:.0f} | 1.00x |")
+    print(
+        f"| Dask, 2-worker LocalCluster | {distributed_time * 1000:.0f} | "
+        f"{distributed_time / memory:.2f}x |"
+    )
+    print(f"| Spark MLlib, local[2] | {spark_time(X, k, iterations)} | |")
+    print()
+
+
+def out_of_core(n: int, d: int, k: int, chunk: int) -> None:
+    import dask
+    import dask.array as da
+
+    print(f"## 4. Out of core ({n:,} x {d} x {k}, generated lazily in {chunk:,}-row chunks)\n")
+    rng = da.random.default_rng(7)
+    noise = rng.standard_normal((n, d), chunks=(chunk, d))
+    labels = rng.integers(0, k, n, chunks=chunk)
+    shifts = np.array([4.0, -3.0, 2.0, 5.0][:d] + [1.0] * max(0, d - 4))
+    X = noise + labels[:, None].astype(float) * shifts
+    began = time.perf_counter()
+    with dask.config.set(scheduler="threads"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GaussianMixture(k, max_iter=ITERATIONS_OUT_OF_CORE, tol=0.0, random_state=0)
+        model.fit(X)
+    elapsed = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    data_mb = n * d * 8 / 1e6
+    print(
+        "| rows | data (MB, never held) | iterations | seconds (whole fit, start included) "
+        "| peak RSS (MB) | < 700 MB |"
+    )
+    print("|---|---|---|---|---|---|")
+    met = "yes" if peak_mb < 700 else "**NO**"
+    print(f"| {n:,} | {data_mb:,.0f} | {model.n_iter_} | {elapsed:.1f} | {peak_mb:.0f} | {met} |")
+    print(f"\nweights {np.round(np.sort(model.weights_), 3)} (true: 1/{k} each)\n")
+
+
+def scaling(n: int, d: int, k: int, iterations: int) -> None:
+    import dask.array as da
+
+    print(f"## 3. Scaling ({n:,} x {d} x {k}, full, 8 chunks, worker processes of one thread)\n")
+    X = mixture_data(n, d, k, seed=2)
+    start = given_start(X, k, "full")
+    print("| workers | ms / iteration | speed-up |")
+    print("|---|---|---|")
+    first = None
+    for workers in (1, 2):
+        local, client = cluster(workers)
+        try:
+            Xd = da.from_array(X, chunks=(-(-n // 8), d)).persist()
+            seconds = statistics.median(dask_iteration_times(Xd, start, k, iterations))
+            del Xd
+        finally:
+            client.close()
+            local.close()
+        first = first or seconds
+        print(f"| {workers} | {seconds * 1000:.0f} | {first / seconds:.2f}x |")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--skip", default="", help="sections to leave out, e.g. 'core,scale' (agree, speed)"
+    )
+    parser.add_argument("--only-core", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    skip = set(filter(None, args.skip.split(",")))
+    if args.only_core:
+        out_of_core(*sizes["core"])
+        return
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; load average {load}\n")
+    iterations = sizes["iterations"]
+    if "agree" not in skip:
+        agreement(*sizes["agree"], iterations)
+    if "speed" not in skip:
+        speed(*sizes["speed"], iterations)
+    if "scale" not in skip:
+        scaling(*sizes["scale"], iterations)
+    if "core" not in skip:  # in a process of its own: its peak RSS is the fit's alone
+        command = [sys.executable, __file__, "--only-core", *(["--quick"] if args.quick else [])]
+        sys.stdout.flush()
+        subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()

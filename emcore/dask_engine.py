@@ -1,0 +1,538 @@
+"""Exact EM on Dask arrays: out of core, on a cluster (issue 16).
+
+``GaussianMixture(...).fit(X)`` with ``X`` a ``dask.array.Array`` runs here. Every EM iteration
+is one pass of tasks over the row chunks:
+
+1. each chunk computes its sufficient statistics with :func:`emcore.fast.chunk_moments`, the
+   function the in-memory fast path runs on its own chunks: the counts, first and second
+   moments ``sum_i w_i r_ik phi(x_i - c)`` around ONE global centre ``c`` (the data's weighted
+   column mean, computed once) and the chunk's log-likelihood;
+2. Dask tree-reduces them (``map_blocks`` then ``sum(split_every=...)``): a few numbers per
+   component and feature, never anything of size n x K, never the data;
+3. the small M-step runs on the client with :class:`emcore.fast.MomentSpace`, the same code
+   as :class:`emcore.fast.FastEM` (the covariance models' own statistics and M-steps).
+
+So the same start gives the same fit as in memory, to rounding (the sums are added in
+another order). The stopping rule and the events are :class:`emcore.engine.EM`'s.
+
+Works with Dask's default (threaded) scheduler and with a ``distributed.Client`` (whatever
+scheduler is active when :meth:`DaskEM.run` computes). The data are read once per
+iteration (plus two passes for the centre and the data's scale at the start): data that are
+generated or read lazily are regenerated or read again each time (out of core); on a
+cluster whose memory holds them, ``X = X.persist()`` first.
+
+Data: chunks split across columns are rechunked to whole rows; NaN or infinite cells raise a
+``ValueError`` naming the chunk's rows (``missing="em"`` is not available on Dask arrays);
+``sample_weight`` may be a NumPy array or a Dask array (rechunked like ``X``'s rows).
+Dask is an optional dependency: ``pip install emcore[dask]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from emcore.covariance import REGULARIZATIONS, effective_reg
+from emcore.engine import EM
+from emcore.fast import (
+    FLOAT64,
+    MomentSpace,
+    Pass,
+    _single_threaded_blas,
+    chunk_moments,
+    pass_dtype,
+)
+from emcore.init import initial_params
+from emcore.missing import missing_patterns
+from emcore.params import MixtureParams
+from emcore.steps import e_step
+from emcore.validation import check_missing, check_positive
+
+# Partial sums added per task of the reduction tree.
+SPLIT_EVERY = 8
+# Rows drawn (chunk-wise, without replacement) for the k-means, k-means++, random and hc starts.
+START_SAMPLE = 4000
+
+MISSING_EM_REFUSED = (
+    "missing='em' is not available on Dask arrays: EM with missing values runs in memory "
+    "(compute the array first), or drop or impute the rows."
+)
+INSTALL_HINT = (
+    "Dask is an optional dependency of emcore: install it with `pip install emcore[dask]` "
+    "(or pass a NumPy array)."
+)
+
+
+def looks_like_dask(X: object) -> bool:
+    """True for a Dask array (without importing Dask for anything else).
+
+    Raises
+    ------
+    ImportError
+        If ``X`` looks like a Dask collection (it has ``.chunks`` and ``.compute``) but Dask
+        cannot be imported, with a sentence saying how to install it.
+    """
+    if getattr(X, "chunks", None) is None or not hasattr(X, "compute"):
+        return False
+    try:
+        import dask.array as da
+    except ImportError:
+        raise ImportError(
+            f"X looks like a Dask array ({type(X).__name__}) but Dask is not installed. "
+            + INSTALL_HINT
+        ) from None
+    return isinstance(X, da.Array)
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def prepare(X: Any, sample_weight: Any, n_features: int | None = None) -> tuple[Any, Any]:
+    """``X`` as float64 chunked by whole rows, and the weights as a Dask column (n, 1) chunked
+    like ``X``'s rows (or None). Lazy: nothing is computed."""
+    import dask.array as da
+
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D Dask array (n_samples, n_features); got {X.ndim}-D.")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers; got a Dask array of dtype {X.dtype}.")
+    if any(np.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            "X's row chunk sizes are unknown; call X.compute_chunk_sizes() (or build it with "
+            "known chunks) first."
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but the model was fitted with {n_features}."
+        )
+    if len(X.chunks[1]) > 1:  # chunks split across columns: each task needs whole rows
+        X = X.rechunk({1: -1})
+    X = X.astype(np.float64)
+    if sample_weight is None:
+        return X, None
+    if not isinstance(sample_weight, da.Array):
+        sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64))
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"sample_weight must have shape ({X.shape[0]},); got {sample_weight.shape}."
+        )
+    sample_weight = sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+    return X, sample_weight[:, None]
+
+
+def _location(block_info: dict | None) -> tuple[int, int]:
+    """The first row and one past the last of the block a task works on."""
+    if not block_info:
+        return 0, 0
+    return tuple(block_info[0]["array-location"][0])
+
+
+def _check_block(x: np.ndarray, w: np.ndarray | None, start: int, missing: str = "error") -> None:
+    """A chunk's cells must be finite (NaN allowed with ``missing="em"``), its weights valid."""
+    stop = start + len(x)
+    bad = np.isinf(x) if missing == "em" else ~np.isfinite(x)
+    if bad.any():
+        row = start + int(np.flatnonzero(bad.any(axis=1))[0])
+        what = "infinite" if missing == "em" else "NaN or infinite"
+        raise ValueError(
+            f"X has {what} values in the chunk of rows {start} to {stop - 1} (first at row "
+            f"{row}). EM on Dask arrays needs complete rows: drop or impute them first "
+            "(missing='em' runs in memory only)."
+        )
+    if w is not None and (not np.isfinite(w).all() or (w < 0).any()):
+        raise ValueError(
+            f"sample_weight has negative, NaN or infinite values in the chunk of rows {start} "
+            f"to {stop - 1}; weights must be finite and non-negative."
+        )
+
+
+def _block_summary(x, *w, block_info=None):
+    """Pass 1: ``[sum w, rows of positive weight, sum w x]`` of a chunk, checked."""
+    weights = w[0][:, 0] if w else None
+    _check_block(x, weights, _location(block_info)[0])
+    if weights is None:
+        return np.concatenate([[len(x), len(x)], x.sum(axis=0)])[None, :]
+    total = [weights.sum(), np.count_nonzero(weights)]
+    return np.concatenate([total, weights @ x])[None, :]
+
+
+def _block_scatter(x, *w, centre):
+    """Pass 2: ``[sum w (x - c), sum w (x - c)(x - c)^T]`` of a chunk, flat."""
+    centred = x - centre
+    weighted = centred if not w else centred * w[0]
+    return np.concatenate([weighted.sum(axis=0), (weighted.T @ centred).ravel()])[None, :]
+
+
+def _block_pass(x, *w, plan, model, centre):
+    """An iteration's pass: ``[log-likelihood, moments]`` of a chunk, flat."""
+    log_likelihood, moments = chunk_moments(x, w[0][:, 0] if w else None, plan, model, centre)
+    return np.concatenate([[log_likelihood], moments.ravel()])[None, :]
+
+
+def _reduce(X: Any, weights: Any, function, size: int, **kwargs: Any) -> np.ndarray:
+    """``function`` on every chunk (each returns (1, size)), tree-summed, computed."""
+    arrays = (X,) if weights is None else (X, weights)
+    parts = X.map_blocks(
+        function,
+        *arrays[1:],
+        chunks=((1,) * X.numblocks[0], (size,)),
+        dtype=np.float64,
+        **kwargs,
+    )
+    # Held for the whole pass: on the threaded scheduler the chunks run in this process, and
+    # switching BLAS's threads off and on around every chunk made a pass several times slower.
+    with _single_threaded_blas():
+        return parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What EM needs of the data as a whole, from two passes over the chunks."""
+
+    total_weight: float  # n = sum_i w_i
+    point_unit: float  # the mean positive weight (1 without weights)
+    counted_rows: int  # rows of positive weight
+    centre: np.ndarray  # (d,) the weighted column means (as computed from chunk sums)
+    data_moment: np.ndarray  # (d, d) sum_i w_i (x_i - c)(x_i - c)^T
+    column_variances: np.ndarray  # (d,)
+    scale: float  # emcore.covariance.data_scale
+
+
+def summarise(X: Any, weights: Any) -> DataSummary:
+    """Two tree-reduced passes: the weighted means, then the second moments around them.
+
+    Checks every chunk on the way (NaN, infinite values, bad weights raise a ValueError
+    naming the chunk's rows).
+    """
+    d = X.shape[1]
+    first = _reduce(X, weights, _block_summary, d + 2)
+    total, counted = float(first[0]), int(first[1] + 0.5)
+    if total <= 0:
+        raise ValueError("sample_weight sums to 0: no row counts.")
+    centre = first[2:] / total
+    second = _reduce(X, weights, _block_scatter, d + d * d, centre=centre)
+    shift = second[:d] / total  # the exact mean minus the centre (rounding only)
+    moment = second[d:].reshape(d, d)
+    moment = (moment + moment.T) / 2
+    variances = np.maximum(np.diag(moment) / total - shift**2, 0.0)
+    mean = centre + shift
+    variance = float(np.mean(variances))
+    magnitude = float(np.mean(variances + mean**2))
+    scale = variance if variance > 1e-20 * magnitude and variance > 0 else 1.0
+    return DataSummary(
+        total_weight=total,
+        point_unit=total / counted if weights is not None else 1.0,
+        counted_rows=counted,
+        centre=centre,
+        data_moment=moment,
+        column_variances=variances,
+        scale=scale,
+    )
+
+
+# -- starts -------------------------------------------------------------------------------------
+
+
+def _block_sample(x, w, count, seed):
+    """``count`` rows of a chunk drawn without replacement (with their weights), in order."""
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(x), size=count, replace=False))
+    return x[rows], (None if w is None else w[rows, 0])
+
+
+def sample_rows(X: Any, weights: Any, size: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """At most ``size`` rows drawn uniformly without replacement, chunk by chunk (all rows
+    when there are no more), with their weights, as NumPy arrays."""
+    import dask
+
+    sizes = np.array(X.chunks[0], dtype=np.int64)
+    blocks = X.to_delayed().ravel()
+    weight_blocks = [None] * len(blocks) if weights is None else weights.to_delayed().ravel()
+    if sizes.sum() <= size:
+        counts = sizes
+    else:  # how many rows each chunk gives: one multivariate hypergeometric draw
+        counts = np.random.default_rng(seed).multivariate_hypergeometric(sizes, size)
+    tasks = [
+        dask.delayed(_block_sample, pure=True)(block, w, int(count), [seed, index])
+        for index, (block, w, count) in enumerate(zip(blocks, weight_blocks, counts, strict=True))
+        if count > 0
+    ]
+    parts = dask.compute(*tasks)
+    rows = np.concatenate([part[0] for part in parts])
+    drawn_weights = None if weights is None else np.concatenate([part[1] for part in parts])
+    return rows, drawn_weights
+
+
+def initial_params_dask(
+    X: Any,
+    n_components: int,
+    covariance_type: str,
+    method: str,
+    random_state: Any,
+    reg_covar: float,
+    weights_init: Any = None,
+    means_init: Any = None,
+    precisions_init: Any = None,
+    regularization: str = "floor",
+    sample_weight: Any = None,
+    sample_size: int = START_SAMPLE,
+) -> MixtureParams:
+    """:func:`emcore.init.initial_params` (the same arguments, ``X`` prepared by :func:`prepare`,
+    ``sample_weight`` its (n, 1) column) on ``sample_size`` rows drawn chunk-wise (all rows of
+    smaller data, so the start is then the in-memory one); user-given ``weights_init``,
+    ``means_init`` and ``precisions_init`` together need no rows at all."""
+    if weights_init is not None and means_init is not None and precisions_init is not None:
+        # Nothing is measured on the data: a stand-in of the right width suffices.
+        sample, sample_weight = np.zeros((n_components, X.shape[1])), None
+    else:
+        seed = 0  # all rows of small data: the start is the in-memory one
+        if X.shape[0] > sample_size:
+            rng = random_state
+            if not (hasattr(rng, "integers") or hasattr(rng, "randint")):  # None or a seed
+                rng = np.random.default_rng(rng)
+            draw = rng.integers if hasattr(rng, "integers") else rng.randint
+            seed = int(draw(np.iinfo(np.int32).max))
+        sample, sample_weight = sample_rows(X, sample_weight, sample_size, seed)
+    return initial_params(
+        sample,
+        n_components,
+        covariance_type,
+        method,
+        random_state,
+        reg_covar,
+        weights_init,
+        means_init,
+        precisions_init,
+        regularization,
+        sample_weight=sample_weight,
+    )
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class DaskEM(EM):
+    """:class:`emcore.engine.EM` on a Dask array: the same states, events and stopping rule,
+    each iteration one tree-reduced pass over the chunks (see the module docstring).
+
+    ``X`` is a ``dask.array.Array`` (chunks split across columns are rechunked to whole
+    rows), ``sample_weight`` None, a NumPy array or a Dask array. Only ``record="none"``
+    (nothing of size n is kept) and ``missing="error"``; :meth:`run` is the way to iterate
+    (``e_step``, ``m_step``, ``step`` and ``reseed`` need the rows in memory). After a run,
+    ``resp`` and ``estep`` are None: predict lazily with
+    :func:`lazy_e_step` instead. ``summary`` is the data's :func:`summarise` if the caller
+    has it (runs from several starts share it), else computed here (two passes).
+    """
+
+    summary: DataSummary | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.record != "none":
+            raise ValueError("EM on a Dask array keeps no history: use record='none'.")
+        if check_missing(self.missing) != "error":
+            raise ValueError(MISSING_EM_REFUSED)
+        self.X, self.sample_weight = prepare(self.X, self.sample_weight, self.params.n_features)
+        self.reg_covar = check_positive("reg_covar", self.reg_covar)
+        self.tol = check_positive("tol", self.tol)
+        if self.regularization not in REGULARIZATIONS:
+            raise ValueError(
+                f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
+            )
+        if self.summary is None:
+            self.summary = summarise(self.X, self.sample_weight)
+        if self.summary.counted_rows < self.params.n_components:
+            raise ValueError(
+                f"Expected rows of positive sample_weight >= n_components but got "
+                f"n_components = {self.params.n_components}, rows of positive sample_weight "
+                f"= {self.summary.counted_rows}. Use fewer components."
+            )
+        self._patterns = None
+        self.n_samples = self.summary.total_weight
+        self._data_variance = self.summary.scale
+        self._reg = effective_reg(
+            None, self.reg_covar, self.regularization, scale=self._data_variance
+        )
+        self._space = MomentSpace(
+            self.params.model,
+            self.params.n_features,
+            self.summary.centre,
+            self._reg,
+            self.regularization,
+            self.summary.point_unit,
+            data_moment=self.summary.data_moment,
+        )
+        self._current: Pass | None = None
+        self._collapsed: set[int] = set()
+        self._record(resp=None, events=self._degeneracy_events(self.params))
+
+    @property
+    def column_variances(self) -> np.ndarray:
+        """The data's (weighted) variance per column."""
+        return self.summary.column_variances
+
+    def e_step(self):
+        raise NotImplementedError("On a Dask array, iterate with run().")
+
+    m_step = step = e_step
+
+    def reseed(self, component, rng=None):
+        raise NotImplementedError("Re-seeding needs the rows in memory.")
+
+    def run(self, max_iter=None, callback=None, *, dtype=np.float64) -> DaskEM:
+        """Iterate until converged or ``max_iter`` more iterations; returns self.
+
+        ``dtype=np.float32`` runs the chunks' passes in single precision (as
+        :class:`emcore.fast.FastEM`).
+        """
+        if callback is not None:
+            raise ValueError("EM on a Dask array takes no callback.")
+        self._dtype = pass_dtype(np.dtype(dtype), self._data_variance)
+        target = self.iteration + (self.max_iter if max_iter is None else max_iter)
+        # BLAS on one thread for the whole run, the client's M-steps included (as
+        # :meth:`emcore.engine.EM.run`'s fused runs).
+        with _single_threaded_blas():
+            if self.stage == "start":
+                self._current = self._evaluate()
+            while not self.converged and self.iteration < target:
+                previous = self.params
+                self.params = self._m_step(self._current, previous)
+                self.iteration += 1
+                self.stage = "M"
+                self._record(resp=None, events=self._degeneracy_events(previous))
+                self._current = self._evaluate()
+        return self
+
+    # -- passes ----------------------------------------------------------------------------------
+
+    def _pass(self, plan) -> tuple[float, np.ndarray, np.ndarray]:
+        """One pass of tasks: the log-likelihood (tied: less the shared term), moments, origins."""
+        size = 1 + len(plan.order) * self._space.width
+        flat = _reduce(
+            self.X,
+            self.sample_weight,
+            _block_pass,
+            size,
+            plan=plan,
+            model=self._space.model,
+            centre=self._space.centre,
+        )
+        partial = flat[1:].reshape(len(plan.order), self._space.width)
+        moments, origins = self._space.moments_and_origins(plan, partial, self.params.n_components)
+        return float(flat[0]), moments, origins
+
+    def _evaluate(self) -> Pass:
+        """The E-step: the log-likelihood of the current parameters and the next moments
+        (as :meth:`emcore.fast.FastEM.e_step`)."""
+        space, params, dtype = self._space, self.params, self._dtype
+        if space.features.shared_quadratic and space.tight(params, dtype).any():
+            dtype = FLOAT64
+            if space.tight(params, dtype).any():
+                raise ValueError(_TIED_TOO_FAR)
+        plan = space.plan(params, dtype)
+        log_likelihood, moments, origins = self._pass(plan)
+        log_likelihood += space.shared_quadratic(params)
+        self.log_likelihoods.append(log_likelihood)
+        self.stage = "E"
+        self._record(resp=None, events=self._convergence_events())
+        return Pass(log_likelihood, moments=moments, origins=origins, dtype=plan.dtype)
+
+    def _m_step(self, current: Pass, previous: MixtureParams) -> MixtureParams:
+        """:meth:`emcore.fast.FastEM.m_step` with its second pass as Dask tasks."""
+        space = self._space
+        params = space.params_from_moments(current.moments, current.origins, previous)
+        inaccurate = space.moved(params, current.dtype, current.origins)
+        if not inaccurate.any():
+            return params
+        if not space.features.shared_quadratic:
+            forced = dict(zip(np.flatnonzero(inaccurate), params.means[inaccurate], strict=True))
+            _, moments, origins = self._pass(space.plan(previous, FLOAT64, forced))
+            params = space.params_from_moments(moments, origins, previous)
+            if not space.moved(params, FLOAT64, origins).any():
+                return params
+        raise ValueError(_TIED_TOO_FAR)
+
+
+_TIED_TOO_FAR = (
+    "A component moved so far, relative to its width, that the fused moments lose their "
+    "digits (tied covariances with clusters hundreds of widths apart); the in-memory "
+    "reference steps handle this case: compute the array and fit it in memory."
+)
+
+
+# -- lazy predictions ---------------------------------------------------------------------------
+
+
+def _block_e_step(x, params, kind, missing, block_info=None):
+    _check_block(x, None, _location(block_info)[0], missing)
+    estep = e_step(x, params, missing_patterns(x) if missing == "em" else None)
+    if kind == "labels":
+        return estep.log_resp.argmax(axis=1)
+    if kind == "proba":
+        return estep.resp
+    return estep.log_prob
+
+
+def lazy_e_step(X: Any, params: MixtureParams, kind: str, missing: str = "error") -> Any:
+    """A lazy Dask array of ``kind``: "labels" (n,), "proba" (n, K) or "log_prob" (n,).
+
+    Each chunk runs :func:`emcore.steps.e_step` (as the in-memory predictions do); with
+    ``missing="em"`` NaN cells are marginalised as in memory.
+    """
+    X, _ = prepare(X, None, params.n_features)
+    if kind == "proba":
+        return X.map_blocks(
+            _block_e_step,
+            params=params,
+            kind=kind,
+            missing=missing,
+            chunks=(X.chunks[0], (params.n_components,)),
+            dtype=np.float64,
+        )
+    return X.map_blocks(
+        _block_e_step,
+        params=params,
+        kind=kind,
+        missing=missing,
+        drop_axis=1,
+        dtype=np.int64 if kind == "labels" else np.float64,
+    )
+
+
+def _block_weighted_total(log_prob, *w, block_info=None):
+    weights = w[0] if w else None
+    if weights is not None:
+        _check_block(np.zeros((len(weights), 0)), weights[:, None], _location(block_info)[0])
+        total = [log_prob @ weights, weights.sum()]
+    else:
+        total = [log_prob.sum(), len(log_prob)]
+    return np.array(total)[None, :]
+
+
+def weighted_total(log_prob: Any, sample_weight: Any) -> tuple[float, float]:
+    """``sum_i w_i log p(x_i)`` and ``n = sum_i w_i``, computed (one tree-reduced pass)."""
+    import dask.array as da
+
+    if sample_weight is None:
+        arrays = (log_prob,)
+    else:
+        if not isinstance(sample_weight, da.Array):
+            sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64))
+        if sample_weight.shape != log_prob.shape:
+            raise ValueError(
+                f"sample_weight must have shape {log_prob.shape}; got {sample_weight.shape}."
+            )
+        arrays = (log_prob, sample_weight.astype(np.float64).rechunk(log_prob.chunks))
+    parts = da.map_blocks(
+        _block_weighted_total,
+        *arrays,
+        chunks=((1,) * log_prob.numblocks[0], (2,)),
+        new_axis=1,
+        dtype=np.float64,
+    )
+    total, n = parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
+    if n <= 0:
+        raise ValueError("sample_weight sums to 0: no row counts.")
+    return float(total), float(n)
