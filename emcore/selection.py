@@ -395,6 +395,11 @@ def select_model(
         (or the sum of the weights). Starts are made from the data with each gap filled by
         its column's mean. ``"error"`` refuses NaN.
 
+    A ``dask.array.Array`` (chunked by rows, with ``sample_weight`` a dask array or None) is
+    fitted on Dask: every cell is a :class:`GaussianMixture` whose passes run as tasks over
+    the chunks, its starts made on a sample of rows; ICL and ``missing="em"`` are refused
+    (they need every row's responsibilities or the rows in memory).
+
     Returns
     -------
     ModelSelection
@@ -406,6 +411,25 @@ def select_model(
     ValueError
         For invalid arguments or data (NaN, wrong shape), not for fits that go wrong.
     """
+    if _is_dask(X):
+        return _select_on_dask(
+            X,
+            sample_weight,
+            n_components,
+            covariance_types,
+            criterion,
+            progress,
+            {
+                "n_init": n_init,
+                "random_state": random_state,
+                "tol": tol,
+                "max_iter": max_iter,
+                "reg_covar": reg_covar,
+                "init_params": init_params,
+                "regularization": regularization,
+                "missing": missing,
+            },
+        )
     data = check_data(X, missing=check_missing(missing))
     weights = check_sample_weight(sample_weight, len(data))
     if np.isnan(data).any():  # said once here, not as a failed row for every fit
@@ -466,6 +490,129 @@ def select_model(
     selection.best_model = None if best_key is None else selection.models[best_key]
     selection.notes = data_notes(counted, max(ks))
     return selection
+
+
+# -- a table on Dask ----------------------------------------------------------------------------
+
+
+def _is_dask(X) -> bool:
+    from emcore.sklearn_api import _is_dask as looks_like_dask
+
+    return looks_like_dask(X)
+
+
+def _select_on_dask(
+    X,
+    sample_weight,
+    n_components: int | Iterable[int],
+    covariance_types: str | Sequence[str],
+    criterion: str,
+    progress: ProgressCallback | None,
+    settings: dict,
+) -> ModelSelection:
+    """:func:`select_model` for a ``dask.array.Array``: every cell is a
+    :class:`GaussianMixture` fitted on Dask (its passes run as tasks over the chunks, see
+    :mod:`emcore.dask_engine`), from the hierarchical agglomeration of a sample of rows and
+    ``n_init - 1`` k-means starts (also on a sample), and its criteria computed on Dask.
+    Nothing of size n x K is gathered, so the responsibilities' entropy (ICL) is not
+    available: ``criterion="icl"`` is refused with a sentence.
+    """
+    if settings["missing"] != "error":
+        raise ValueError("missing='em' runs in memory only; compute the dask array first.")
+    criterion = _check_criterion(criterion)
+    if criterion == "icl":
+        raise ValueError(
+            "ICL needs every row's responsibilities, which a table on Dask does not gather; "
+            "use criterion='bic' or 'aic'."
+        )
+    hc_first, method = _parse_init(settings["init_params"])
+    types, ks = model_names(covariance_types), _component_grid(n_components)
+    settings = {**settings, "variances": _dask_variances(X, sample_weight)}
+    rows, models, done = [], {}, 0
+    n_features = X.shape[1]
+    for name in types:
+        for k in ks:
+            fitted = _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings)
+            if fitted is None:
+                rows.append(_empty_row(name, k, n_features, "failed", "no start could be fitted"))
+            else:
+                row, model = fitted
+                rows.append(row)
+                models[(name, k)] = model
+            done += 1
+            if progress is not None:
+                progress(done, len(types) * len(ks), _pair_label(name, k))
+    n_samples = float(X.shape[0] if sample_weight is None else sample_weight.sum().compute())
+    selection = _assemble(rows, criterion, n_samples, settings["n_init"])
+    selection.init_params = settings["init_params"]
+    best = selection.best
+    best_key = None if best is None else (best.covariance_type, best.n_components)
+    selection.models = {best_key: models[best_key]} if best_key is not None else {}
+    selection.best_model = None if best_key is None else models[best_key]
+    return selection
+
+
+def _dask_variances(X, sample_weight) -> np.ndarray:
+    """The data's (weighted) column variances, one pass over the chunks, shape (d,)."""
+    if sample_weight is None:
+        return np.asarray(X.var(axis=0).compute())
+    weights = sample_weight[:, None]
+    total = sample_weight.sum()
+    mean = (X * weights).sum(axis=0) / total
+    return np.asarray((((X - mean) ** 2) * weights).sum(axis=0) / total).astype(float)
+
+
+def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
+    """The best of one cell's starts on Dask, as (row, fitted estimator), or None."""
+    starts = [("hc", 1)] if hc_first else []
+    extra = settings["n_init"] - len(starts)
+    if extra > 0:
+        starts.append((method, extra))
+    best = None
+    for init, count in starts:
+        model = GaussianMixture(
+            k,
+            covariance_type=name,
+            tol=settings["tol"],
+            reg_covar=settings["reg_covar"],
+            max_iter=settings["max_iter"],
+            n_init=count,
+            init_params=init,
+            random_state=settings["random_state"],
+            regularization=settings["regularization"],
+        )
+        try:
+            model.fit(X, sample_weight=sample_weight)
+        except (ValueError, ArithmeticError):
+            continue
+        if best is None or model.lower_bound_ > best[0].lower_bound_:
+            best = (model, init)
+    if best is None:
+        return None
+    model, init = best
+    log_likelihood = model.lower_bound_ * float(
+        X.shape[0] if sample_weight is None else sample_weight.sum().compute()
+    )
+    parameter_count = model.params_.n_parameters()
+    n = float(X.shape[0] if sample_weight is None else sample_weight.sum().compute())
+    variances = settings["variances"]
+    reg = settings["reg_covar"]
+    if settings["regularization"] == "floor":  # in units of the data's average variance
+        reg *= float(np.mean(variances)) if np.mean(variances) > 0 else 1.0
+    problem = degeneracy(model.params_, None, reg, variances=variances) or ""
+    row = {
+        **_identity(name, k),
+        "log_likelihood": log_likelihood,
+        "n_parameters": parameter_count,
+        **information_criteria(log_likelihood, parameter_count, n),
+        "icl": float("nan"),
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "status": "degenerate" if problem else "ok",
+        "note": problem,
+        "start": init,
+    }
+    return row, model
 
 
 def model_names(covariance_types: str | Sequence[str]) -> list[str]:
