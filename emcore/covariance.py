@@ -766,6 +766,10 @@ class _ConstrainedModel(CovarianceModel):
     """
 
     def estimate_from(self, statistic, nk, reg_covar, regularization="add", previous=None):
+        # A component with its own volume or shape can shrink onto a point or a line; with
+        # only shared size and shape (EII, EEI, EEV) the pooled scatter keeps it bounded.
+        if reg_covar <= 0 and "V" in self.mclust_name[:2]:
+            _refuse_singular_scatter(statistic, nk, self.family)
         scatter = self._regularised_statistic(statistic, nk, reg_covar, regularization)
         covariances = self.maximum_likelihood_from(scatter, nk, previous)
         return self.regularize(covariances, reg_covar, "floor")
@@ -780,6 +784,37 @@ class _ConstrainedModel(CovarianceModel):
         else:
             per_point = _add_to_statistic(per_point, reg_covar, self.family)
         return per_point * counts  # empty components stay 0
+
+
+def _refuse_singular_scatter(statistic: np.ndarray, nk: np.ndarray, family: str) -> None:
+    """With nothing regularising them, a component whose scatter is singular (it sits on
+    repeated or too few points) leaves the likelihood without a maximum, and the constrained
+    M-steps divide by its determinant: say so in a sentence instead of computing NaN.
+
+    Raises
+    ------
+    ValueError
+        Naming the first such component.
+    """
+    active = np.flatnonzero(nk > 0)
+    scatters = statistic[active]
+    if family == "full":
+        values = np.linalg.eigvalsh(scatters) if np.isfinite(scatters).all() else None
+    else:
+        values = scatters.reshape(len(active), -1)
+    if values is None:
+        singular = np.ones(len(active), dtype=bool)
+    else:
+        largest = np.abs(values).max(axis=1)
+        singular = values.min(axis=1) <= 1e-12 * np.where(largest > 0, largest, 1.0)
+    if singular.any():
+        k = int(active[np.argmax(singular)])
+        raise ValueError(
+            f"Component {k + 1} collapsed onto repeated or too few points: its covariance "
+            "is singular, where the likelihood has no maximum (it grows without bound) and "
+            "reg_covar=0 leaves nothing to stop it. Use a positive reg_covar (the default "
+            "1e-6 usually suffices), fewer components, or drop duplicated points."
+        )
 
 
 def _floor_statistic(per_point: np.ndarray, floor: float, family: str) -> np.ndarray:

@@ -349,7 +349,9 @@ def select_model(
     covariance_types : "all", a model name, or a sequence of names, default="all"
         ``"all"`` is mclust's 14 models in mclust's order. Names are mclust's ("EII" ...
         "VVV") or scikit-learn's for four of them ("spherical" = VII, "diag" = VVI,
-        "tied" = EEE, "full" = VVV); a model named twice is fitted once.
+        "tied" = EEE, "full" = VVV); a model named twice is fitted once. On one column
+        the 14 are only two models, equal or variable variance, so ``"all"`` fits EII and
+        VII (mclust's "E" and "V").
     criterion : {"bic", "aic", "icl"}, default="bic"
     n_init : int, default=2
         Starts per cell; the fit with the highest log-likelihood among those that are not
@@ -437,6 +439,10 @@ def select_model(
     counted = data if weights is None else data[weights > 0]
     criterion = _check_criterion(criterion)
     types = model_names(covariance_types)
+    if data.shape[1] == 1 and covariance_types == ALL_MODELS:
+        # On a line every model is equal (E) or variable (V) variance: mclust fits "E" and
+        # "V" there, and so does this table, as EII and VII.
+        types = [name for name in types if name in (model_names("EII")[0], "spherical")]
     ks = _component_grid(n_components)
     hc_first, method = _parse_init(init_params)
     settings = {

@@ -355,3 +355,13 @@ def test_degenerate_data_fit_without_nan_for_every_new_model(name: str) -> None:
                 assert np.isfinite(model.covariances_).all()
             if label != "two points":
                 assert_monotone(model.lower_bounds_)
+
+
+@pytest.mark.parametrize("name", NEW_MODELS)
+def test_with_reg_covar_0_a_collapse_is_one_clear_sentence(name: str) -> None:
+    """Repeated points and no regularisation: the models whose components can shrink raise
+    emcore's sentence, never a LinAlgError or NaN from inside the M-step."""
+    repeated = np.vstack([IRIS[:3]] * 10)
+    model = GaussianMixture(3, covariance_type=name, reg_covar=0, random_state=0)
+    with pytest.raises(ValueError, match="collapsed onto repeated or too few points"):
+        model.fit(repeated)

@@ -519,3 +519,9 @@ def test_bad_data_raises(iris):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         select_model(X, 2)
+
+
+def test_on_one_column_all_models_are_the_two_distinct_ones() -> None:
+    x = np.random.default_rng(0).normal(size=(120, 1))
+    table = select_model(x, n_components=range(1, 3)).table
+    assert sorted(set(table["mclust_name"])) == ["EII", "VII"]
