@@ -30,6 +30,7 @@ Dask is an optional dependency: ``pip install emcore[dask]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,40 @@ def looks_like_dask(X: object) -> bool:
 
 
 # -- data ---------------------------------------------------------------------------------------
+
+
+def from_npy(path: str | Path, chunk_rows: int = 1_000_000) -> Any:
+    """A ``.npy`` file of shape (n, d) as a dask array of row chunks, each read from a memory
+    map by its own task and copied (only the chunks being worked on are in memory).
+
+    ``dask.array.from_array(np.load(path, mmap_mode="r"))`` kept a copy of every chunk here:
+    fitting a 1,280 MB file that way peaked at 1,420 MB of the process's own memory, against
+    a few chunks with this reader (``bench/bench_dask.py``, section 4b).
+
+    Raises
+    ------
+    ValueError
+        If the file does not hold a two-dimensional array.
+    """
+    import dask.array as da
+
+    path = str(path)
+    mapped = np.load(path, mmap_mode="r")
+    if mapped.ndim != 2:
+        raise ValueError(
+            f"{path} holds an array of shape {mapped.shape}; expected (rows, columns)."
+        )
+    n, d = mapped.shape
+    dtype = mapped.dtype
+    del mapped
+    chunk_rows = max(1, int(chunk_rows))
+    rows = tuple(min(chunk_rows, n - start) for start in range(0, n, chunk_rows))
+
+    def read(block_info=None):
+        start, stop = block_info[None]["array-location"][0]
+        return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+    return da.map_blocks(read, chunks=(rows, (d,)), dtype=dtype, meta=np.empty((0, d), dtype))
 
 
 def prepare(X: Any, sample_weight: Any, n_features: int | None = None) -> tuple[Any, Any]:
