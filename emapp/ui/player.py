@@ -96,7 +96,7 @@ _PLAYER_CSS = f"""
   line-height: 1.2; font-weight: 700; letter-spacing: -0.01em; white-space: nowrap; }}
 /* Two lines at most, whatever the number (" (before this M-step)" goes on the second). */
 .em-loglik {{ grid-area: 2 / 1; font-size: 1.35rem; line-height: 1.3; color: #3B4A6B;
-  font-variant-numeric: tabular-nums; }}
+  font-variant-numeric: tabular-nums; text-wrap: balance; }}
 .em-line > .em-keys {{ grid-area: 1 / 3; }}
 .em-keys {{ margin-left: auto; position: relative; align-self: center; }}
 .em-keys summary {{ list-style: none; cursor: pointer; width: 2rem; height: 2rem;
