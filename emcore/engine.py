@@ -294,10 +294,7 @@ class EM:
 
         def evaluate() -> Pass:  # the E-step: stage "E" with the new log-likelihood
             evaluated = fast.e_step(self.params, keep_resp=self.iteration >= target)
-            self.estep = evaluated.estep
-            self.log_likelihoods.append(evaluated.log_likelihood)
-            self.stage = "E"
-            self._record(resp=None, events=self._convergence_events())
+            self._evaluated(evaluated.log_likelihood, evaluated.estep)
             return evaluated
 
         # BLAS on one thread for the whole run, M-steps included: their eigendecompositions
@@ -308,15 +305,30 @@ class EM:
                 current = evaluate()
             while not self.converged and self.iteration < target:
                 if self.stage == "E":
-                    previous = self.params
-                    self.params = fast.m_step(current or fast.e_step(previous), previous)
-                    self.iteration += 1
-                    self.stage = "M"
-                    self._record(resp=None, events=self._degeneracy_events(previous))
+                    self._updated(fast.m_step(current or fast.e_step(self.params), self.params))
                 current = evaluate()
         if self.stage == "E" and self.estep is None:
             self.estep = fast.full_e_step(current or fast.e_step(self.params), self.params)
         return self
+
+    # -- states reached by an engine that computes the steps itself -----------------------
+    # (the fused passes, emcore.lockstep): the same bookkeeping as e_step and m_step.
+
+    def _evaluated(self, log_likelihood: float, estep: EStep | None) -> None:
+        """The E-done state of the current parameters: their log-likelihood (and, when the
+        engine kept them, their responsibilities), convergence checked."""
+        self.estep = estep
+        self.log_likelihoods.append(log_likelihood)
+        self.stage = "E"
+        self._record(resp=None, events=self._convergence_events())
+
+    def _updated(self, params: MixtureParams) -> None:
+        """The M-done state: new parameters from the last E-done state's responsibilities."""
+        previous = self.params
+        self.params = params
+        self.iteration += 1
+        self.stage = "M"
+        self._record(resp=None, events=self._degeneracy_events(previous))
 
     # -- explicit repairs ----------------------------------------------------------------
 
@@ -417,11 +429,19 @@ class EM:
         return tuple(events)
 
     def _collapsed_components(self, params: MixtureParams) -> set[int]:
-        # Checked after every M-step, so the covariance type computes its smallest eigenvalues
-        # its own way (diagonal types without any eigendecomposition).
+        # Checked after every M-step, so first by a bound that needs no eigendecomposition:
+        # with inv(Sigma) = P P^T, the smallest eigenvalue of Sigma is at least
+        # 1 / tr(inv(Sigma)) = 1 / ||P||_F^2 (the trace bounds the largest eigenvalue of
+        # inv(Sigma)). Only when that bound is below the floor are the eigenvalues computed,
+        # each covariance type its own way (diagonal types without any eigendecomposition).
         model = params.model
-        smallest = model.smallest_eigenvalues(params.covariances, params.n_components) - self._reg
         floor = COLLAPSE_FRACTION * self._data_variance
+        factors = model.to_full(params.precisions_cholesky, params.n_components, params.n_features)
+        squares = (factors * factors).sum(axis=(1, 2))
+        with np.errstate(divide="ignore"):
+            if (1.0 / squares - self._reg > floor).all():
+                return set()
+        smallest = model.smallest_eigenvalues(params.covariances, params.n_components) - self._reg
         return {int(k) for k in np.flatnonzero((smallest <= floor) & ~params.empty)}
 
     def _record(self, resp: np.ndarray | None, events: tuple[Event, ...]) -> None:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +71,7 @@ from emcore.init import (
     seeded_random_state,
     standardise,
 )
+from emcore.lockstep import LOCKSTEP_MAX_ELEMENTS, run_together
 from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
 from emcore.sklearn_api import GaussianMixture
@@ -324,7 +325,7 @@ def select_model(
     *,
     n_init: int = 2,
     random_state: int | np.random.RandomState | None = 0,
-    tol: float = 1e-6,
+    tol: float = 1e-5,
     max_iter: int = 1000,
     reg_covar: float = 1e-6,
     init_params: str = HC,
@@ -460,6 +461,10 @@ def select_model(
     fitted_ks = [k for k in ks if k <= len(counted)]
     total = len(types) * len(fitted_ks)
     rows, runs, done, leader = [], {}, 0, None
+    for k in ks:
+        if k > len(counted):
+            note = f"{k} components > {len(counted)} samples"
+            rows.extend(_empty_row(name, k, data.shape[1], "skipped", note) for name in types)
     # The grid runs many small k-means starts; on a busy machine their OpenMP threads wait on
     # each other far longer than they compute (measured: 9 s instead of 1.2 s for Old
     # Faithful on 2 shared cores). One thread is never much slower for such sizes.
@@ -468,13 +473,8 @@ def select_model(
         # table says what happened ("converged", "status"), a warning per cell would not.
         warnings.simplefilter("ignore", ConvergenceWarning)
         starts = _starts(data, fitted_ks, hc_first, method, n_init, random_state, weights)
-        for name in types:
-            for k in ks:
-                if k > len(counted):
-                    note = f"{k} components > {len(counted)} samples"
-                    rows.append(_empty_row(name, k, data.shape[1], "skipped", note))
-                    continue
-                row, run = _fit_cell(context, name, k, starts[k])
+        for k in fitted_ks:
+            for name, (row, run) in _fit_cells(context, types, k, starts[k]):
                 rows.append(row)
                 # Runs hold (n, K) responsibilities: only the best so far is kept, unless
                 # every model is asked for.
@@ -486,6 +486,8 @@ def select_model(
                 done += 1
                 if progress is not None:
                     progress(done, total, _pair_label(name, k))
+    # The table in the order asked for: models, then K.
+    rows.sort(key=lambda row: (types.index(row["covariance_type"]), ks.index(row["n_components"])))
     selection = _assemble(rows, criterion, context.n_samples, n_init)
     selection.init_params = init_params
     best = selection.best
@@ -837,20 +839,90 @@ class _Outcome:
     problem: str | None
 
 
-def _fit_cell(
-    context: _Context, covariance_type: str, n_components: int, starts: list[_Start]
-) -> tuple[dict, EM | None]:
-    """Fit one cell from each of its starts and keep the best sound fit.
+def _fit_cells(
+    context: _Context, names: list[str], n_components: int, starts: list[_Start]
+) -> Iterator[tuple[str, tuple[dict, EM | None]]]:
+    """Fit the cells of one K, every model from each of the K's starts, and keep each
+    cell's best sound fit: ``(model name, (row, run or None))`` per model, in order.
 
-    A start that raises is skipped; a degenerate fit is kept only if no start gave a sound
+    On small complete data the runs step together (:func:`emcore.lockstep.run_together`:
+    one batched E-step for all of them); otherwise each runs alone, by fused passes. A
+    start that raises is skipped; a degenerate fit is kept only if no start gave a sound
     one (the row is then "degenerate"); if every start raised the row is "failed".
     """
-    outcomes, errors = [], []
-    for start in starts:
+    if _lockstep_suits(context, n_components):
+        attempts = _attempts_together(context, names, n_components, starts)
+        for name in names:
+            yield name, _cell(context, name, n_components, attempts[name])
+        return
+    for name in names:
+        attempts = [_attempt(context, name, n_components, start) for start in starts]
+        yield name, _cell(context, name, n_components, attempts)
+
+
+def _lockstep_suits(context: _Context, n_components: int) -> bool:
+    """Whether the runs of a K step together: complete data small enough that per-call
+    overhead, not arithmetic, is an iteration's cost (see :mod:`emcore.lockstep`)."""
+    n, d = context.data.shape
+    return context.filled is context.data and n * d * n_components <= LOCKSTEP_MAX_ELEMENTS
+
+
+@dataclass
+class _Attempt:
+    """One start of one cell: its finished run, or why there is none."""
+
+    start: str
+    run: EM | None
+    error: str | None = None
+
+
+def _attempt(context: _Context, name: str, n_components: int, start: _Start) -> _Attempt:
+    try:
+        return _Attempt(start.name, _fit_start(context, name, n_components, start))
+    except (ValueError, ArithmeticError, RuntimeWarning) as error:
+        return _Attempt(start.name, None, _said(error))
+
+
+def _attempts_together(
+    context: _Context, names: list[str], n_components: int, starts: list[_Start]
+) -> dict[str, list[_Attempt]]:
+    attempts = {name: [] for name in names}
+    fresh: list[tuple[_Attempt, EM]] = []
+    for name in names:
+        for start in starts:
+            try:
+                run = _start_run(context, name, n_components, start)
+            except (ValueError, ArithmeticError, RuntimeWarning) as error:
+                attempts[name].append(_Attempt(start.name, None, _said(error)))
+                continue
+            attempt = _Attempt(start.name, run)
+            attempts[name].append(attempt)
+            fresh.append((attempt, run))
+    errors = run_together([run for _, run in fresh])
+    for index, (attempt, run) in enumerate(fresh):
         try:
-            run = _fit_start(context, covariance_type, n_components, start)
+            if index in errors:
+                raise errors[index]
+            if context.settings["reg_covar"] == 0:
+                _refuse_singular(run, context.variances)
         except (ValueError, ArithmeticError, RuntimeWarning) as error:
-            errors.append(f"{type(error).__name__}: {error}")
+            attempt.run, attempt.error = None, _said(error)
+    return attempts
+
+
+def _said(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _cell(
+    context: _Context, covariance_type: str, n_components: int, attempts: list[_Attempt]
+) -> tuple[dict, EM | None]:
+    """A cell's row from its attempts, and the run kept (None if every start failed)."""
+    outcomes, errors = [], []
+    for attempt in attempts:
+        run = attempt.run
+        if run is None:
+            errors.append(attempt.error)
             continue
         # Summed from the final E-step's per-point values, as GaussianMixture.score does
         # (the run's own total is the same to rounding, summed in chunks).
@@ -861,7 +933,7 @@ def _fit_cell(
         problem = degeneracy(
             run.params, context.data, context.reg, context.weights, variances=context.variances
         )
-        outcomes.append(_Outcome(run, start.name, log_likelihood, problem))
+        outcomes.append(_Outcome(run, attempt.start, log_likelihood, problem))
     if not outcomes:
         d = context.data.shape[1]
         note = errors[0] if errors else "no start"
@@ -873,6 +945,15 @@ def _fit_cell(
 
 def _fit_start(context: _Context, covariance_type: str, n_components: int, start: _Start) -> EM:
     """EM for one cell from one start, run to convergence (or ``max_iter``)."""
+    run = _start_run(context, covariance_type, n_components, start)
+    run.run()
+    if context.settings["reg_covar"] == 0:
+        _refuse_singular(run, context.variances)
+    return run
+
+
+def _start_run(context: _Context, covariance_type: str, n_components: int, start: _Start) -> EM:
+    """A fresh EM run for one cell from one start (nothing iterated yet)."""
     settings = context.settings
     reg_covar, regularization = settings["reg_covar"], settings["regularization"]
     if start.labels is not None or start.resp is not None:
@@ -902,7 +983,7 @@ def _fit_start(context: _Context, covariance_type: str, n_components: int, start
             regularization=regularization,
             sample_weight=context.weights,
         )
-    run = EM(
+    return EM(
         context.data,
         params,
         reg_covar,
@@ -913,10 +994,6 @@ def _fit_start(context: _Context, covariance_type: str, n_components: int, start
         sample_weight=context.weights,
         missing=settings["missing"],
     )
-    run.run()
-    if reg_covar == 0:
-        _refuse_singular(run, context.variances)
-    return run
 
 
 def _refuse_singular(run: EM, variances: np.ndarray) -> None:
