@@ -846,7 +846,8 @@ def _root_det(matrices: np.ndarray) -> np.ndarray:
 
 
 def _converged(new: np.ndarray, old: np.ndarray) -> bool:
-    return bool(np.max(np.abs(new - old) / np.maximum(np.abs(new), 1e-300)) <= INNER_TOL)
+    """Every value moved by at most INNER_TOL of itself."""
+    return bool((np.abs(new - old) <= INNER_TOL * np.abs(new)).all())
 
 
 def _scatter_back(values: np.ndarray, active: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -922,12 +923,12 @@ def _jacobi_sweep(
     """
     n_components, d = inverse_spreads.shape
     weighted = (inverse_spreads.T @ scatters.reshape(n_components, d * d)).reshape(d, d, d)
-    for first, second in _round_robin(d):
+    for (first, second), lookup in zip(_round_robin(d), _round_lookups(d), strict=True):
         forms = orientation.T @ weighted @ orientation  # Q_m, shape (d, d, d)
-        gap_first = forms[first, first, first] - forms[second, first, first]
-        gap_second = forms[first, second, second] - forms[second, second, second]
-        a = (gap_first - gap_second) / 2
-        b = forms[first, first, second] - forms[second, first, second]
+        # Rows: Q_i[i,i], Q_j[i,i], Q_i[j,j], Q_j[j,j], Q_i[i,j], Q_j[i,j] for every pair.
+        entries = forms[lookup]
+        a = (entries[0] - entries[1] - entries[2] + entries[3]) / 2
+        b = entries[4] - entries[5]
         angle = np.arctan2(-b, -a) / 2
         cos, sin = np.cos(angle), np.sin(angle)
         left, right = orientation[:, first], orientation[:, second]
@@ -950,6 +951,19 @@ def _round_robin(n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         rounds.append((np.array(first, dtype=int), np.array(second, dtype=int)))
         players = [players[0], players[-1], *players[1:-1]]
     return tuple(rounds)
+
+
+@cache
+def _round_lookups(n: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """Per round of :func:`_round_robin`, the index arrays that pick, from the forms
+    ``Q`` (n, n, n), the six entries of :func:`_jacobi_sweep` for every pair, shape (6, P)."""
+    lookups = []
+    for i, j in _round_robin(n):
+        matrices = np.stack([i, j, i, j, i, j])
+        rows = np.stack([i, i, j, j, i, i])
+        columns = np.stack([i, i, j, j, j, j])
+        lookups.append((matrices, rows, columns))
+    return tuple(lookups)
 
 
 def _rotated_spreads(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
@@ -1078,14 +1092,17 @@ class VolumeCovariance(_ConstrainedModel, FullCovariance):
         volumes = _volumes_from_previous(previous, active)
         if volumes is None:
             volumes = _root_det(scatters / counts[:, None, None])
+        flat = scatters.reshape(len(counts), d * d)
         for _ in range(INNER_MAX_ITER):
-            shape = _unit_det(np.tensordot(1.0 / volumes, scatters, axes=1))
-            new = np.einsum("kij,ji->k", scatters, np.linalg.inv(shape)) / (d * counts)
+            # C^-1 = |M|^(1/d) M^-1, and tr(W_k M^-1) is W_k's entries times M^-1's.
+            pooled = ((1.0 / volumes) @ flat).reshape(d, d)
+            root = np.exp(np.linalg.slogdet(pooled)[1] / d)
+            new = (flat @ np.linalg.inv(pooled).reshape(-1)) * (root / d) / counts
             done = _converged(new, volumes)
             volumes = new
             if done:
                 break
-        shape = _unit_det(np.tensordot(1.0 / volumes, scatters, axes=1))
+        shape = _unit_det(((1.0 / volumes) @ flat).reshape(d, d))
         return _scatter_back(volumes[:, None, None] * shape, active, statistic.shape)
 
     def n_covariance_parameters(self, n_components, n_features):

@@ -398,7 +398,8 @@ class EM:
 
     def _degeneracy_events(self, previous: MixtureParams) -> tuple[Event, ...]:
         events = []
-        newly_empty = np.flatnonzero(self.params.empty & ~previous.empty)
+        empty = self.params.empty
+        newly_empty = np.flatnonzero(empty & ~previous.empty) if empty.any() else ()
         for k in newly_empty:
             events.append(
                 Event(
@@ -438,9 +439,8 @@ class EM:
         floor = COLLAPSE_FRACTION * self._data_variance
         factors = model.to_full(params.precisions_cholesky, params.n_components, params.n_features)
         squares = (factors * factors).sum(axis=(1, 2))
-        with np.errstate(divide="ignore"):
-            if (1.0 / squares - self._reg > floor).all():
-                return set()
+        if ((floor + self._reg) * squares < 1.0).all():  # 1 / ||P||^2 - reg > floor, no 1/0
+            return set()
         smallest = model.smallest_eigenvalues(params.covariances, params.n_components) - self._reg
         return {int(k) for k in np.flatnonzero((smallest <= floor) & ~params.empty)}
 
