@@ -334,6 +334,7 @@ def select_model(
     progress: ProgressCallback | None = None,
     sample_weight=None,
     missing: str = "error",
+    n_jobs: int | None = None,
 ) -> ModelSelection:
     """Fit every (covariance model, K) and choose the model with the lowest criterion.
 
@@ -404,6 +405,14 @@ def select_model(
         (or the sum of the weights). Starts are made from the data with each gap filled by
         its column's mean. ``"error"`` refuses NaN.
 
+    n_jobs : int or None, default=None
+        Worker processes fitting the table's K in parallel (joblib's, as scikit-learn's
+        ``n_jobs``: None or 1 fits in this process, -1 uses every core). Each K's cells are
+        one task, so more than ``len(n_components)`` workers do not help. The table is the
+        same whatever ``n_jobs``. Worker processes take about a second to start the first
+        time; joblib keeps them for the calls that follow. Not used on Dask arrays, whose
+        own scheduler runs the chunks in parallel.
+
     A ``dask.array.Array`` (chunked by rows, with ``sample_weight`` a dask array or None) is
     fitted on Dask: every cell is a :class:`GaussianMixture` whose passes run as tasks over
     the chunks, its starts made on a sample of rows; ICL and ``missing="em"`` are refused
@@ -471,6 +480,7 @@ def select_model(
         if k > len(counted):
             note = f"{k} components > {len(counted)} samples"
             rows.extend(_empty_row(name, k, data.shape[1], "skipped", note) for name in types)
+    order = _TableOrder(types, ks)
     # The grid runs many small k-means starts; on a busy machine their OpenMP threads wait on
     # each other far longer than they compute (measured: 9 s instead of 1.2 s for Old
     # Faithful on 2 shared cores). One thread is never much slower for such sizes.
@@ -479,12 +489,13 @@ def select_model(
         # table says what happened ("converged", "status"), a warning per cell would not.
         warnings.simplefilter("ignore", ConvergenceWarning)
         starts = _starts(data, fitted_ks, hc_first, method, n_init, random_state, weights)
-        for k in fitted_ks:
-            for name, (row, run) in _fit_cells(context, types, k, starts[k]):
+        task = _KTask(context, types, criterion, keep_models, order)
+        for cells in _map_ks(task, [(k, starts[k]) for k in fitted_ks], n_jobs):
+            for name, k, row, run in cells:
                 rows.append(row)
                 # Runs hold (n, K) responsibilities: only the best so far is kept, unless
                 # every model is asked for.
-                if run is not None and (keep_models or _better(row, criterion, leader)):
+                if run is not None and (keep_models or order.better(row, criterion, leader)):
                     if not keep_models:
                         runs.clear()
                         leader = row
@@ -492,8 +503,7 @@ def select_model(
                 done += 1
                 if progress is not None:
                     progress(done, total, _pair_label(name, k))
-    # The table in the order asked for: models, then K.
-    rows.sort(key=lambda row: (types.index(row["covariance_type"]), ks.index(row["n_components"])))
+    rows.sort(key=order.key)  # the table in the order asked for: models, then K
     selection = _assemble(rows, criterion, context.n_samples, n_init)
     selection.init_params = init_params
     best = selection.best
@@ -845,6 +855,76 @@ class _Outcome:
     problem: str | None
 
 
+@dataclass(frozen=True)
+class _TableOrder:
+    """The table's order (models, then K): which of two equal fits is chosen does not
+    depend on the order in which they were fitted."""
+
+    types: list[str]
+    ks: list[int]
+
+    def key(self, row: dict) -> tuple[int, int]:
+        return self.types.index(row["covariance_type"]), self.ks.index(row["n_components"])
+
+    def better(self, row: dict, criterion: str, leader: dict | None) -> bool:
+        """Whether ``row`` would be chosen over ``leader`` (the best so far, or None): an
+        "ok" fit with a finite, lower value, or an equal one earlier in the table (as
+        :func:`_assemble` chooses)."""
+        value = row[criterion]
+        if row["status"] != "ok" or not math.isfinite(value):
+            return False
+        if leader is None or value < leader[criterion]:
+            return True
+        return value == leader[criterion] and self.key(row) < self.key(leader)
+
+
+@dataclass(frozen=True)
+class _KTask:
+    """Fitting every cell of one K (a picklable callable, so a worker process can run it):
+    ``(model name, K, row, run or None)`` per model. Unless every model is kept, only the
+    K's best run by the criterion comes back with its row; the table's best is among them.
+    """
+
+    context: _Context
+    types: list[str]
+    criterion: str
+    keep_models: bool
+    order: _TableOrder
+
+    def __call__(self, k: int, starts: list[_Start]) -> list[tuple[str, int, dict, EM | None]]:
+        with threadpool_limits(limits=1, user_api="openmp"), warnings.catch_warnings():
+            # As in select_model, also in a worker process: the table says what happened.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self._fit(k, starts)
+
+    def _fit(self, k: int, starts: list[_Start]) -> list[tuple[str, int, dict, EM | None]]:
+        cells, leader = [], None
+        for name, (row, run) in _fit_cells(self.context, self.types, k, starts):
+            if not self.keep_models:
+                if run is not None and self.order.better(row, self.criterion, leader):
+                    for index, (other, _, other_row, _) in enumerate(cells):
+                        if other_row is leader:
+                            cells[index] = (other, k, other_row, None)
+                    leader = row
+                else:
+                    run = None
+            cells.append((name, k, row, run))
+        return cells
+
+
+def _map_ks(task: _KTask, work: list[tuple[int, list[_Start]]], n_jobs: int | None):
+    """``task`` on every (K, starts): in this process one K after the other, or with
+    ``n_jobs`` worker processes (joblib's, as scikit-learn's ``n_jobs``), the largest K
+    first since they take longest; results as they come."""
+    if n_jobs is None or n_jobs == 1 or len(work) <= 1:
+        return (task(k, starts) for k, starts in work)
+    from joblib import Parallel, delayed
+
+    largest_first = sorted(work, key=lambda item: -item[0])
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    return parallel(delayed(task)(k, starts) for k, starts in largest_first)
+
+
 def _fit_cells(
     context: _Context, names: list[str], n_components: int, starts: list[_Start]
 ) -> Iterator[tuple[str, tuple[dict, EM | None]]]:
@@ -1171,16 +1251,6 @@ def _assemble(rows: list[dict], criterion: str, n_samples: float, n_init: int) -
             value=float(chosen[criterion]),
         )
     return ModelSelection(table, criterion, best, None, {}, n_samples, n_init)
-
-
-def _better(row: dict, criterion: str, leader: dict | None) -> bool:
-    """Whether a fitted row would be chosen over ``leader`` (the best so far, or None): an
-    "ok" fit with a finite, strictly lower value (the first of equals wins, as in
-    :func:`_assemble`)."""
-    value = row[criterion]
-    if row["status"] != "ok" or not math.isfinite(value):
-        return False
-    return leader is None or value < leader[criterion]
 
 
 def _eligible(table: pd.DataFrame, criterion: str) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def test_the_wheel_requires_what_emcore_imports(wheel) -> None:
         if line.startswith("Requires-Dist:")
     ]
     requires = {line.split(">")[0].strip() for line in lines if "extra ==" not in line}
-    assert requires == {"numpy", "scikit-learn", "pandas", "threadpoolctl"}
+    assert requires == {"numpy", "scikit-learn", "pandas", "threadpoolctl", "joblib"}
     # Dask only as the optional extra emcore[dask] (emcore.dask_engine).
     extras = {line.split(";")[0].strip() for line in lines if "extra ==" in line}
     assert extras == {"dask[array,distributed]==2026.8.0"}

@@ -525,3 +525,35 @@ def test_on_one_column_all_models_are_the_two_distinct_ones() -> None:
     x = np.random.default_rng(0).normal(size=(120, 1))
     table = select_model(x, n_components=range(1, 3)).table
     assert sorted(set(table["mclust_name"])) == ["EII", "VII"]
+
+
+def test_worker_processes_give_the_same_table(iris):
+    models = ["EII", "VEV", "EVE", "full"]
+    alone = select_model(iris, range(1, 5), models, keep_models=True)
+    calls = []
+    together = select_model(
+        iris, range(1, 5), models, keep_models=True, n_jobs=2, progress=lambda *a: calls.append(a)
+    )
+    pd.testing.assert_frame_equal(alone.table, together.table)
+    assert set(together.models) == set(alone.models) and len(together.models) == 16
+    assert sorted(done for done, _, _ in calls) == list(range(1, 17))
+    best = together.best_model
+    assert best is together.models[(together.best.covariance_type, together.best.n_components)]
+    np.testing.assert_allclose(best.means_, alone.best_model.means_)
+
+
+def test_only_the_best_run_is_kept_with_workers(iris):
+    selection = select_model(iris, range(1, 4), ["VVV", "EEE"], n_jobs=2)
+    assert list(selection.models) == [(selection.best.covariance_type, selection.best.n_components)]
+
+
+def test_equal_criteria_choose_the_first_in_the_table_whatever_the_fitting_order():
+    order = selection_module._TableOrder(["EII", "VII"], [1, 2])
+
+    def fitted(name, k, bic):
+        return {"covariance_type": name, "n_components": k, "bic": bic, "status": "ok"}
+
+    early, late = fitted("EII", 2, 10.0), fitted("VII", 1, 10.0)
+    assert order.better(early, "bic", late) and not order.better(late, "bic", early)
+    assert order.better(fitted("VII", 2, 9.0), "bic", early)
+    assert not order.better({**early, "status": "degenerate"}, "bic", None)
