@@ -12,9 +12,13 @@ What it does, for iris (R's ``iris[, 1:4]``) and Old Faithful (``faithful``):
    scikit-learn (VII, VVI, EEE, VVV): mclustBIC's elapsed time (``Rscript
    bench/mclust_bic.R --time-only``: the median of ``--repeats`` runs after a warm-up) and
    select_model's with its defaults (the median of ``--repeats`` runs after a warm-up), and
-   their ratio (emcore / mclust: below 1 is faster than mclust). Without ``Rscript`` or
+   their ratio (emcore / mclust: below 1 is faster than mclust); the 14-model table also
+   with ``n_jobs=2`` (two worker processes; mclust uses one core), after a first call that
+   starts them (its time printed). Without ``Rscript`` or
    mclust the R side is skipped with a message. Both run in this one process's time, one
    after the other, so both see about the same machine load (printed).
+   Then select_model on blobs of 300 to 4,000 x 4 with its runs stepped together
+   (emcore.lockstep) and alone (fused passes), which places ``LOCKSTEP_MAX_ELEMENTS``.
 2. **Time per EM iteration** of every model: one K = 3 fit per model from the same start
    (k-means labels, each model's own M-step), a fixed number of iterations (``tol=0``),
    timed at two lengths so the difference is the marginal cost of one iteration; with the
@@ -52,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emcore import EM, select_model  # noqa: E402
+from emcore.lockstep import LOCKSTEP_MAX_ELEMENTS  # noqa: E402
 from emcore.selection import MCLUST_ORDER, model_names  # noqa: E402
 from emcore.steps import m_step  # noqa: E402
 
@@ -95,14 +100,50 @@ def mclust_times(repeats: int) -> dict | None:
 # -- emcore ----------------------------------------------------------------------------------
 
 
-def time_select(X: np.ndarray, models: list[str], ks: list[int], repeats: int) -> dict:
-    select_model(X, ks, models)  # warm-up: imports, caches
+def time_select(
+    X: np.ndarray, models: list[str], ks: list[int], repeats: int, n_jobs: int | None = None
+) -> dict:
+    """The median time of ``repeats`` tables after a warm-up (imports, caches and, with
+    ``n_jobs``, joblib's worker processes, which it keeps for the calls that follow); the
+    warm-up's own time is ``first_seconds``."""
+    started = time.perf_counter()
+    select_model(X, ks, models, n_jobs=n_jobs)
+    first = time.perf_counter() - started
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        select_model(X, ks, models)
+        select_model(X, ks, models, n_jobs=n_jobs)
         runs.append(time.perf_counter() - started)
-    return {"median_seconds": statistics.median(runs), "runs_seconds": runs}
+    return {"median_seconds": statistics.median(runs), "runs_seconds": runs, "first_seconds": first}
+
+
+def lockstep_against_alone(sizes: list[int], models: list[str], repeats: int) -> list[dict]:
+    """select_model on blobs of n x 4 (K = 1..9) with its runs stepped together
+    (emcore.lockstep) and with every run alone (fused passes): the times and their ratio,
+    where lockstep.LOCKSTEP_MAX_ELEMENTS (n * d * K) should sit."""
+    from sklearn.datasets import make_blobs
+
+    import emcore.lockstep as lockstep
+    import emcore.selection as selection
+
+    rows = []
+    for n in sizes:
+        X, _ = make_blobs(n_samples=n, n_features=4, centers=4, random_state=0)
+        seconds = {}
+        for label, limit in (("together", 10**15), ("alone", 0)):
+            selection.LOCKSTEP_MAX_ELEMENTS = limit
+            try:
+                seconds[label] = min(_timed(X, models) for _ in range(repeats))
+            finally:
+                selection.LOCKSTEP_MAX_ELEMENTS = lockstep.LOCKSTEP_MAX_ELEMENTS
+        rows.append({"n": n, "n_d_9": n * 4 * 9, **seconds})
+    return rows
+
+
+def _timed(X: np.ndarray, models: list[str]) -> float:
+    started = time.perf_counter()
+    select_model(X, range(1, 10), models)
+    return time.perf_counter() - started
 
 
 def kmeans_labels(X: np.ndarray, k: int) -> np.ndarray:
@@ -240,8 +281,57 @@ def main() -> None:
                         "-" if ratio is None else f"{ratio:.2f}x",
                     ]
                 )
+            # The same table by two worker processes (select_model's n_jobs=2): mclust's
+            # own runs use one core.
+            label = "all_14" if "all_14" in model_sets else "shared_4"
+            models = model_sets[label]
+            ours = time_select(X, models, ks, repeats, n_jobs=2)
+            theirs = None if mclust is None else mclust[name][label]["median_seconds"]
+            ratio = None if theirs is None else ours["median_seconds"] / theirs
+            results["timings"][f"{name}/{label}/n_jobs=2"] = {
+                "emcore": ours,
+                "mclust_median_seconds": theirs,
+                "ratio": ratio,
+            }
+            timing_rows.append(
+                [
+                    name,
+                    f"{label.replace('_', ' ')}, n_jobs=2 "
+                    f"(first call {ours['first_seconds']:.1f} s)",
+                    f"{ours['median_seconds']:.3f}",
+                    "-" if theirs is None else f"{theirs:.3f}",
+                    "-" if ratio is None else f"{ratio:.2f}x",
+                ]
+            )
     headers = ["data", "models", "emcore s", "mclust s", "emcore / mclust"]
     print(markdown(headers, timing_rows))
+
+    # 1b. Runs stepped together against runs alone, by the size of the data.
+    sizes = [300] if args.quick else [300, 1000, 2000, 4000]
+    lockstep_models = ["EII", "VVI", "EEE", "VEV", "EVE", "VVV"]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        results["lockstep"] = lockstep_against_alone(sizes, lockstep_models, repeats)
+    print(
+        f"\nselect_model on blobs n x 4, K = 1..9, {', '.join(lockstep_models)}: runs stepped "
+        "together (emcore.lockstep) against runs alone (fused passes), best of "
+        f"{repeats}; select_model steps them together while n * d * K <= "
+        f"{LOCKSTEP_MAX_ELEMENTS:,}:\n"
+    )
+    print(
+        markdown(
+            ["n", "n * d * 9", "together s", "alone s", "together / alone"],
+            [
+                [
+                    str(row["n"]),
+                    f"{row['n_d_9']:,}",
+                    f"{row['together']:.2f}",
+                    f"{row['alone']:.2f}",
+                    f"{row['together'] / row['alone']:.2f}",
+                ]
+                for row in results["lockstep"]
+            ],
+        )
+    )
 
     # 2. Per iteration, and the tables (select_model's defaults, every model).
     tables = {name: select_model(X, ks, everything, keep_models=False) for name, X in data.items()}

@@ -42,7 +42,7 @@ from emcore.steps import LOG_2PI, EStep, assemble_params, empty_components, poin
 
 # Data with n * d * K above this run alone by fused passes instead (select_model's rule):
 # there the arithmetic, not the calls, is the cost. Measured by bench/bench_mclust.py.
-LOCKSTEP_MAX_ELEMENTS = 200_000
+LOCKSTEP_MAX_ELEMENTS = 40_000
 
 # Elements of the largest (runs, K, n, d) array of a batch: 2**21 float64 is 16 MiB, a
 # few of which are alive at once.
