@@ -173,11 +173,30 @@ def init_random_from_data(
     X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
 ):
     _, rows, weights = _sorted_rows(X, sample_weight)
+    rows, weights = _distinct_values(rows, weights, n_components)
     p = None if weights is None else weights / weights.sum()
     chosen = rng.choice(len(rows), size=n_components, replace=False, p=p)
     return _means_with_data_covariance(
         X, rows[chosen], covariance_type, reg_covar, regularization, sample_weight
     )
+
+
+def _distinct_values(
+    rows: np.ndarray, weights: np.ndarray | None, n_components: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each distinct row once (its first copy, in the rows' order), weighted by its number of
+    copies (or their summed weights), so K rows drawn without replacement are K distinct
+    points and each value is drawn as often as a draw from the data would pick it.
+
+    Rows with no repeats come back as they are (the same draws as before); with fewer
+    distinct values than ``n_components`` too, since some means must then repeat.
+    """
+    values, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    if len(values) == len(rows) or len(values) < n_components:
+        return rows, weights
+    copies = np.bincount(inverse.ravel(), weights=weights, minlength=len(values))
+    kept = np.sort(first)
+    return rows[kept], copies[inverse.ravel()[kept]]
 
 
 def init_kmeans_plus_plus(

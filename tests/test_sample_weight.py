@@ -250,3 +250,16 @@ def test_select_model_with_weights_equals_the_repeated_rows():
     assert list(weighted.table["status"]) == list(plain.table["status"])
     assert weighted.n_samples == plain.n_samples == INTEGERS.sum()
     assert weighted.best == plain.best
+
+
+def test_random_from_data_draws_distinct_points_from_repeated_rows():
+    # 95 copies of one row and five others: drawing rows would often give two equal means.
+    X = np.vstack([np.repeat([[0.0, 0.0]], 95, axis=0), np.arange(10.0).reshape(5, 2) + 1])
+    for seed in range(30):
+        means = initial_params(X, 3, "full", "random_from_data", seed).means
+        assert len(np.unique(means, axis=0)) == 3
+    # Weighted: the repeated value still counts by its weight, and weight-0 rows never come.
+    weights = np.r_[np.full(95, 1.0), [0.0, 1.0, 1.0, 1.0, 1.0]]
+    for seed in range(30):
+        means = initial_params(X, 4, "diag", "random_from_data", seed, sample_weight=weights).means
+        assert len(np.unique(means, axis=0)) == 4 and not (means == [1.0, 2.0]).all(axis=1).any()
