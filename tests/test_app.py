@@ -15,6 +15,7 @@ from apptest_page import APP, open_app
 from streamlit.testing.v1 import AppTest
 
 from emapp.ui.player import CHART_KEY
+from emcore.selection import model_names
 
 BUTTON_LABELS = ["E-step", "M-step", "Step", "Play", "Pause", "Run to convergence", "Reset"]
 
@@ -201,6 +202,18 @@ def test_every_covariance_type_and_initialisation_runs() -> None:
             assert not at.exception
             click(at, "Run to convergence")
             assert component(at, "player")["playing"] is False
+
+
+def test_every_one_of_the_fourteen_models_runs_to_convergence() -> None:
+    at = start()
+    for covariance_type in model_names("all"):
+        at.selectbox(key="covariance_type").set_value(covariance_type).run()
+        assert not at.exception, covariance_type
+        click(at, "Run to convergence")
+        assert not at.exception, covariance_type
+        params = at.session_state["em_run"].timeline.states[-1].params
+        assert params.covariance_type == covariance_type
+        assert component(at, "player")["playing"] is False
 
 
 def test_a_constrained_model_chosen_in_the_sidebar_runs_and_steps() -> None:
