@@ -68,8 +68,9 @@ def run_together(runs: Sequence[EM]) -> dict[int, Exception]:
     -------
     dict
         ``{index in runs: exception}`` for the runs whose M-step raised (``ValueError``,
-        ``ArithmeticError`` or ``numpy.linalg.LinAlgError``): such a run stops in its last
-        E-done state, the others go on.
+        ``ArithmeticError`` or ``numpy.linalg.LinAlgError``), or whose own checks of the new
+        parameters (empty and collapsed components) did: such a run stops there (in its last
+        E-done state, or with the new parameters and no ``estep``), the others go on.
 
     Raises
     ------
@@ -97,6 +98,8 @@ def _check_runs(runs: Sequence[EM]) -> None:
     if not runs:
         return
     first = runs[0]
+    if len({id(run) for run in runs}) < len(runs):
+        raise ValueError("run_together needs distinct runs: the same EM appears twice.")
     for run in runs:
         if run.stage != "start" or run.record != "none" or run._patterns is not None:
             raise ValueError(
@@ -138,12 +141,15 @@ def _run_batch(runs: list[EM]) -> dict[int, Exception]:
             i = active[j]
             run = runs[i]
             try:
-                params = _m_step(run, counts[position], means[position], scatters[position])
+                # The run's own checks (empty, collapsed) can fail on non-finite parameters too.
+                run._updated(_m_step(run, counts[position], means[position], scatters[position]))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
                 errors[i] = error
-                run.estep = _final_estep(log_joint[j], log_prob[j])
+                if run.stage != "E":  # the update happened: no E-step of these parameters
+                    run.estep = None
+                else:
+                    run.estep = _final_estep(log_joint[j], log_prob[j])
                 continue
-            run._updated(params)
             active_next.append(i)
         active = active_next
     return errors

@@ -51,6 +51,7 @@ def check_data(
         raise ValueError(f"X is empty (shape {array.shape}); it needs rows and columns of numbers.")
     if not np.isfinite(array).all():
         _check_non_finite(array, check_missing(missing))
+    _check_magnitude(array)
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
             f"X has {array.shape[1]} features, but the mixture was fitted with {n_features}. "
@@ -64,6 +65,26 @@ def check_data(
                 "use at most as many components as samples."
             )
     return array
+
+
+# Beyond this, squared differences (1e200) and their sums over many rows come near float64's
+# largest number (1.8e308): variances, densities and BIC can no longer be computed.
+LARGEST_MAGNITUDE = 1e100
+
+
+def _check_magnitude(array: np.ndarray) -> None:
+    """Refuse values whose squares leave float64's range, naming the rows."""
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(array) > LARGEST_MAGNITUDE  # NaN compares False
+    if huge.any():
+        rows = huge.any(axis=1)
+        raise ValueError(
+            f"X has values as large as {float(np.nanmax(np.abs(array))):.3g} in "
+            f"{int(rows.sum())} row(s) ({_rows(rows)}): beyond 10^100 their "
+            "squares leave the range of floating-point numbers, so variances and densities "
+            "cannot be computed. Rescale those columns (for example to other units) or drop "
+            "the rows."
+        )
 
 
 def _check_non_finite(array: np.ndarray, missing: str) -> None:

@@ -427,3 +427,14 @@ def test_the_session_memory_bench_runs_and_the_view_does_not_grow() -> None:
     session = case["session"]
     assert session["view_state_bytes"] == session["view_state_bytes_after_1_step"] < 2_000
     assert case["retained_mb"] > 0 and case["figure_json_mb"] > 0
+
+
+def test_values_whose_squares_overflow_are_refused_with_a_sentence():
+    from emcore import GaussianMixture, select_model
+
+    X = np.vstack([np.random.default_rng(0).normal(size=(30, 2)), [[1e200, 0.0]]])
+    for fit in (lambda: GaussianMixture(2).fit(X), lambda: select_model(X, 2)):
+        with pytest.raises(ValueError, match=r"as large as 1e\+200 in 1 row\(s\) \(30\)"):
+            fit()
+    # At 1e100 everything is still computable.
+    assert GaussianMixture(1).fit(X[:30] * 1e90).converged_

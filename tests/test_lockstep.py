@@ -96,3 +96,28 @@ def test_runs_must_be_fresh_unrecorded_and_on_the_same_data():
     with pytest.raises(ValueError, match="same data"):
         run_together([fresh("VVV", 2, 0), other])
     assert run_together([]) == {}
+
+
+def test_the_same_run_twice_is_refused():
+    run = fresh("VVV", 2, 0)
+    with pytest.raises(ValueError, match="distinct runs"):
+        run_together([run, run])
+
+
+def test_a_failing_check_of_new_parameters_stops_its_run_only(monkeypatch):
+    # The run's own check of its new parameters raising (as eigvalsh does on NaN) ends
+    # that run with the error; the others go on to the end they reach alone.
+    checks = EM._degeneracy_events
+
+    def failing_for_eve(self, previous):
+        if self.params.covariance_type == "EVE":
+            raise np.linalg.LinAlgError("Eigenvalues did not converge")
+        return checks(self, previous)
+
+    alone = fresh("VVV", 3, 0).run()
+    failing, sound = fresh("EVE", 3, 0), fresh("VVV", 3, 0)
+    monkeypatch.setattr(EM, "_degeneracy_events", failing_for_eve)
+    errors = run_together([failing, sound])
+    assert list(errors) == [0] and "did not converge" in str(errors[0])
+    assert failing.stage == "M" and failing.estep is None
+    assert_same_end(sound, alone)
