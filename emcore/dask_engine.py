@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from emcore.covariance import REGULARIZATIONS, effective_reg
+from emcore.covariance import REGULARIZATIONS, effective_reg, scale_from_moments
 from emcore.engine import EM
 from emcore.fast import (
     FLOAT64,
@@ -261,9 +261,7 @@ def summarise(X: Any, weights: Any) -> DataSummary:
     moment = sums[2 + d :].reshape(d, d) - total * np.outer(shift, shift)
     moment = (moment + moment.T) / 2
     variances = np.maximum(np.diag(moment) / total, 0.0)
-    variance = float(np.mean(variances))
-    magnitude = float(np.mean(variances + centre**2))
-    scale = variance if variance > 1e-20 * magnitude and variance > 0 else 1.0
+    scale = scale_from_moments(centre, variances)
     return DataSummary(
         total_weight=total,
         point_unit=total / counted if weights is not None else 1.0,

@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
+import emcore.covariance as covariance_module
 import emcore.selection as selection_module
 from emcore import COVARIANCE_TYPES
 from emcore.covariance import covariance_model
@@ -557,3 +558,16 @@ def test_equal_criteria_choose_the_first_in_the_table_whatever_the_fitting_order
     assert order.better(early, "bic", late) and not order.better(late, "bic", early)
     assert order.better(fitted("VII", 2, 9.0), "bic", early)
     assert not order.better({**early, "status": "degenerate"}, "bic", None)
+
+
+def test_a_small_spread_far_from_the_origin_is_the_same_table_in_other_units(iris):
+    # Iris in kilometres and 1e8 away keeps five digits of spread: not "constant" data,
+    # the same fits as in centimetres up to the change of units (n d log 1000).
+    assert covariance_module.data_scale(iris * 1e-3 + 1e8) == pytest.approx(
+        covariance_module.data_scale(iris) * 1e-6, rel=1e-6
+    )
+    ours = select_model(iris, range(1, 4), ["EII", "VEV", "full"]).table
+    moved = select_model(iris * 1e-3 + 1e8, range(1, 4), ["EII", "VEV", "full"]).table
+    assert (moved["status"] == "ok").all()
+    shift = len(iris) * iris.shape[1] * np.log(1e3)
+    np.testing.assert_allclose(moved["log_likelihood"] - shift, ours["log_likelihood"], atol=0.01)
