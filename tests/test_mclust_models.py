@@ -365,3 +365,19 @@ def test_with_reg_covar_0_a_collapse_is_one_clear_sentence(name: str) -> None:
     model = GaussianMixture(3, covariance_type=name, reg_covar=0, random_state=0)
     with pytest.raises(ValueError, match="collapsed onto repeated or too few points"):
         model.fit(repeated)
+
+
+@pytest.mark.parametrize("name", ["EVE", "VVE"])
+def test_the_common_orientation_is_the_same_in_any_units(name: str) -> None:
+    # The sweeps stop by F's change relative to n d, not to F, which moves with the units.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 3)) @ rng.normal(size=(3, 3))
+    resp = rng.dirichlet(np.ones(4), size=len(X))
+    model = covariance_model(name)
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    scatter = model.scatter_statistic(X, resp, means)
+    at_one = model.maximum_likelihood_from(scatter, nk)
+    for scale in (1e-3, 1e3, 1e8):
+        scaled = model.maximum_likelihood_from(scatter * scale, nk) / scale
+        np.testing.assert_allclose(scaled, at_one, rtol=1e-12, atol=1e-14)
