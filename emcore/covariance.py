@@ -755,12 +755,13 @@ class SphericalCovariance(_VarianceCovariance):
 # and every inner step lowers F, so EM never decreases whatever the tolerance.
 INNER_TOL = 1.5e-8
 INNER_MAX_ITER = 1000
-# The common orientation (EVE, VVE) stops when a sweep lowers F by less than this times
-# n d (F's trace part at the optimum given D, so the test is the same in any units: F
-# itself moves by n d log s when the data are scaled by s), or after ORIENTATION_SWEEPS sweeps: each sweep starts from the previous M-step's orientation
-# and lowers F, so EM still never decreases (a generalised EM, Dempster, Laird & Rubin 1977)
-# and the orientation keeps improving across EM iterations. Measured at 20,000 x 32 x 16 from
-# a cold start: 125 sweeps to 1e-12, 32 to 1.5e-8.
+# The common orientation (EVE, VVE) stops when a sweep lowers F by less than this times n d
+# (F's trace part at the optimum given D; F itself moves by n d log s when the data are
+# scaled by s, so the test is the same in any units), or after ORIENTATION_SWEEPS sweeps:
+# each sweep starts from the previous M-step's orientation and lowers F, so EM still never
+# decreases (a generalised EM, Dempster, Laird & Rubin 1977) and the orientation keeps
+# improving across EM iterations. Measured at 20,000 x 32 x 16 from a cold start: 125 sweeps
+# to 1e-12, 32 to 1.5e-8 (relative to F).
 ORIENTATION_TOL = 1.5e-8
 ORIENTATION_SWEEPS = 20
 

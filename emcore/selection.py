@@ -1024,9 +1024,22 @@ def _cell(
         d = context.data.shape[1]
         note = errors[0] if errors else "no start"
         return _empty_row(covariance_type, n_components, d, "failed", note), None
-    sound = [outcome for outcome in outcomes if outcome.problem is None]
-    kept = max(sound or outcomes, key=lambda outcome: outcome.log_likelihood)
+    kept = _first_best(outcomes)
     return _row(context, covariance_type, n_components, kept), kept.run
+
+
+# Starts whose log-likelihoods differ by less than this (relative) reached the same fit: the
+# first of them is kept, so rounding (which engine, which machine) does not pick the start.
+SAME_FIT = 1e-10
+
+
+def _first_best(outcomes: list[_Outcome]) -> _Outcome:
+    """The sound outcome (or, if none is, any) with the highest log-likelihood; of those
+    equal to it within SAME_FIT, the first start's."""
+    candidates = [outcome for outcome in outcomes if outcome.problem is None] or outcomes
+    best = max(outcome.log_likelihood for outcome in candidates)
+    margin = SAME_FIT * max(1.0, abs(best))
+    return next(o for o in candidates if o.log_likelihood >= best - margin)
 
 
 def _fit_start(context: _Context, covariance_type: str, n_components: int, start: _Start) -> EM:

@@ -571,3 +571,12 @@ def test_a_small_spread_far_from_the_origin_is_the_same_table_in_other_units(iri
     assert (moved["status"] == "ok").all()
     shift = len(iris) * iris.shape[1] * np.log(1e3)
     np.testing.assert_allclose(moved["log_likelihood"] - shift, ours["log_likelihood"], atol=0.01)
+
+
+def test_starts_reaching_the_same_fit_keep_the_first_whatever_the_engine(iris, monkeypatch):
+    together = select_model(iris, range(1, 4), ["spherical", "diag", "EEV"]).table
+    monkeypatch.setattr(selection_module, "LOCKSTEP_MAX_ELEMENTS", 0)  # every run alone
+    alone = select_model(iris, range(1, 4), ["spherical", "diag", "EEV"]).table
+    assert list(together["start"]) == list(alone["start"])
+    assert list(together["n_iter"]) == list(alone["n_iter"])
+    np.testing.assert_allclose(together["log_likelihood"], alone["log_likelihood"], rtol=1e-10)
