@@ -429,6 +429,7 @@ def select_model(
     ValueError
         For invalid arguments or data (NaN, wrong shape), not for fits that go wrong.
     """
+    _check_n_jobs(n_jobs)
     if _is_dask(X):
         return _select_on_dask(
             X,
@@ -910,6 +911,17 @@ class _KTask:
                     run = None
             cells.append((name, k, row, run))
         return cells
+
+
+def _check_n_jobs(n_jobs) -> None:
+    """None, or a whole number of processes other than 0 (negative: joblib's count back from
+    every core, -1 being all of them)."""
+    whole = isinstance(n_jobs, (int, np.integer)) and not isinstance(n_jobs, bool)
+    if n_jobs is not None and not (whole and n_jobs != 0):
+        raise ValueError(
+            "n_jobs must be None (one process), a positive number of worker processes, or a "
+            f"negative one counting back from every core (-1: all of them); got {n_jobs!r}."
+        )
 
 
 def _map_ks(task: _KTask, work: list[tuple[int, list[_Start]]], n_jobs: int | None):

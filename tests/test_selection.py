@@ -508,6 +508,10 @@ def test_reg_covar_zero_makes_singular_fits_failed_rows():
         ({"init_params": "hc+hc"}, "init_params"),
         ({"init_params": "ward"}, "init_params"),
         ({"regularization": "none"}, "regularization"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"n_jobs": 1.5}, "n_jobs"),
+        ({"n_jobs": "2"}, "n_jobs"),
+        ({"n_jobs": True}, "n_jobs"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(iris, arguments, message):
