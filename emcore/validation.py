@@ -143,6 +143,13 @@ def _rows(mask: np.ndarray) -> str:
 
 
 def _as_numeric_array(X: object) -> np.ndarray:
+    if hasattr(X, "to_numpy") and hasattr(X, "dtypes"):
+        # pandas' nullable columns (Int64, Float64) hold pd.NA, which NumPy cannot convert:
+        # as missing values they are NaN, which check_data then treats as any NaN.
+        try:
+            return np.asarray(X.to_numpy(dtype=np.float64, na_value=np.nan))
+        except (TypeError, ValueError):
+            pass  # text and other columns: said below
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as error:
@@ -154,6 +161,11 @@ def _as_numeric_array(X: object) -> np.ndarray:
         return array.astype(np.float64, copy=False)
     if array.dtype.kind == "c":
         raise ValueError("X contains complex numbers; pass real numbers only.")
+    if array.ndim == 0 and array.dtype == object:  # a generator, a set, any other object
+        raise ValueError(
+            f"X could not be read as an array of numbers (it is a {type(X).__name__}). "
+            "Pass a 2-D list, NumPy array or DataFrame of numbers."
+        )
     try:
         return array.astype(np.float64)
     except (TypeError, ValueError):

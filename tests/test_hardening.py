@@ -438,3 +438,19 @@ def test_values_whose_squares_overflow_are_refused_with_a_sentence():
             fit()
     # At 1e100 everything is still computable.
     assert GaussianMixture(1).fit(X[:30] * 1e90).converged_
+
+
+def test_nullable_pandas_columns_are_numbers_with_missing_values():
+    import pandas as pd
+
+    from emcore import select_model
+
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    frame = pd.DataFrame(X, columns=["a", "b"]).astype({"a": "Float64"})
+    frame.iloc[3, 0] = pd.NA
+    with pytest.raises(ValueError, match='missing="em"'):
+        select_model(frame, 2, ["VVV"])
+    table = select_model(frame, 2, ["VVV"], missing="em").table
+    assert (table["status"] == "ok").all()
+    with pytest.raises(ValueError, match="it is a generator"):
+        select_model((row for row in X), 2)
