@@ -42,9 +42,10 @@ from emcore.steps import LOG_2PI, EStep, assemble_params, empty_components, poin
 
 # Data with n * d * K above this run alone by fused passes instead (select_model's rule):
 # there the arithmetic, not the calls, is the cost. Measured by bench/bench_mclust.py on
-# blobs x 4, K = 1..9: at n = 2,000 (n d K up to 72,000) the runs stepped together took
-# 0.88 of the time of the runs alone, at n = 4,000 (up to 144,000) 1.30.
-LOCKSTEP_MAX_ELEMENTS = 80_000
+# blobs x 4, K = 1..9, in two runs: the runs stepped together took 0.80-0.71 of the time of
+# the runs alone at n = 300 (n d K up to 10,800), 0.85-0.99 at n = 1,000 (36,000), 0.88-1.43
+# at n = 2,000 (72,000) and 1.30 at n = 4,000 (144,000).
+LOCKSTEP_MAX_ELEMENTS = 40_000
 
 # Elements of the largest (runs, K, n, d) array of a batch: 2**21 float64 is 16 MiB, a
 # few of which are alive at once.
