@@ -416,7 +416,8 @@ def select_model(
     A ``dask.array.Array`` (chunked by rows, with ``sample_weight`` a dask array or None) is
     fitted on Dask: every cell is a :class:`GaussianMixture` whose passes run as tasks over
     the chunks, its starts made on a sample of rows; ICL and ``missing="em"`` are refused
-    (they need every row's responsibilities or the rows in memory).
+    (they need every row's responsibilities or the rows in memory), and a cell is checked
+    for collapse on its fitted covariances only (see :func:`degeneracy`).
 
     Returns
     -------
@@ -1029,7 +1030,12 @@ def _cell(
             errors.append("the log-likelihood is not finite")
             continue
         problem = degeneracy(
-            run.params, context.data, context.reg, context.weights, variances=context.variances
+            run.params,
+            context.data,
+            context.reg,
+            context.weights,
+            variances=context.variances,
+            resp=run.estep.resp if context.filled is context.data else None,
         )
         outcomes.append(_Outcome(run, attempt.start, log_likelihood, problem))
     if not outcomes:
@@ -1196,6 +1202,7 @@ def degeneracy(
     sample_weight: np.ndarray | None = None,
     *,
     variances: np.ndarray | None = None,
+    resp: np.ndarray | None = None,
 ) -> str | None:
     """Why a fit is degenerate, or None if it is not.
 
@@ -1204,6 +1211,13 @@ def degeneracy(
     added or floored), is (nearly) zero. Such a fit's log-likelihood is inflated by the
     near-singular density, not earned; mclust reports it as NA. ``variances``: the data's
     (weighted) column variances, if the caller has them.
+
+    With the fit's responsibilities ``resp`` (n, K) (and complete ``X``), a component also
+    collapsed when the model's unregularised maximum-likelihood estimate from them is
+    singular for it: in a model where components share a volume (EVI, EVE, EVV), the floor
+    that keeps a component flat in one column invertible is scaled up by the shared volume,
+    so the fitted covariance clears the test above while the fit still rests on ``reg_covar``
+    (mclust, which has no floor, reports such cells as NA).
     """
     problems = []
     empty = np.flatnonzero(params.empty)
@@ -1211,7 +1225,10 @@ def degeneracy(
         problems.append(f"component(s) {_one_based(empty)} lost all their points")
     if variances is None:
         variances = weighted_moments(X, sample_weight)[1]
-    collapsed = np.flatnonzero(_collapsed(params, variances, reg_covar) & ~params.empty)
+    collapsed = _collapsed(params, variances, reg_covar)
+    if resp is not None:
+        collapsed |= _singular_estimate(params, X, resp, sample_weight, variances)
+    collapsed = np.flatnonzero(collapsed & ~params.empty)
     if collapsed.size:
         problems.append(f"component(s) {_one_based(collapsed)} collapsed (singular covariance)")
     return "; ".join(problems) or None
@@ -1220,6 +1237,32 @@ def degeneracy(
 def _collapsed(params: MixtureParams, variances: np.ndarray, reg_covar: float) -> np.ndarray:
     smallest = standardised_smallest_variances(params, variances, reg_covar)
     return smallest <= COLLAPSE_FRACTION
+
+
+def _singular_estimate(
+    params: MixtureParams,
+    X: np.ndarray,
+    resp: np.ndarray,
+    sample_weight: np.ndarray | None,
+    variances: np.ndarray,
+) -> np.ndarray:
+    """Components (K,) whose unregularised M-step estimate from ``resp`` is singular (or
+    cannot be computed), in units of the data's variance."""
+    model = params.model
+    weighted = resp if sample_weight is None else resp * sample_weight[:, None]
+    nk = weighted.sum(axis=0)
+    means = weighted.T @ X / np.where(nk > 0, nk, 1.0)[:, None]
+    spread = np.sqrt(np.where(variances > 0, variances, 1.0))
+    with np.errstate(all="ignore"):  # a singular scatter is what is being looked for
+        try:
+            estimate = model.maximum_likelihood_from(
+                model.scatter_statistic(X, weighted, means), nk, params.covariances
+            )
+            full = model.to_full(estimate, params.n_components, params.n_features)
+            smallest = np.linalg.eigvalsh(full / np.outer(spread, spread))[:, 0]
+        except (np.linalg.LinAlgError, ValueError, ArithmeticError):
+            return np.ones(params.n_components, dtype=bool)
+    return ~(smallest > COLLAPSE_FRACTION)  # NaN counts as singular
 
 
 def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:

@@ -584,3 +584,21 @@ def test_starts_reaching_the_same_fit_keep_the_first_whatever_the_engine(iris, m
     assert list(together["start"]) == list(alone["start"])
     assert list(together["n_iter"]) == list(alone["n_iter"])
     np.testing.assert_allclose(together["log_likelihood"], alone["log_likelihood"], rtol=1e-10)
+
+
+def test_a_fit_resting_on_reg_covar_through_a_shared_volume_is_degenerate():
+    # Rounded data: some components sit on one value of a column. In EVI (own shape, one
+    # volume) the floor that keeps such a component invertible is scaled up by the shared
+    # volume and clears the collapse test on the fitted covariance; the unregularised
+    # estimate from the fit's responsibilities is singular, so the cell is degenerate
+    # and the choice no longer depends on reg_covar.
+    rng = np.random.default_rng(0)
+    rng.normal(size=(200, 6)), rng.normal(size=(6, 6))
+    X = np.round(rng.normal(size=(80, 3)), 0)
+    choices = set()
+    for reg_covar in (1e-4, 1e-6, 1e-8):
+        selection = select_model(X, range(1, 7), ["EVI", "VEI", "VVV"], reg_covar=reg_covar)
+        assert row(selection, "EVI", 6)["status"] == "degenerate"
+        assert "collapsed" in row(selection, "EVI", 6)["note"]
+        choices.add(selection.best.label)
+    assert len(choices) == 1
