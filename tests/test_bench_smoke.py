@@ -64,3 +64,10 @@ def test_every_model_has_a_time_per_iteration():
 def test_the_mclust_benchmark_runs_without_r():
     output = run_script("bench_mclust.py", "--quick")
     assert "select_model" in output or "mclust" in output
+
+
+def test_the_dask_benchmark_runs_its_quick_sections():
+    pytest.importorskip("dask.distributed")
+    output = run_script("bench_dask.py", "--quick")
+    assert "## 4b. A .npy file" in output
+    assert "| yes |" in output and "| no |" not in output
