@@ -1227,7 +1227,7 @@ def degeneracy(
         variances = weighted_moments(X, sample_weight)[1]
     collapsed = _collapsed(params, variances, reg_covar)
     if resp is not None:
-        collapsed |= _singular_estimate(params, X, resp, sample_weight, variances)
+        collapsed |= _singular_estimate(params, X, resp, sample_weight, variances, reg_covar)
     collapsed = np.flatnonzero(collapsed & ~params.empty)
     if collapsed.size:
         problems.append(f"component(s) {_one_based(collapsed)} collapsed (singular covariance)")
@@ -1245,9 +1245,13 @@ def _singular_estimate(
     resp: np.ndarray,
     sample_weight: np.ndarray | None,
     variances: np.ndarray,
+    reg_covar: float,
 ) -> np.ndarray:
     """Components (K,) whose unregularised M-step estimate from ``resp`` is singular (or
-    cannot be computed), in units of the data's variance."""
+    cannot be computed) in units of the data's variance, or has a variance below the
+    effective ``reg_covar``: the fit then rests on the floor. The iterative M-steps start
+    from the fit's (floored) covariances, so a flat component's estimate comes out small,
+    not exactly singular (measured: 1.7e-8 of the data's variance with the floor at 1e-6)."""
     model = params.model
     weighted = resp if sample_weight is None else resp * sample_weight[:, None]
     nk = weighted.sum(axis=0)
@@ -1259,10 +1263,12 @@ def _singular_estimate(
                 model.scatter_statistic(X, weighted, means), nk, params.covariances
             )
             full = model.to_full(estimate, params.n_components, params.n_features)
-            smallest = np.linalg.eigvalsh(full / np.outer(spread, spread))[:, 0]
+            standardised = np.linalg.eigvalsh(full / np.outer(spread, spread))[:, 0]
+            smallest = np.linalg.eigvalsh(full)[:, 0]
         except (np.linalg.LinAlgError, ValueError, ArithmeticError):
             return np.ones(params.n_components, dtype=bool)
-    return ~(smallest > COLLAPSE_FRACTION)  # NaN counts as singular
+    # NaN counts as singular.
+    return ~((standardised > COLLAPSE_FRACTION) & (smallest > reg_covar))
 
 
 def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:

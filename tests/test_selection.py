@@ -602,3 +602,18 @@ def test_a_fit_resting_on_reg_covar_through_a_shared_volume_is_degenerate():
         assert "collapsed" in row(selection, "EVI", 6)["note"]
         choices.add(selection.best.label)
     assert len(choices) == 1
+
+
+def test_a_component_flat_in_a_column_under_a_shared_volume_is_degenerate_on_likert_data():
+    # Answers 1-5 in two groups: with reg_covar=1e-6 an EVE,5 fit put a component on the
+    # points whose column 2 is 5 and won by 90 BIC units; its estimate without the floor
+    # has a variance of 1.7e-8 of the data's, far under the floor.
+    rng = np.random.default_rng(0)
+    p = [0.05, 0.1, 0.2, 0.35, 0.3]
+    answers = np.arange(1.0, 6.0)
+    X = np.vstack([rng.choice(answers, (100, 4), p=p), rng.choice(answers, (100, 4), p=p[::-1])])
+    choices = {
+        select_model(X, range(1, 7), ["EII", "EVE"], reg_covar=reg).best.label
+        for reg in (1e-4, 1e-6, 1e-8)
+    }
+    assert choices == {"EII with 2 components"}
