@@ -407,7 +407,9 @@ def test_kmeans_starts_are_those_of_gaussian_mixture(iris):
     selection = select_model(
         iris, [3], ["diag"], n_init=3, init_params="kmeans", regularization="add"
     )
-    theirs = GaussianMixture(3, covariance_type="diag", n_init=3, tol=1e-5, max_iter=1000)
+    theirs = GaussianMixture(
+        3, covariance_type="diag", n_init=3, tol=1e-5, max_iter=1000, reg_covar=1e-8
+    )
     theirs.set_params(random_state=0).fit(iris)
     fitted = row(selection, "diag", 3)
     assert fitted["log_likelihood"] == pytest.approx(theirs.score(iris) * len(iris), rel=1e-10)
@@ -617,3 +619,15 @@ def test_a_component_flat_in_a_column_under_a_shared_volume_is_degenerate_on_lik
         for reg in (1e-4, 1e-6, 1e-8)
     }
     assert choices == {"EII with 2 components"}
+
+
+def test_tight_clusters_far_apart_are_not_held_up_by_the_floor():
+    # Standard deviation 0.03 across +-100: their variance is 1e-7 of the data's, under
+    # the estimator's 1e-6 floor; select_model's default (1e-8) leaves them their own.
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(-100, 100, (3, 2))
+    X = np.vstack([centre + 0.03 * rng.normal(size=(100, 2)) for centre in centres])
+    selection = select_model(X, range(1, 6), ["EII", "EEI", "VVV"])
+    assert selection.best.label == "EII with 3 components"
+    three = selection.table[selection.table["n_components"] == 3]
+    assert (three["status"] == "ok").all()
