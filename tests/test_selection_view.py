@@ -20,6 +20,7 @@ from emapp.build.selection_view import (
     best_sentence,
     compare_models,
     data_digest,
+    focused_range,
     model_style,
     panel_of,
     selection_figure,
@@ -182,3 +183,23 @@ def test_digest_follows_the_data(X) -> None:
     changed = X.copy()
     changed[0, 0] += 1e-9
     assert data_digest(X) != data_digest(changed)
+
+
+def test_the_y_axis_leaves_far_worse_values_off_the_top() -> None:
+    # Iris-like: K = 1 far above the rest would squeeze the differences near the best.
+    values = np.array([1804.0, 1522.0, 830.0, *np.linspace(560.0, 900.0, 30), np.nan])
+    (low, high), clipped = focused_range(values)
+    assert clipped and low < 560.0 and 900.0 < high < 1000.0
+    # Values of one spread are all shown, with a margin.
+    (low, high), clipped = focused_range(np.linspace(1900.0, 3400.0, 20))
+    assert not clipped and low < 1900.0 and high > 3400.0
+    assert focused_range(np.array([np.nan])) == (None, False)
+    assert focused_range(np.array([5.0, 5.0]))[0][0] < 5.0 < focused_range(np.array([5.0]))[0][1]
+    rows = [
+        {"covariance_type": name, "n_components": k, "bic": 2000.0 if k == 1 else 100.0 - k}
+        for name in MODEL_CHOICES
+        for k in range(1, 6)
+    ]
+    figure = selection_figure(pd.DataFrame(rows).assign(status="ok", aic=0.0), "bic")
+    assert figure.layout.yaxis.title.text == "BIC (lower is better), worse ones off the top"
+    assert figure.layout.yaxis.range[1] < 2000.0

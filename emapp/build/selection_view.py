@@ -286,6 +286,29 @@ def current_trace(table: pd.DataFrame, criterion: str, current: tuple[str, int])
     )
 
 
+# When the worst values (typically K = 1's, far above every other K) span more than this
+# many times the rest, the y axis ends near the rest and they run off the top: otherwise the
+# differences near the best, which the choice is about, are squeezed into a thin strip.
+SQUEEZE = 3.0
+
+
+def focused_range(values: np.ndarray) -> tuple[list[float] | None, bool]:
+    """The y axis's range for ``values`` (any shape, NaN ignored), and whether some run off
+    the top: all of them with a margin, unless the highest fifth would squeeze the others
+    (see :data:`SQUEEZE`); then the range ends a quarter of the others' span above their
+    80th percentile."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return None, False
+    low, high = float(finite.min()), float(finite.max())
+    upper = float(np.percentile(finite, 80))
+    clipped = upper > low and high - low > SQUEEZE * (upper - low)
+    top = upper + 0.25 * (upper - low) if clipped else high
+    margin = 0.05 * (top - low) if top > low else max(1.0, abs(low) * 0.05)
+    return [low - margin, top + (0.0 if clipped else margin)], clipped
+
+
 def selection_figure(
     table: pd.DataFrame, criterion: str = "bic", current: tuple[str, int] | None = None
 ) -> go.Figure:
@@ -300,6 +323,10 @@ def selection_figure(
         figure.add_trace(best_trace(best, criterion))
     ks = sorted(int(k) for k in set(table["n_components"]))
     common = {**AXIS_STYLE, "title_font": {"size": 17}}
+    y_range, clipped = focused_range(table[criterion].to_numpy())
+    y_title = f"{CRITERIA[criterion]} (lower is better)"
+    if clipped:
+        y_title += ", worse ones off the top"
     axes = {}
     for panel, domain in enumerate(panel_domains()):
         key = "xaxis" if panel == 0 else f"xaxis{panel + 1}"
@@ -319,8 +346,9 @@ def selection_figure(
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
         yaxis={
             **common,
-            "title": {"text": f"{CRITERIA[criterion]} (lower is better)"},
+            "title": {"text": y_title},
             "tickformat": ",.0f",
+            "range": y_range,
         },
         legend={
             "orientation": "h",
