@@ -46,6 +46,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -857,10 +858,27 @@ class _Context:
 
 @dataclass
 class _Outcome:
+    """A finished start of a cell. Whether it is degenerate is judged on first asking
+    (:attr:`problem`): the judgement refits the model's unregularised M-step, and a cell
+    needs it only for the starts that could be kept."""
+
     run: EM
     start: str
     log_likelihood: float
-    problem: str | None
+    context: _Context = field(repr=False)
+
+    @cached_property
+    def problem(self) -> str | None:
+        """Why the fit is degenerate (:func:`degeneracy`), or None."""
+        context = self.context
+        return degeneracy(
+            self.run.params,
+            context.data,
+            context.reg,
+            context.weights,
+            variances=context.variances,
+            resp=self.run.estep.resp if context.filled is context.data else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -1035,15 +1053,7 @@ def _cell(
         if not math.isfinite(log_likelihood):
             errors.append("the log-likelihood is not finite")
             continue
-        problem = degeneracy(
-            run.params,
-            context.data,
-            context.reg,
-            context.weights,
-            variances=context.variances,
-            resp=run.estep.resp if context.filled is context.data else None,
-        )
-        outcomes.append(_Outcome(run, attempt.start, log_likelihood, problem))
+        outcomes.append(_Outcome(run, attempt.start, log_likelihood, context))
     if not outcomes:
         d = context.data.shape[1]
         note = errors[0] if errors else "no start"
@@ -1059,11 +1069,17 @@ SAME_FIT = 1e-10
 
 def _first_best(outcomes: list[_Outcome]) -> _Outcome:
     """The sound outcome (or, if none is, any) with the highest log-likelihood; of those
-    equal to it within SAME_FIT, the first start's."""
-    candidates = [outcome for outcome in outcomes if outcome.problem is None] or outcomes
-    best = max(outcome.log_likelihood for outcome in candidates)
+    equal to it within SAME_FIT, the first start's.
+
+    Outcomes are judged from the highest log-likelihood down, so only those above the best
+    sound one (and its near-equals) are judged: usually one per cell.
+    """
+    ranked = sorted(outcomes, key=lambda outcome: -outcome.log_likelihood)
+    sound = next((outcome for outcome in ranked if outcome.problem is None), None)
+    best = (sound or ranked[0]).log_likelihood
     margin = SAME_FIT * max(1.0, abs(best))
-    return next(o for o in candidates if o.log_likelihood >= best - margin)
+    near = (outcome for outcome in outcomes if outcome.log_likelihood >= best - margin)
+    return next(outcome for outcome in near if sound is None or outcome.problem is None)
 
 
 def _fit_start(context: _Context, covariance_type: str, n_components: int, start: _Start) -> EM:

@@ -25,6 +25,7 @@ from emcore.selection import (
     select_model,
 )
 from emcore.sklearn_api import GaussianMixture
+from emcore.steps import e_step
 
 FAITHFUL_PATHS = (
     Path(__file__).resolve().parents[1] / "emcore" / "_datasets" / "faithful.csv",
@@ -372,19 +373,53 @@ def test_a_degenerate_start_never_wins_over_a_sound_one(monkeypatch, iris):
     """Among a cell's starts, the best sound fit is kept even when a degenerate one (whose
     likelihood only reg_covar holds up) has a higher log-likelihood."""
     original = selection_module.degeneracy
-    seen = []
+    judged = []
 
     def best_start_is_degenerate(params, X, reg_covar, sample_weight=None, **kwargs):
-        seen.append(params)
-        # The first start of the cell is declared degenerate, whatever it is.
-        return "simulated collapse" if len(seen) == 1 else original(params, X, reg_covar)
+        judged.append(e_step(X, params).log_prob.sum())
+        # The first start judged (the highest log-likelihood) is declared degenerate.
+        return "simulated collapse" if len(judged) == 1 else original(params, X, reg_covar)
 
     monkeypatch.setattr(selection_module, "degeneracy", best_start_is_degenerate)
     selection = select_model(iris, [3], ["full"], n_init=3, init_params="kmeans")
     kept = row(selection, "full", 3)
     assert kept["status"] == "ok"
-    assert kept["start"] in ("kmeans 2", "kmeans 3")
+    assert len(judged) >= 2
+    assert judged[0] == pytest.approx(max(judged), abs=1e-9)
+    assert kept["log_likelihood"] == pytest.approx(judged[1], abs=1e-9)
     assert selection.best is not None
+
+
+class _JudgedOutcome:
+    """An outcome whose degeneracy is preset and whose judgements are counted."""
+
+    def __init__(self, start, log_likelihood, problem=None):
+        self.start, self.log_likelihood, self._problem, self.judged = (
+            start,
+            log_likelihood,
+            problem,
+            0,
+        )
+
+    @property
+    def problem(self):
+        self.judged += 1
+        return self._problem
+
+
+def test_the_kept_start_is_the_best_sound_one_and_lower_ones_are_not_judged():
+    """A cell keeps its best sound start, the first of equal ones; starts below it are
+    never judged (judging one refits an M-step)."""
+    outcomes = [
+        _JudgedOutcome("a", -12.0),
+        _JudgedOutcome("b", -10.0, "collapsed"),
+        _JudgedOutcome("c", -12.0 + 1e-13),
+        _JudgedOutcome("d", -30.0),
+    ]
+    assert selection_module._first_best(outcomes).start == "a"
+    assert outcomes[3].judged == 0
+    degenerate = [_JudgedOutcome("a", -12.0, "x"), _JudgedOutcome("b", -11.0, "y")]
+    assert selection_module._first_best(degenerate).start == "b"
 
 
 def test_starts_are_made_once_per_k_and_shared_by_every_model(monkeypatch, iris):
