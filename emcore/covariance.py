@@ -56,9 +56,10 @@ def effective_reg(
     """The variance floor or addend actually used.
 
     ``"add"`` uses ``reg_covar`` as is (scikit-learn's absolute convention). ``"floor"``
-    measures it in units of the data's average variance, so the same setting works for data
-    at any scale (1e-8 or 1e8) and the condition number of a covariance stays near
-    ``1 / reg_covar`` at most, where float64 still computes densities accurately.
+    measures it in units of the data's scale, its smallest column variance
+    (:func:`data_scale`), so the same setting works for data at any scale (1e-8 or 1e8) and
+    in any column's units: the floor ``reg_covar`` times that variance lies below
+    ``reg_covar`` times every column's own variance, in every direction.
     ``scale`` is ``data_scale(X, sample_weight)`` when the caller already has it (it costs a
     pass over X).
     """
@@ -99,11 +100,18 @@ def _observed_moments(
 
 
 def data_scale(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-    """The data's average variance, or 1 when the points are (numerically) all identical.
+    """The data's scale: its smallest column variance, columns that are constant left out,
+    or 1 when every column is (the points are all identical).
 
-    The variance of identical floats comes out as rounding noise (1e-30, not 0), so "no
-    spread" means a variance negligible next to the data's magnitude. With ``sample_weight``
-    both are weighted (see :func:`weighted_moments`).
+    The unit of the covariance floor (:func:`effective_reg`) and of the collapse checks. The
+    smallest column's, not the average's: measured against the average, a floor of 1e-8
+    exceeded the clusters' variances in a column 10^4 times smaller than another (its
+    variance 10^8 times smaller), so healthy fits there sat on the floor and were judged
+    collapsed, and select_model chose EEI,1 where mclust, which has no floor, chose VEI,3.
+
+    The variance of a constant column's floats comes out as rounding noise (1e-30, not 0),
+    so "constant" means a variance negligible next to the column's magnitude. With
+    ``sample_weight`` both are weighted (see :func:`weighted_moments`).
     """
     mean, variances = weighted_moments(X, sample_weight)
     return scale_from_moments(mean, variances)
@@ -117,9 +125,9 @@ IDENTICAL_VARIANCE = 1e-28
 
 def scale_from_moments(mean: np.ndarray, variances: np.ndarray) -> float:
     """:func:`data_scale` from the columns' means and variances, shape (d,) each."""
-    variance = float(np.mean(variances))
-    magnitude = float(np.mean(variances + mean**2))
-    return variance if variance > IDENTICAL_VARIANCE * magnitude and variance > 0 else 1.0
+    variances, mean = np.asarray(variances, dtype=float), np.asarray(mean, dtype=float)
+    spread = (variances > IDENTICAL_VARIANCE * (variances + mean**2)) & (variances > 0)
+    return float(variances[spread].min()) if spread.any() else 1.0
 
 
 def safe_counts(nk: np.ndarray) -> np.ndarray:

@@ -17,7 +17,13 @@ from typing import Literal
 
 import numpy as np
 
-from emcore.covariance import REGULARIZATIONS, Regularization, data_scale, effective_reg
+from emcore.covariance import (
+    REGULARIZATIONS,
+    Regularization,
+    data_scale,
+    effective_reg,
+    weighted_moments,
+)
 from emcore.fast import FastEM, Pass, _single_threaded_blas
 from emcore.missing import fill_column_means, missing_patterns
 from emcore.params import MixtureParams
@@ -32,8 +38,9 @@ from emcore.validation import (
 
 Stage = Literal["start", "E", "M"]
 
-# A covariance whose smallest variance is below this fraction of the data's average variance
-# (on top of reg_covar) has collapsed onto a point or a line.
+# A covariance whose smallest variance is below this fraction of the data's scale (its
+# smallest column variance, see emcore.covariance.data_scale), on top of reg_covar, has
+# collapsed onto a point or a line.
 COLLAPSE_FRACTION = 1e-8
 
 # Without reg_covar, a covariance whose smallest variance, in units of the data's variance
@@ -333,7 +340,8 @@ class EM:
     # -- explicit repairs ----------------------------------------------------------------
 
     def reseed(self, component: int, rng: np.random.Generator | int | None = None) -> None:
-        """Move a component to the worst-explained point, with the data's average variance.
+        """Move a component to the worst-explained point, with the data's average variance
+        (the identity times it: a fresh round start, as the "random" start makes).
 
         This is the explicit cure for an empty or collapsed component; EM never does it by
         itself. The weights are shared out again equally between it and the others' mass.
@@ -346,7 +354,9 @@ class EM:
         params = self.params
         model = params.model
         full = params.full_covariances
-        full[component] = np.eye(params.n_features) * (self._data_variance + self._reg)
+        average = float(np.mean(weighted_moments(self.X, self.sample_weight)[1]))
+        spread = average if average > 0 else self._data_variance
+        full[component] = np.eye(params.n_features) * (spread + self._reg)
         means = params.means.copy()
         # A row with missing cells is completed by its columns' means (a start, not EM).
         means[component] = fill_column_means(self.X, self.sample_weight)[worst]

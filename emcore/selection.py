@@ -60,6 +60,7 @@ from emcore.covariance import (
     covariance_model,
     data_scale,
     effective_reg,
+    scale_from_moments,
     weighted_moments,
 )
 from emcore.engine import EM, singular_components, standardised_smallest_variances
@@ -560,7 +561,8 @@ def _select_on_dask(
         )
     hc_first, method = _parse_init(settings["init_params"])
     types, ks = model_names(covariance_types), _component_grid(n_components)
-    settings = {**settings, "variances": _dask_variances(X, sample_weight)}
+    means, variances = _dask_moments(X, sample_weight)
+    settings = {**settings, "means": means, "variances": variances}
     rows, models, done = [], {}, 0
     n_features = X.shape[1]
     for name in types:
@@ -585,14 +587,19 @@ def _select_on_dask(
     return selection
 
 
-def _dask_variances(X, sample_weight) -> np.ndarray:
-    """The data's (weighted) column variances, one pass over the chunks, shape (d,)."""
+def _dask_moments(X, sample_weight) -> tuple[np.ndarray, np.ndarray]:
+    """The data's (weighted) column means and variances, shape (d,) each."""
+    import dask
+
     if sample_weight is None:
-        return np.asarray(X.var(axis=0).compute())
-    weights = sample_weight[:, None]
-    total = sample_weight.sum()
-    mean = (X * weights).sum(axis=0) / total
-    return np.asarray((((X - mean) ** 2) * weights).sum(axis=0) / total).astype(float)
+        mean, variances = X.mean(axis=0), X.var(axis=0)
+    else:
+        weights = sample_weight[:, None]
+        total = sample_weight.sum()
+        mean = (X * weights).sum(axis=0) / total
+        variances = (((X - mean) ** 2) * weights).sum(axis=0) / total
+    mean, variances = dask.compute(mean, variances)
+    return np.asarray(mean, dtype=float), np.asarray(variances, dtype=float)
 
 
 def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
@@ -630,8 +637,8 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
     n = float(X.shape[0] if sample_weight is None else sample_weight.sum().compute())
     variances = settings["variances"]
     reg = settings["reg_covar"]
-    if settings["regularization"] == "floor":  # in units of the data's average variance
-        reg *= float(np.mean(variances)) if np.mean(variances) > 0 else 1.0
+    if settings["regularization"] == "floor":  # in units of the data's scale, as the fit's
+        reg *= scale_from_moments(settings["means"], variances)
     problem = degeneracy(model.params_, None, reg, variances=variances) or ""
     row = {
         **_identity(name, k),

@@ -614,6 +614,36 @@ def test_a_small_spread_far_from_the_origin_is_the_same_table_in_other_units(iri
     np.testing.assert_allclose(moved["log_likelihood"] - shift, ours["log_likelihood"], atol=0.01)
 
 
+# Models whose constraint survives rescaling the columns (diagonal shapes, one common or
+# own full matrices): rescaled data have the same fits, in the new units.
+RESCALABLE = ["EEI", "VEI", "EVI", "VVI", "EEE", "VVV"]
+
+
+@pytest.mark.parametrize("factor", [1e-4, 1e4, 1e6])
+def test_columns_in_very_different_units_give_the_same_table(factor):
+    """A column 10^4 (or 10^6) times larger or smaller than the other changes no fit of a
+    model that allows it: the covariance floor is measured in the smallest column's variance,
+    so it stays far below every cluster's spread in every column. (Measured against the
+    average variance it bound healthy clusters of the small column: at 10^4 most cells were
+    judged collapsed and EEI,1 was chosen.)"""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], [1, 1], (100, 2)), rng.normal([5, 5], [0.5, 1], (100, 2))]
+    ours = select_model(X, range(1, 5), RESCALABLE, n_init=1).table
+    scaled = select_model(X * [1.0, factor], range(1, 5), RESCALABLE, n_init=1).table
+    assert list(scaled["status"]) == list(ours["status"])
+    sound = ours["status"] == "ok"  # a degenerate fit's value is the floor's, by nature
+    assert sound.sum() >= 18
+    shift = len(X) * np.log(factor)  # log|det| of the change of units, per point
+    np.testing.assert_allclose(
+        scaled["log_likelihood"][sound] + shift, ours["log_likelihood"][sound], atol=1e-6
+    )
+    assert (ours.loc[ours["best"], ["mclust_name", "n_components"]].values.tolist()) == (
+        scaled.loc[scaled["best"], ["mclust_name", "n_components"]].values.tolist()
+    )
+    variances = X.var(axis=0) * [1.0, factor**2]
+    assert covariance_module.data_scale(X * [1.0, factor]) == pytest.approx(variances.min())
+
+
 def test_starts_reaching_the_same_fit_keep_the_first_whatever_the_engine(iris, monkeypatch):
     together = select_model(iris, range(1, 4), ["spherical", "diag", "EEV"]).table
     monkeypatch.setattr(selection_module, "LOCKSTEP_MAX_ELEMENTS", 0)  # every run alone
