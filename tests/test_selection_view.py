@@ -186,13 +186,24 @@ def test_digest_follows_the_data(X) -> None:
 
 
 def test_the_y_axis_leaves_far_worse_values_off_the_top() -> None:
-    # Iris-like: K = 1 far above the rest would squeeze the differences near the best.
-    values = np.array([1804.0, 1522.0, 830.0, *np.linspace(560.0, 900.0, 30), np.nan])
+    # Iris-like (one row per model, one column per K): K = 1 far above the rest would
+    # squeeze the differences near the best; every model's best value stays on the chart.
+    values = np.array(
+        [
+            [1804.0, 1123.0, 879.0, 894.0, 783.0, 716.0],
+            [1522.0, 1043.0, 814.0, 828.0, 742.0, 694.0],
+            [830.0, 574.0, 581.0, 631.0, 677.0, np.nan],
+            [830.0, 645.0, 645.0, 700.0, 670.0, 664.0],
+        ]
+    )
     (low, high), clipped = focused_range(values)
-    assert clipped and low < 560.0 and 900.0 < high < 1000.0
+    assert clipped and low < 574.0 and 716.0 < high < 830.0
     # Values of one spread are all shown, with a margin.
-    (low, high), clipped = focused_range(np.linspace(1900.0, 3400.0, 20))
+    (low, high), clipped = focused_range(np.linspace(1900.0, 3400.0, 20).reshape(4, 5))
     assert not clipped and low < 1900.0 and high > 3400.0
+    # A model far worse than the others, even at its best, is kept on the chart.
+    (low, high), clipped = focused_range(np.vstack([values, values[0] + 1000.0]))
+    assert high > 1716.0
     assert focused_range(np.array([np.nan])) == (None, False)
     assert focused_range(np.array([5.0, 5.0]))[0][0] < 5.0 < focused_range(np.array([5.0]))[0][1]
     rows = [
