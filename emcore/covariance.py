@@ -1095,7 +1095,8 @@ class ShapeDiagonalCovariance(_ConstrainedModel, DiagCovariance):
         spreads = statistic[active]
         roots = _geometric_mean(spreads)
         volume = roots.sum() / nk.sum()
-        return _scatter_back(volume * spreads / roots[:, None], active, statistic.shape)
+        # The shape first: volume * spreads would overflow for data near 1e77.
+        return _scatter_back(volume * (spreads / roots[:, None]), active, statistic.shape)
 
     def n_covariance_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1)
@@ -1143,7 +1144,7 @@ class ShapeCovariance(_ConstrainedModel, FullCovariance):
 
         def spreads(rotated):  # given D: A_k = diag / |diag|^(1/d), one lambda
             roots = _geometric_mean(rotated)
-            return (roots.sum() / total) * rotated / roots[:, None]
+            return (roots.sum() / total) * (rotated / roots[:, None])
 
         covariances = _common_orientation(
             statistic[active], nk[active], spreads, None if previous is None else previous[active]
@@ -1224,7 +1225,7 @@ class ShapeOrientationCovariance(_ConstrainedModel, FullCovariance):
         scatters = statistic[active]
         roots = _root_det(scatters)
         volume = roots.sum() / nk.sum()
-        covariances = volume * scatters / roots[:, None, None]
+        covariances = volume * (scatters / roots[:, None, None])
         return _scatter_back(covariances, active, statistic.shape)
 
     def n_covariance_parameters(self, n_components, n_features):

@@ -11,6 +11,7 @@ can be recorded as a :class:`Snapshot`, so a front end can scrub back and forth.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -109,6 +110,22 @@ class Snapshot:
     events: tuple[Event, ...] = ()
 
 
+RECORDS: tuple[str, ...] = ("none", "params", "resp")
+
+
+def _check_run_settings(max_iter: object, record: object, history_limit: object) -> None:
+    """A run's counts are whole numbers (``max_iter`` may be 0: no iteration) and ``record``
+    one of :data:`RECORDS`, each else a ValueError that says so."""
+    for name, value, least in (("max_iter", max_iter, 0), ("history_limit", history_limit, 0)):
+        if name == "history_limit" and value is None:
+            continue
+        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not (whole and value >= least):
+            raise ValueError(f"{name} must be a whole number of at least {least}; got {value!r}.")
+    if record not in RECORDS:
+        raise ValueError(f"record must be one of {', '.join(map(repr, RECORDS))}; got {record!r}.")
+
+
 @dataclass
 class EM:
     """An EM run on data ``X`` from starting parameters.
@@ -180,6 +197,7 @@ class EM:
         )
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
+        _check_run_settings(self.max_iter, self.record, self.history_limit)
         if self.regularization not in REGULARIZATIONS:
             raise ValueError(
                 f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
@@ -345,7 +363,18 @@ class EM:
 
         This is the explicit cure for an empty or collapsed component; EM never does it by
         itself. The weights are shared out again equally between it and the others' mass.
+
+        Raises
+        ------
+        ValueError
+            If ``component`` is not one of 0..K-1.
         """
+        count = self.params.n_components
+        whole = isinstance(component, numbers.Integral) and not isinstance(component, bool)
+        if not (whole and 0 <= component < count):
+            raise ValueError(
+                f"component must be a component's index, 0 to {count - 1}; got {component!r}."
+            )
         rng = np.random.default_rng(rng)
         scores = self.estep.log_prob if self.estep is not None else rng.random(len(self.X))
         if self.sample_weight is not None:  # a row of weight 0 is not in the data

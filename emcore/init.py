@@ -387,6 +387,8 @@ def _check_means(means: object, n_components: int, n_features: int) -> np.ndarra
         raise ValueError(
             f"means_init must have shape ({n_components}, {n_features}); got {means.shape}."
         )
+    if not np.isfinite(means).all():
+        raise ValueError("means_init must be finite numbers (no NaN or infinity).")
     return means
 
 

@@ -23,6 +23,20 @@ from emcore.steps import e_step, log_gaussian, log_likelihood, m_step
 from emcore.validation import check_data, check_positive, check_sample_weight
 
 
+def _check_covariance(cov: np.ndarray) -> None:
+    """A covariance must be symmetric and positive definite (every variance along every
+    direction above 0), else its density is not a density: say so in a sentence."""
+    if not np.allclose(cov, cov.T, rtol=1e-8, atol=0.0):
+        raise ValueError("A Gauss's covariance must be symmetric (cov equal to cov.T).")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "A Gauss's covariance must be positive definite: every eigenvalue above 0 (a "
+            "variance along some direction is 0 or negative here)."
+        ) from None
+
+
 class Gauss:
     """One Gaussian component: mean ``mu``, covariance ``cov``, weight ``pi``.
 
@@ -43,12 +57,13 @@ class Gauss:
             )
         if not (np.isfinite(self.mu).all() and np.isfinite(self.cov).all()):
             raise ValueError("A Gauss's mean and covariance must be finite numbers.")
+        _check_covariance(self.cov)
         if not np.isfinite(self.pi) or self.pi < 0:
             raise ValueError(f"A Gauss's weight pi must be a number >= 0; got {pi!r}.")
 
     def logpdf(self, X: np.ndarray) -> np.ndarray:
         """Log-density of every row of ``X`` under this Gaussian (weight not included)."""
-        X = check_data(X, n_features=self.mu.shape[0])
+        X = check_data(X, n_features=self.mu.shape[0], to_fit=False)
         params = MixtureParams.from_covariances([1.0], self.mu[None], self.cov[None], "full")
         return log_gaussian(X, params)[:, 0]
 
@@ -161,7 +176,7 @@ class Mixture(Sequence[Gauss]):
         sum (see :func:`emcore.steps.m_step`). With ``missing="em"``, NaN cells are filled
         in by expectation under the current parameters (those of the last E-step).
         """
-        X = self._check(X, missing)
+        X = self._check(X, missing, to_fit=True)
         if self.resp is None or self.resp.shape[0] != X.shape[0]:
             raise ValueError(
                 "maximization needs responsibilities for this X: call expectation(X) first."
@@ -221,8 +236,8 @@ class Mixture(Sequence[Gauss]):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _check(self, X: np.ndarray, missing: str = "error") -> np.ndarray:
-        return check_data(X, n_features=self.params.n_features, missing=missing)
+    def _check(self, X: np.ndarray, missing: str = "error", to_fit: bool = False) -> np.ndarray:
+        return check_data(X, n_features=self.params.n_features, missing=missing, to_fit=to_fit)
 
     def _build_components(self) -> list[Gauss]:
         full = self.params.full_covariances

@@ -43,6 +43,7 @@ cell is usable nothing is chosen (``best`` is None) and :meth:`ModelSelection.su
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -266,8 +267,11 @@ class ModelSelection:
         return _eligible(self.table, column).sort_values(column, kind="stable")
 
     def summary(self, top: int = 3) -> str:
-        """Plain lines like mclust's ``summary(mclustBIC)``: the choice, the top models and
-        their differences from the best, what could not be fitted, notes about the data."""
+        """Plain lines like mclust's ``summary(mclustBIC)``: the choice, the ``top`` models
+        (a whole number of at least 1) and their differences from the best, what could not
+        be fitted, notes about the data."""
+        if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
+            raise ValueError(f"top must be a whole number of at least 1; got {top!r}.")
         name = self.criterion.upper()
         if self.best is None:
             return "\n".join([self._nothing_chosen(), self._counts(), *self.notes])
@@ -382,7 +386,9 @@ def select_model(
     max_iter : int, default=1000
     reg_covar : float, default=1e-8
         With ``regularization="floor"`` the covariances' eigenvalues are kept at least
-        ``reg_covar`` times the data's average variance. Lower than the estimator's 1e-6,
+        ``reg_covar`` times the data's smallest column variance (so no column is squeezed by
+        another's units: see :func:`emcore.covariance.data_scale`). Lower than the
+        estimator's 1e-6,
         as mclust has no floor at all: with 1e-6, three clusters of standard deviation 0.03
         placed across +-100 sat on the floor (their variance is 1e-7 of the data's), every
         K = 3 cell was degenerate and EEI,2 was chosen; 1e-8 chooses EII,3. The iris and Old
@@ -394,7 +400,8 @@ def select_model(
         "k-means++", "random_from_data", "random") for ``n_init`` starts of it alone.
     regularization : {"floor", "add"}, default="floor"
         How ``reg_covar`` keeps covariances invertible (see :class:`emcore.EM`). ``"floor"``
-        only raises eigenvalues below ``reg_covar`` times the data's average variance: every
+        only raises eigenvalues below ``reg_covar`` times the data's smallest column variance:
+        every
         fit that is not degenerate is the exact maximum-likelihood fit, as mclust's.
     keep_models : bool, default=False
         Keep every fitted estimator in ``.models``, not only the best one.
@@ -439,6 +446,10 @@ def select_model(
         For invalid arguments or data (NaN, wrong shape), not for fits that go wrong.
     """
     _check_n_jobs(n_jobs)
+    if progress is not None and not callable(progress):
+        raise ValueError(
+            f"progress must be a function called as progress(done, total, label); got {progress!r}."
+        )
     if _is_dask(X):
         return _select_on_dask(
             X,
@@ -522,8 +533,25 @@ def select_model(
     kept = runs if keep_models else {key: runs[key] for key in [best_key] if key is not None}
     selection.models = {key: _estimator(X, key, run, settings) for key, run in kept.items()}
     selection.best_model = None if best_key is None else selection.models[best_key]
-    selection.notes = data_notes(counted, max(ks))
+    selection.notes = data_notes(counted, max(ks)) + _weight_notes(weights)
     return selection
+
+
+def _weight_notes(weights: np.ndarray | None) -> tuple[str, ...]:
+    """A note when frequency weights sum to less than the rows they weigh: BIC's n is their
+    sum, so its penalty log(n) per parameter shrinks (and below n = 1 rewards parameters)."""
+    if weights is None:
+        return ()
+    total, rows = float(weights.sum()), int((weights > 0).sum())
+    if total >= rows:
+        return ()
+    reward = " (below 1, log n < 0 rewards them)" if total < 1 else ""
+    return (
+        f"The weights sum to {total:.3g}, less than the {rows} rows they weigh: BIC and ICL "
+        f"take n = {total:.3g}, so they charge each parameter log n = {math.log(total):.2f}"
+        f"{reward} instead of the {math.log(rows):.2f} of the rows themselves. Weights are "
+        "frequencies: give each row its number of copies.",
+    )
 
 
 # -- a table on Dask ----------------------------------------------------------------------------
@@ -664,6 +692,11 @@ def model_names(covariance_types: str | Sequence[str]) -> list[str]:
     if isinstance(covariance_types, str):
         everything = covariance_types == ALL_MODELS
         covariance_types = _all_models() if everything else [covariance_types]
+    elif not isinstance(covariance_types, Iterable):
+        raise ValueError(
+            f"covariance_types must be 'all', a model's name or a list of names (such as "
+            f"['VVV', 'EEE']); got {covariance_types!r}."
+        )
     names = [covariance_model(name).name for name in covariance_types]
     if not names:
         raise ValueError("covariance_types is empty; give at least one covariance model.")
@@ -896,8 +929,15 @@ class _TableOrder:
     types: list[str]
     ks: list[int]
 
+    @cached_property
+    def _positions(self) -> tuple[dict[str, int], dict[int, int]]:
+        # Looked up for every row: a dict, not list.index (a grid of 10,000 K sorted in
+        # O(K^2) took minutes).
+        return {name: i for i, name in enumerate(self.types)}, {k: i for i, k in enumerate(self.ks)}
+
     def key(self, row: dict) -> tuple[int, int]:
-        return self.types.index(row["covariance_type"]), self.ks.index(row["n_components"])
+        types, ks = self._positions
+        return types[row["covariance_type"]], ks[row["n_components"]]
 
     def better(self, row: dict, criterion: str, leader: dict | None) -> bool:
         """Whether ``row`` would be chosen over ``leader`` (the best so far, or None): an
@@ -1313,7 +1353,8 @@ def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:
     constant = np.flatnonzero(spread == 0)
     if constant.size:
         notes.append(
-            f"Column(s) {_one_based(constant)} are constant: every model with a variance per "
+            f"Column(s) {', '.join(map(str, constant))} of X (counted from 0) are constant: "
+            "every model with a variance per "
             "column is singular along them (all but EII and VII); drop those columns."
         )
     elif X.shape[1] > 1 and len(X) > 1:
@@ -1423,19 +1464,29 @@ def _check_criterion(criterion: str, extra: tuple[str, ...] = ()) -> str:
     return name
 
 
+# More values of K than a table can usefully hold (each is a row per model, skipped or not).
+MAX_GRID = 10_000
+
+
 def _component_grid(n_components: int | Iterable[int]) -> list[int]:
     """The Ks to try: ``1..n`` for an int, else the sorted distinct values given."""
     if isinstance(n_components, int | np.integer) and not isinstance(n_components, bool):
-        return list(range(1, check_n_components(n_components) + 1))
-    try:
-        ks = sorted({check_n_components(k) for k in n_components})
-    except TypeError:
-        raise ValueError(
-            f"n_components must be an int or an iterable of ints; got {n_components!r}."
-        ) from None
+        ks = range(1, check_n_components(n_components) + 1)
+    else:
+        try:
+            ks = sorted({check_n_components(k) for k in n_components})
+        except TypeError:
+            raise ValueError(
+                f"n_components must be an int or an iterable of ints; got {n_components!r}."
+            ) from None
     if not ks:
         raise ValueError("n_components is empty; give at least one number of components.")
-    return ks
+    if len(ks) > MAX_GRID:
+        raise ValueError(
+            f"n_components asks for {len(ks):,} values of K; a table holds at most "
+            f"{MAX_GRID:,} (and K above the number of rows cannot be fitted): give fewer."
+        )
+    return list(ks)
 
 
 def _check_settings(data: np.ndarray, settings: dict, method: str) -> None:

@@ -377,7 +377,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ensure_all_finite="allow-nan",
             reset=reset,
         )
-        return check_data(np.asarray(X, dtype=np.float64), missing=missing)
+        return check_data(np.asarray(X, dtype=np.float64), missing=missing, to_fit=reset)
 
     def _check_parameters(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
         check_missing(self.missing)

@@ -243,8 +243,9 @@ def m_step(
     covariance_type : str
     reg_covar : float
         How ``regularization`` keeps covariances invertible: ``"floor"`` (default:
-        eigenvalues at least ``reg_covar`` times the data's average variance, which keeps EM
-        monotone) or ``"add"`` (``reg_covar`` added to every variance, as scikit-learn does).
+        eigenvalues at least ``reg_covar`` times the data's smallest column variance, which
+        keeps EM monotone) or ``"add"`` (``reg_covar`` added to every variance, as
+        scikit-learn does).
     previous : MixtureParams, optional
         Components with fewer than ``EMPTY_POINTS`` effective points keep ``previous`` mean
         and covariance (or the data's, without ``previous``) and get weight exactly 0. With

@@ -22,6 +22,8 @@ def check_data(
     n_components: int | None = None,
     n_features: int | None = None,
     missing: str = "error",
+    *,
+    to_fit: bool = True,
 ):
     """``X`` as a float64 array of shape (n_samples, n_features), finite or NaN.
 
@@ -34,6 +36,10 @@ def check_data(
         ``"error"`` refuses NaN cells (with a message that points at ``missing="em"``);
         ``"em"`` keeps them as missing values, as long as every row observes something.
         Infinite values are always refused.
+    to_fit : bool, default=True
+        Data to fit (not new points for a fitted model): a column whose values are all
+        smaller than 10^-100 (not all 0) is also refused, as its variances leave float64's
+        range.
 
     Raises
     ------
@@ -52,6 +58,8 @@ def check_data(
     if not np.isfinite(array).all():
         _check_non_finite(array, check_missing(missing))
     _check_magnitude(array)
+    if to_fit:  # a column's own scale matters for its variances, not for new points
+        _check_column_scale(array)
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
             f"X has {array.shape[1]} features, but the mixture was fitted with {n_features}. "
@@ -70,6 +78,10 @@ def check_data(
 # Beyond this, squared differences (1e200) and their sums over many rows come near float64's
 # largest number (1.8e308): variances, densities and BIC can no longer be computed.
 LARGEST_MAGNITUDE = 1e100
+# A column whose values are all this small (but not all 0) has variances below 1e-200, whose
+# products with a covariance floor of 1e-8 leave float64's normal range near 1e-150
+# (measured: EII's log-likelihood 0.58 BIC units off at 1e-150, EVE NaN at 1e-160).
+SMALLEST_MAGNITUDE = 1e-100
 
 
 def _check_magnitude(array: np.ndarray) -> None:
@@ -84,6 +96,20 @@ def _check_magnitude(array: np.ndarray) -> None:
             "squares leave the range of floating-point numbers, so variances and densities "
             "cannot be computed. Rescale those columns (for example to other units) or drop "
             "the rows."
+        )
+
+
+def _check_column_scale(array: np.ndarray) -> None:
+    """Refuse columns whose values are all so small (not all 0) that their variances leave
+    float64's range, naming the columns."""
+    largest = np.where(np.isnan(array), 0.0, np.abs(array)).max(axis=0)
+    tiny = (largest > 0) & (largest < SMALLEST_MAGNITUDE)
+    if tiny.any():
+        raise ValueError(
+            f"Column(s) {_rows(tiny)} of X (counted from 0) have no value larger than "
+            f"{float(largest[tiny].max()):.3g}: below 10^-100 their variances fall out of the "
+            "range of floating-point numbers, so covariances cannot be computed. Rescale "
+            "those columns (for example to other units)."
         )
 
 

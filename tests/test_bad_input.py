@@ -1,0 +1,117 @@
+"""emcore on input a practitioner may well give it: a clear sentence or the right numbers,
+never NaN, a NumPy traceback or a hang (a fresh user's findings, each as a kind)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emcore import EM, Gauss, GaussianMixture, Mixture, select_model
+from emcore.covariance import MCLUST_MODELS
+
+Z = np.random.default_rng(0).normal(size=(30, 2))
+
+
+@pytest.fixture(scope="module")
+def unscaled() -> dict[str, float]:
+    return {
+        name: GaussianMixture(2, covariance_type=name, random_state=0).fit(Z).lower_bound_
+        for name in MCLUST_MODELS
+    }
+
+
+@pytest.mark.parametrize("scale", [1e77, 1e99])
+def test_every_model_fits_data_up_to_the_largest_accepted_values(scale, unscaled):
+    """EVI, EVE and EVV multiplied the shared volume by the spreads before dividing by
+    their roots: (1e154)^2 overflowed to NaN from 1e77 on, with converged_ True."""
+    for name in MCLUST_MODELS:
+        fitted = GaussianMixture(2, covariance_type=name, random_state=0).fit(Z * scale)
+        # The same fit in other units: the log-density moves by -d log(scale) per point.
+        assert fitted.lower_bound_ + 2 * np.log(scale) == pytest.approx(unscaled[name], abs=1e-6)
+
+
+def test_columns_too_small_for_variances_are_refused_when_fitting_only():
+    for fit in (
+        lambda X: GaussianMixture(1).fit(X),
+        lambda X: select_model(X, 2),
+        lambda X: EM(X, GaussianMixture(1).fit(Z).params_),
+    ):
+        with pytest.raises(ValueError, match=r"Column\(s\) 1 of X \(counted from 0\)"):
+            fit(Z * [1.0, 1e-150])
+    # New points may hold tiny values: only a fit measures a column's variance.
+    fitted = GaussianMixture(1).fit(Z)
+    assert fitted.predict(Z[:3] * 1e-150).shape == (3,)
+    mixture = Mixture.from_params(fitted.params_)
+    mixture.expectation(Z * 1e-150)
+    with pytest.raises(ValueError, match="10\\^-100"):
+        mixture.maximization(Z * 1e-150)
+
+
+def test_a_grid_of_absurdly_many_k_is_refused_and_a_large_one_is_quick():
+    with pytest.raises(ValueError, match="1,000,000 values of K"):
+        select_model(Z, n_components=10**6)
+    # 5,000 K on 30 rows: 4,970 skipped rows, sorted by dictionary (not list.index).
+    table = select_model(Z, n_components=5000, covariance_types="EII").table
+    assert len(table) == 5000 and (table["status"] == "skipped").sum() == 5000 - 30
+
+
+@pytest.mark.parametrize("types", [None, 3, 2.5])
+def test_covariance_types_of_the_wrong_kind_get_a_sentence(types):
+    with pytest.raises(ValueError, match="covariance_types must be 'all', a model's name"):
+        select_model(Z, 2, covariance_types=types)
+
+
+@pytest.mark.parametrize("top", [0, -1, 1.5, True, "2"])
+def test_summary_asks_for_a_whole_number_of_models(top):
+    selection = select_model(Z, 2, ["EII", "VVV"])
+    with pytest.raises(ValueError, match="top must be a whole number of at least 1"):
+        selection.summary(top=top)
+    assert "Top 1 models" in selection.summary(top=1)
+
+
+def test_progress_that_cannot_be_called_is_refused_before_any_fit(monkeypatch):
+    import emcore.selection as selection_module
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before checking progress")
+
+    monkeypatch.setattr(selection_module, "_starts", no_fit)
+    with pytest.raises(ValueError, match=r"progress must be a function"):
+        select_model(Z, 2, progress=3)
+
+
+def test_start_and_run_settings_are_checked():
+    with pytest.raises(ValueError, match="means_init must be finite"):
+        GaussianMixture(2, means_init=[[np.nan, 0.0], [0.0, 0.0]]).fit(Z)
+    params = GaussianMixture(2, random_state=0).fit(Z).params_
+    for component in (2, -1, True, 0.5):
+        with pytest.raises(ValueError, match=r"component must be a component's index, 0 to 1"):
+            EM(Z, params).reseed(component)
+    with pytest.raises(ValueError, match="record must be one of 'none', 'params', 'resp'"):
+        EM(Z, params, record="bogus")
+    for settings in ({"max_iter": -5}, {"max_iter": 2.5}, {"history_limit": -1}):
+        with pytest.raises(ValueError, match="must be a whole number of at least 0"):
+            EM(Z, params, **settings)
+    EM(Z, params, max_iter=0, history_limit=0).run()  # the edges are allowed
+
+
+@pytest.mark.parametrize(
+    ("covariance", "words"),
+    [
+        ([[1.0, 2.0], [2.0, 1.0]], "positive definite"),
+        (np.zeros((2, 2)), "positive definite"),
+        ([[1.0, 0.5], [0.0, 1.0]], "symmetric"),
+    ],
+)
+def test_a_gauss_needs_a_covariance(covariance, words):
+    with pytest.raises(ValueError, match=words):
+        Gauss([0.0, 0.0], covariance)
+
+
+def test_notes_say_when_weights_make_bic_reward_parameters_and_count_columns_from_0():
+    notes = select_model(Z, 2, ["EII"], sample_weight=np.full(30, 1e-3)).notes
+    assert any("The weights sum to 0.03, less than the 30 rows" in note for note in notes)
+    assert "rewards them" in " ".join(notes)
+    assert select_model(Z, 2, ["EII"], sample_weight=np.full(30, 2.0)).notes == ()
+    notes = select_model(np.c_[Z, np.ones(30)], 2, ["EII"]).notes
+    assert any(note.startswith("Column(s) 2 of X (counted from 0) are constant") for note in notes)
