@@ -124,10 +124,24 @@ IDENTICAL_VARIANCE = 1e-28
 
 
 def scale_from_moments(mean: np.ndarray, variances: np.ndarray) -> float:
-    """:func:`data_scale` from the columns' means and variances, shape (d,) each."""
+    """:func:`data_scale` from the columns' means and variances, shape (d,) each.
+
+    A column's variance is rounding noise when it is negligible next to the largest
+    magnitude in the data, not only next to its own: the residues of a computation that
+    should give 0 (values near 1e-14 around 0) have no magnitude of their own to compare
+    with, yet a floor measured in their variance (1e-29) did nothing and EEI,9 was chosen
+    on spikes at their 13 values.
+    """
+    spread = ~constant_columns(mean, variances)
+    return float(np.asarray(variances)[spread].min()) if spread.any() else 1.0
+
+
+def constant_columns(mean: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """Columns whose variance is 0 or rounding noise next to the data's largest magnitude
+    (see :data:`IDENTICAL_VARIANCE`), from their means and variances (d,); shape (d,) bool."""
     variances, mean = np.asarray(variances, dtype=float), np.asarray(mean, dtype=float)
-    spread = (variances > IDENTICAL_VARIANCE * (variances + mean**2)) & (variances > 0)
-    return float(variances[spread].min()) if spread.any() else 1.0
+    magnitude = float((variances + mean**2).max()) if variances.size else 0.0
+    return ~((variances > IDENTICAL_VARIANCE * magnitude) & (variances > 0))
 
 
 def safe_counts(nk: np.ndarray) -> np.ndarray:

@@ -579,7 +579,10 @@ def _log_det_psd(W: np.ndarray) -> np.ndarray:
     diagonal of its triangular factor.
     """
     p = W.shape[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A pivot that is tiny next to its row (a merge that is singular up to rounding) can make
+    # the elimination overflow: the pivots after it come out inf or NaN, not positive, and
+    # the log-determinant -inf, which is the answer, so the warning says nothing.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if p == 1:
             return np.log(np.maximum(W[0, 0], 0.0))
         if p == 2:

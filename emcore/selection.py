@@ -58,6 +58,7 @@ from emcore import covariance as _covariance
 from emcore.covariance import (
     COVARIANCE_TYPES,
     REGULARIZATIONS,
+    constant_columns,
     covariance_model,
     data_scale,
     effective_reg,
@@ -1349,13 +1350,14 @@ def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:
     """
     X = fill_column_means(X)
     notes = []
-    spread = X.std(axis=0)
-    constant = np.flatnonzero(spread == 0)
+    # Constant to rounding, as the covariance floor's scale judges it (a column of residues
+    # near 1e-14 around 0 is as constant as one of zeros).
+    constant = np.flatnonzero(constant_columns(*weighted_moments(X)))
     if constant.size:
         notes.append(
-            f"Column(s) {', '.join(map(str, constant))} of X (counted from 0) are constant: "
-            "every model with a variance per "
-            "column is singular along them (all but EII and VII); drop those columns."
+            f"Column(s) {', '.join(map(str, constant))} of X (counted from 0) are constant "
+            "(up to rounding): every model with a variance per column is singular along them "
+            "(all but EII and VII); drop those columns."
         )
     elif X.shape[1] > 1 and len(X) > 1:
         correlation = np.corrcoef(X, rowvar=False)

@@ -3,11 +3,13 @@ never NaN, a NumPy traceback or a hang (a fresh user's findings, each as a kind)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from emcore import EM, Gauss, GaussianMixture, Mixture, select_model
-from emcore.covariance import MCLUST_MODELS
+from emcore.covariance import MCLUST_MODELS, data_scale
 
 Z = np.random.default_rng(0).normal(size=(30, 2))
 
@@ -115,3 +117,32 @@ def test_notes_say_when_weights_make_bic_reward_parameters_and_count_columns_fro
     assert select_model(Z, 2, ["EII"], sample_weight=np.full(30, 2.0)).notes == ()
     notes = select_model(np.c_[Z, np.ones(30)], 2, ["EII"]).notes
     assert any(note.startswith("Column(s) 2 of X (counted from 0) are constant") for note in notes)
+
+
+def test_a_column_of_rounding_residues_is_constant_not_the_datas_scale():
+    """Residues of a computation that should give 0 (13 values near 1e-14 around 0) have a
+    variance of 1e-29: measured against their own mean (about 0) they passed for spread, the
+    floor shrank to nothing and EEI,9 was chosen on spikes at the 13 values."""
+    rng = np.random.default_rng(0)
+    blobs = np.vstack([rng.normal(centre, 1.0, (80, 2)) for centre in rng.normal(0, 4, (3, 2))])
+    residues = np.array([0.1 * k * 3 - 0.3 * k for k in range(240)])
+    assert 0 < residues.var() < 1e-26
+    X = np.c_[1e3 * blobs, residues]
+    assert data_scale(X) == pytest.approx(data_scale(X[:, :2]))
+    selection = select_model(X, range(1, 4), ["EEI", "VVI", "VVV"])
+    assert any(
+        note.startswith("Column(s) 2 of X (counted from 0) are constant")
+        for note in selection.notes
+    )
+    assert (selection.table["status"] != "ok").all()  # singular along the constant column
+
+
+def test_an_elimination_that_overflows_in_the_agglomeration_warns_nothing():
+    """Unstandardised wine (proline ~1e3 next to hue ~1): a merge that is singular up to
+    rounding overflowed in hc's elimination, which printed warnings and meant -inf anyway."""
+    from sklearn.datasets import load_wine
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        selection = select_model(load_wine().data, [3], ["VVV"])
+    assert selection.best is not None
