@@ -46,6 +46,18 @@ def click(at: AppTest, label: str) -> AppTest:
     return at
 
 
+def notes_on_screen(at: AppTest) -> list[list[str]]:
+    """The notes the player shows under the status line, as ``[kind, sentence]`` pairs."""
+    player = component(at, "player")
+    return player["notes"][player["notes_index"][player["target"]]]
+
+
+def reseed_controls(at: AppTest) -> list:
+    """Every re-seed button: one per stuck component (``reseed_<k>``) or one beside a
+    drop-down of them (``reseed_chosen``)."""
+    return [b for b in at.button if (b.key or "").startswith("reseed_")]
+
+
 def scrub_slider(at: AppTest):
     return next(s for s in at.select_slider if s.label.startswith("Scrub through"))
 
@@ -268,7 +280,7 @@ def test_a_collapsed_component_can_be_reseeded_and_the_curve_marks_it() -> None:
     click(at, "Run to convergence")
     before = component(at, "player")
     end = before["target"]
-    reseed = [b for b in at.button if b.label.startswith("Re-seed component")]
+    reseed = reseed_controls(at)
     assert reseed, "a collapsed component should offer a re-seed button"
     reseed[0].click().run()
     assert not at.exception
@@ -294,7 +306,7 @@ def test_with_no_reseeds_left_the_panel_says_so_instead(monkeypatch) -> None:
     at.slider(key="n_points").set_value(200).run()
     at.slider(key="n_components").set_value(8).run()
     click(at, "Run to convergence")
-    assert not [b for b in at.button if b.label.startswith("Re-seed component")]
+    assert not reseed_controls(at)
     assert NO_RESEEDS_LEFT in [c.value for c in at.caption]
 
 
@@ -303,38 +315,78 @@ def test_a_press_that_cannot_move_says_why_once() -> None:
 
     at = start()
     click(at, "E-step")
-    assert not at.toast
+    assert notes_on_screen(at) == []
     click(at, "E-step")  # the colours are fresh already
     assert shown(at) == "Iteration 0 · E-step done"
-    assert [t.value for t in at.toast] == [FRESH_SENTENCE]
-    click(at, "M-step")
+    # Said first in the notes, just under the buttons: a toast would cover the buttons.
     assert not at.toast
+    assert notes_on_screen(at) == [["info", FRESH_SENTENCE]]
+    click(at, "M-step")
+    assert notes_on_screen(at) == []
+    # Only for the state on screen: the browser shows every other state's notes as they are.
+    click(at, "E-step")
+    click(at, "E-step")
+    player = component(at, "player")
+    others = [player["notes"][i] for n, i in enumerate(player["notes_index"]) if n != 3]
+    assert [["info", FRESH_SENTENCE]] not in others
 
 
-def test_a_stale_scrub_value_cannot_move_the_cursor_back() -> None:
-    # Under load the browser can send the slider's old value after the cursor moved on
-    # (e.g. after Play); the slider gets a new key whenever the cursor moves, so an old
-    # value belongs to a slider that no longer exists.
-    at = start()
-    click(at, "Step")
-    click(at, "Step")
-    old = scrub_slider(at)
-    click(at, "Run to convergence")
-    new = scrub_slider(at)
-    assert new.key != old.key and new.value == view(at).cursor
-    at.session_state[old.key] = 1
-    at.run()
-    assert view(at).cursor == view(at).last
-
-
-def test_reset_after_a_reseed_returns_to_the_run_without_repairs() -> None:
+def test_a_refused_press_at_the_end_brings_the_end_note_first() -> None:
     at = start()
     at.slider(key="n_points").set_value(200).run()
     at.slider(key="n_components").set_value(8).run()
     click(at, "Run to convergence")
-    original = component(at, "player")["version"]
-    next(b for b in at.button if b.label.startswith("Re-seed component")).click().run()
-    assert component(at, "player")["version"] != original
-    click(at, "Reset")
-    assert component(at, "player")["version"] == original
-    assert shown(at) == "Iteration 0 · starting point"
+    before = notes_on_screen(at)
+    assert before[-1][0] in ("success", "info") and len(before) > 1
+    click(at, "Run to convergence")  # nothing further to run
+    after = notes_on_screen(at)
+    assert after[0] == before[-1] and sorted(map(tuple, after)) == sorted(map(tuple, before))
+
+
+def reseed_panel(components: tuple[int, ...]) -> None:
+    """The re-seed controls alone, for a state with ``components`` stuck (AppTest script)."""
+    from dataclasses import replace
+
+    import streamlit as st
+
+    import emapp.ui.controls as controls
+    from emapp.build.blobs import BlobSettings, make_blobs
+    from emapp.build.describe import describe_state
+    from emapp.build.timeline import ModelSettings, compute_timeline
+
+    timeline = compute_timeline(make_blobs(BlobSettings(n_points=60)), ModelSettings(2, seed=1))
+    chosen = st.session_state.setdefault("chosen", [])
+    controls.request_reseed = chosen.append  # record the press instead of re-running EM
+    controls.reseed_controls(replace(describe_state(timeline, 0), reseedable=components))
+
+
+@pytest.mark.parametrize(
+    "components,labels",
+    [((2,), ["Re-seed component 3"]), ((0, 2, 5), ["1", "3", "6"])],
+    ids=["one", "a few"],
+)
+def test_a_few_stuck_components_get_a_button_each(components, labels) -> None:
+    at = AppTest.from_function(reseed_panel, args=(components,)).run()
+    assert [b.label for b in reseed_controls(at)] == labels
+    assert [b.key for b in reseed_controls(at)] == [f"reseed_{k}" for k in components]
+    # Numbers alone say which component only beside "Re-seed:" and with the tooltip.
+    assert len(components) == 1 or any(m.value == "**Re-seed:**" for m in at.markdown)
+    assert all(
+        f"Re-seed component {k + 1}" in b.help
+        for b, k in zip(reseed_controls(at), components, strict=True)
+    )
+    reseed_controls(at)[-1].click().run()
+    assert at.session_state["chosen"] == [components[-1]]
+
+
+def test_many_stuck_components_get_one_drop_down_and_one_button() -> None:
+    # Five or more: a button each would not fit beside the slider at 1024 px.
+    components = (0, 2, 3, 4, 5)
+    at = AppTest.from_function(reseed_panel, args=(components,)).run()
+    [button] = reseed_controls(at)
+    assert (button.key, button.label) == ("reseed_chosen", "Re-seed")
+    [picker] = at.selectbox
+    assert picker.options == [f"Component {k + 1}" for k in components]
+    picker.select_index(3).run()
+    next(b for b in at.button if b.key == "reseed_chosen").click().run()
+    assert at.session_state["chosen"] == [4]

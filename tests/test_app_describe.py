@@ -195,3 +195,41 @@ def test_each_state_is_described_the_same_alone_or_with_its_run(timeline) -> Non
     descriptions = describe_run(timeline)
     for index in itertools.chain(range(4), [timeline.last]):
         assert describe_state(timeline, index) == descriptions[index]
+
+
+# -- fitting the notes' box ---------------------------------------------------------------------
+
+
+def test_several_collapsed_components_share_one_note(collapsing) -> None:
+    from emapp.build.describe import collapsed_sentence, open_problems
+
+    _, _, timeline = collapsing
+    end = describe_state(timeline, timeline.last)
+    problems = list(open_problems(timeline.events_until(timeline.last)).values())
+    warnings = [note.sentence for note in end.notes if note.kind == "warning"]
+    assert len(problems) > 1 and len(warnings) == 1, "one note, however many collapsed"
+    assert warnings[0] == collapsed_sentence(problems)
+    for event in problems:
+        assert f"{event.component + 1}" in warnings[0] and f"{event.iteration}" in warnings[0]
+    # One alone keeps emcore's own sentence, which says why.
+    assert collapsed_sentence(problems[:1]) == f"At iteration {problems[0].iteration}: " + (
+        problems[0].message
+    )
+
+
+def test_a_refusal_is_said_first_at_the_state_on_screen_only(timeline) -> None:
+    from emapp.build.describe import with_refusal
+
+    text = browser_text(describe_run(timeline))
+    assert with_refusal(text, 1, None) is text
+    said = with_refusal(text, 1, FRESH_SENTENCE)
+    assert said["notes"][said["notes_index"][1]] == [["info", FRESH_SENTENCE]]
+    others = [i for i in range(len(timeline)) if i != 1]
+    assert [said["notes_index"][i] for i in others] == [text["notes_index"][i] for i in others]
+    # At the end the end note already says it: it moves to the front, not said twice.
+    end = timeline.last
+    notes = [["warning", "a"], ["success", end_sentence(timeline) + " And more."]]
+    text = {**text, "notes": [*text["notes"], notes]}
+    text["notes_index"] = [*text["notes_index"][:-1], len(text["notes"]) - 1]
+    said = with_refusal(text, end, end_sentence(timeline))
+    assert said["notes"][said["notes_index"][end]] == [notes[1], notes[0]]

@@ -217,3 +217,26 @@ def test_the_iteration_axis_at_the_start_does_not_tell_the_run_length() -> None:
     reaches = {iteration_axis_end(i) for i in range(0, 151)}
     assert len(reaches) == 5  # 10, 20, 40, 80, 160 iterations
     assert iteration_axis_end(MIN_AXIS_ITERATIONS) == iteration_axis_end(0)
+
+
+def test_a_number_near_the_panels_top_goes_below_its_mean() -> None:
+    from emapp.build.figures import SMALLEST_PANEL_PX, label_positions
+
+    means = np.array([[0.0, 9.9], [0.0, 0.0]])
+    per_pixel = 10.0 / SMALLEST_PANEL_PX
+    assert label_positions(means, per_pixel)[0] == "top right"  # no range: the first place
+    top, middle = label_positions(means, per_pixel, (-0.5, 10.0))
+    assert top.startswith(("bottom", "middle")) and middle == "top right"
+    assert label_positions(np.array([[0.0, -0.4]]), per_pixel, (-0.5, 10.0))[0].startswith("top")
+
+
+def test_the_curve_keeps_room_above_its_top_for_the_converged_word() -> None:
+    from emapp.build.blobs import BlobSettings, make_blobs
+    from emapp.build.figures import CONVERGED_ROOM, curve_ranges
+    from emapp.build.timeline import ModelSettings, compute_timeline
+
+    timeline = compute_timeline(make_blobs(BlobSettings(n_points=100)), ModelSettings(3, seed=0))
+    values = [s.log_likelihood for s in timeline.states if s.log_likelihood is not None]
+    _, (low, high) = curve_ranges(timeline)
+    assert (high - max(values)) / (high - low) >= CONVERGED_ROOM
+    assert low < min(values)

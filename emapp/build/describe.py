@@ -6,7 +6,7 @@ one sentence each), which components a re-seed would help, why a button press do
 there, and the run's end sentence. The widgets only render it:
 
 - the stepping panel (:mod:`emapp.ui.controls`) shows the description of the state on
-  screen: its re-seed buttons, the toast for a press that did nothing, the scrub slider's
+  screen: its re-seed buttons, the note for a press that did nothing, the scrub slider's
   marks;
 - the player (:mod:`emapp.ui.player`) sends the words of every state to the browser once
   (:func:`browser_text`), so the status line follows the chart even during playback;
@@ -163,6 +163,24 @@ def browser_text(descriptions: Sequence[StateDescription]) -> dict:
     }
 
 
+def with_refusal(text: dict, index: int, refusal: str | None) -> dict:
+    """:func:`browser_text` with ``refusal`` (why the last press did nothing) said first in
+    the notes of state ``index``, once: just under the buttons, where the room looks.
+
+    A note that already says it (the end sentence, perhaps with the truth's agreement after
+    it) moves to the front instead of being said twice.
+    """
+    if not refusal:
+        return text
+    notes = text["notes"][text["notes_index"][index]]
+    said = [note for note in notes if note[1].startswith(refusal)]
+    first = said[0] if said else ["info", refusal]
+    notes_index = list(text["notes_index"])
+    notes_index[index] = len(text["notes"])
+    rest = [note for note in notes if note is not first]
+    return {**text, "notes": [*text["notes"], [first, *rest]], "notes_index": notes_index}
+
+
 # -- the parts of a description ---------------------------------------------------------------
 
 
@@ -229,6 +247,25 @@ def empty_sentence(k: int, iteration: int | None) -> str:
     )
 
 
+def collapsed_sentence(events: Sequence[Event]) -> str:
+    """One sentence for every collapsed component: the notes' box has one height, and five
+    sentences that differ only in a number would push the end note out of sight."""
+    if len(events) == 1:
+        return f"At iteration {events[0].iteration}: {events[0].message}"
+    events = sorted(events, key=lambda e: e.iteration)
+    iterations = sorted({e.iteration for e in events})
+    return (
+        f"At iteration{'s' if len(iterations) > 1 else ''} {listed(iterations)}: components "
+        f"{listed(sorted(e.component + 1 for e in events))} collapsed onto too few points."
+    )
+
+
+def listed(numbers: Sequence[int]) -> str:
+    """``[1, 3, 4]`` as ``"1, 3 and 4"``."""
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _first(events: Sequence[Event], kind: str, k: int) -> Event | None:
     return next((e for e in events if e.kind == kind and e.component == k), None)
 
@@ -260,9 +297,9 @@ def notes_at(timeline: Timeline, index: int) -> list[Note]:
     for k in np.flatnonzero(params.empty):
         event = _first(events, "emptied", int(k))
         notes.append(Note("warning", empty_sentence(int(k), event.iteration if event else None)))
-    for event in open_problems(events).values():
-        if not params.empty[event.component]:
-            notes.append(Note("warning", f"At iteration {event.iteration}: {event.message}"))
+    collapsed = [e for e in open_problems(events).values() if not params.empty[e.component]]
+    if collapsed:
+        notes.append(Note("warning", collapsed_sentence(collapsed)))
     for event in events:
         if event.kind == "reseeded":
             notes.append(Note("info", f"At iteration {event.iteration}: {event.message}"))

@@ -183,18 +183,27 @@ LABEL_CLEARANCE = (22.0, 26.0)
 # The data panel's height on a small projector screen, in pixels: what a pixel is in data
 # units for the numbers' places (a taller panel only gives them more room).
 NOMINAL_PANEL_PX = 320.0
+# The data panel's least height on a projector (1024x768 with two rows of legend), and half
+# a number's height with a little air: a number nearer the panel's edge than this is cut.
+SMALLEST_PANEL_PX = 220.0
+LABEL_HALF_HEIGHT = 14.0
 
 
-def label_positions(means: np.ndarray, per_pixel: float) -> list[str]:
+def label_positions(
+    means: np.ndarray, per_pixel: float, y_range: Sequence[float] | None = None
+) -> list[str]:
     """A Plotly ``textposition`` for every mean's number: the first place in
     :data:`LABEL_PLACES` whose number keeps clear of every other mean's marker, or the
-    clearest one. ``per_pixel``: data units per pixel."""
+    clearest one. ``per_pixel``: data units per pixel. With ``y_range`` (the data panel's
+    fixed y range) a place whose number would be cut at the panel's top or bottom is never
+    chosen while another place is inside."""
     clear_x, clear_y = (c * per_pixel for c in LABEL_CLEARANCE)
     positions = []
     for k, (x, y) in enumerate(means):
         others = np.delete(means, k, axis=0)
-        best, best_score = LABEL_PLACES[0][0], -1.0
-        for name, dx, dy in LABEL_PLACES:
+        places = [p for p in LABEL_PLACES if y_range is None or inside_panel(y, p[2], y_range)]
+        best, best_score = (places or LABEL_PLACES)[0][0], -1.0
+        for name, dx, dy in places:
             gaps = np.maximum(
                 np.abs(x + dx * per_pixel - others[:, 0]) / clear_x,
                 np.abs(y + dy * per_pixel - others[:, 1]) / clear_y,
@@ -209,10 +218,29 @@ def label_positions(means: np.ndarray, per_pixel: float) -> list[str]:
     return positions
 
 
-def means_update(params: MixtureParams, decimals: int, per_pixel: float | None = None) -> dict:
+def inside_panel(y: float, dy: float, y_range: Sequence[float]) -> bool:
+    """Whether a number ``dy`` pixels above the mean at ``y`` stays inside ``y_range``.
+
+    Measured on the smallest panel a projector gives (:data:`SMALLEST_PANEL_PX`): a pixel is
+    then the most data units, so the number fits on every larger panel too.
+    """
+    low, high = y_range
+    per_pixel = (high - low) / SMALLEST_PANEL_PX
+    centre = y + dy * per_pixel
+    half = LABEL_HALF_HEIGHT * per_pixel
+    return low <= centre - half and centre + half <= high
+
+
+def means_update(
+    params: MixtureParams,
+    decimals: int,
+    per_pixel: float | None = None,
+    y_range: Sequence[float] | None = None,
+) -> dict:
     """Markers at the means, in the components' colours and each of its own shape (colour is
     never the only cue); empty components hollow and grey. With ``per_pixel`` (data units per
-    pixel) each number is placed beside its mean where no other mean's marker is."""
+    pixel) each number is placed beside its mean where no other mean's marker is, and inside
+    ``y_range`` (the panel's y range) when given."""
     means = np.round(params.means[:, :2], decimals)
     k_range = range(params.n_components)
     empty = params.empty
@@ -231,7 +259,11 @@ def means_update(params: MixtureParams, decimals: int, per_pixel: float | None =
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
             "symbol": mean_symbols(params.n_components, empty),
         },
-        **({} if per_pixel is None else {"textposition": label_positions(means, per_pixel)}),
+        **(
+            {}
+            if per_pixel is None
+            else {"textposition": label_positions(means, per_pixel, y_range)}
+        ),
     }
 
 
@@ -280,9 +312,11 @@ def state_traces(
     decimals: int,
     with_points: bool,
     per_pixel: float | None = None,
+    y_range: Sequence[float] | None = None,
 ) -> tuple[list[dict], list[int]]:
     """The trace updates that show state ``index`` and the trace indices they replace
-    (``per_pixel``: data units per pixel, for the places of the means' numbers)."""
+    (``per_pixel``: data units per pixel, and ``y_range``: the data panel's y range, for the
+    places of the means' numbers)."""
     state: Snapshot = timeline.states[index]
     updates: list[dict] = []
     targets: list[int] = []
@@ -294,7 +328,7 @@ def state_traces(
         for level in range(len(N_STDS)):
             updates.append(ellipse_update(state.params, k, level, decimals))
             targets.append(layout.ellipse(k, level))
-    updates.append(means_update(state.params, decimals, per_pixel))
+    updates.append(means_update(state.params, decimals, per_pixel, y_range))
     targets.append(layout.means)
     updates.extend(curve_updates(timeline, index))
     targets.extend([layout.curve, layout.current, layout.converged, layout.reseeded])
@@ -302,11 +336,16 @@ def state_traces(
 
 
 def frame(
-    timeline: Timeline, index: int, layout: Layout, decimals: int, per_pixel: float | None = None
+    timeline: Timeline,
+    index: int,
+    layout: Layout,
+    decimals: int,
+    per_pixel: float | None = None,
+    y_range: Sequence[float] | None = None,
 ) -> dict:
     """The animation frame for state ``index`` (points only on the start and E states)."""
     with_points = timeline.stage(index) != "M"
-    data, traces = state_traces(timeline, index, layout, decimals, with_points, per_pixel)
+    data, traces = state_traces(timeline, index, layout, decimals, with_points, per_pixel, y_range)
     return {"name": str(index), "data": data, "traces": traces}
 
 
@@ -415,6 +454,10 @@ def curve_base_traces() -> list[dict]:
     ]
 
 
+# The share of the curve panel's height kept free above the run's highest log-likelihood
+# (plus the usual pad): the star's upper half and the word "converged" above it take about
+# 34 px, and the panel is about 220 px high on the smallest projector screen.
+CONVERGED_ROOM = 0.16
 # The iteration axis first shows this many iterations, whatever the run's length, and
 # doubles its reach whenever a state beyond it is visited (the player widens it in the
 # browser): at iteration 0 the chart must not tell how long the run will take.
@@ -438,11 +481,18 @@ def axis_ends(timeline: Timeline) -> list[float]:
 
 def curve_ranges(timeline: Timeline) -> tuple[list[float], list[float]]:
     """The curve's ranges at the start: log-likelihood fixed for the whole run, iterations
-    only up to :data:`MIN_AXIS_ITERATIONS` (the player widens them as states are visited)."""
+    only up to :data:`MIN_AXIS_ITERATIONS` (the player widens them as states are visited).
+
+    The log-likelihood range has room above the highest value for the "converged" star and
+    its word (:data:`CONVERGED_ROOM`): the curve ends at its highest, and the word above it
+    must stay inside the panel, under the legend.
+    """
     values = [s.log_likelihood for s in timeline.states if s.log_likelihood is not None]
     low, high = min(values), max(values)
     pad = max((high - low) * 0.08, abs(high) * 1e-4, 1.0)
-    return [-0.5, iteration_axis_end(0)], [low - pad, high + pad]
+    span = high - low + 2 * pad
+    top = high + pad + span * CONVERGED_ROOM / (1 - CONVERGED_ROOM)
+    return [-0.5, iteration_axis_end(0)], [low - pad, top]
 
 
 # The look of every axis on the page's charts.
@@ -533,10 +583,12 @@ def build_figure(
     decimals = round_for(x_range[1] - x_range[0])
     per_pixel = (y_range[1] - y_range[0]) / NOMINAL_PANEL_PX
     traces = base_traces(X, layout, decimals)
-    start, targets = state_traces(timeline, 0, layout, decimals, True, per_pixel)
+    start, targets = state_traces(timeline, 0, layout, decimals, True, per_pixel, y_range)
     for update, target in zip(start, targets, strict=True):
         traces[target] = merge(traces[target], update)
-    frames = [frame(timeline, i, layout, decimals, per_pixel) for i in range(len(timeline))]
+    frames = [
+        frame(timeline, i, layout, decimals, per_pixel, y_range) for i in range(len(timeline))
+    ]
     return {"data": traces, "layout": figure_layout(X, timeline, feature_names), "frames": frames}
 
 

@@ -105,8 +105,20 @@ def scrub_key(view: ViewState) -> str:
     return f"{SCRUB}-{view.cursor}-{view.furthest}"
 
 
-def reseed_buttons(description: StateDescription) -> None:
-    """One button per empty or collapsed component at the state on screen.
+RESEED_HELP = (
+    "Stuck component? Move it to the point the mixture explains worst, with a fresh round "
+    "covariance, and carry on from there. The log-likelihood curve marks it."
+)
+# Up to this many stuck components get a button each, labelled by number after "Re-seed:";
+# more get a drop-down and one button. Either way every control fits beside the slider at
+# 1024 px with the sidebar open, so none is hidden in a strip that scrolls sideways.
+MAX_RESEED_BUTTONS = 4
+RESEED_PICK = "reseed_pick"
+RESEED_CHOSEN = "reseed_chosen"
+
+
+def reseed_controls(description: StateDescription) -> None:
+    """A way to re-seed each empty or collapsed component at the state on screen.
 
     EM never repairs a component by itself; the student decides, and the curve marks it.
     """
@@ -116,27 +128,72 @@ def reseed_buttons(description: StateDescription) -> None:
     components = description.reseedable
     if not components:
         return
-    # One strip beside the slider; several buttons scroll sideways rather than wrap.
-    with st.container(horizontal=True, key=RESEEDS_KEY, gap="small", width="content"):
-        for k in components:
-            st.button(
-                f"Re-seed component {k + 1}",
-                key=f"reseed_{k}",
-                help="Stuck component? Move it to the point the mixture explains worst, with "
-                "a fresh round covariance, and carry on from there. The log-likelihood curve "
-                "marks it.",
-                on_click=request_reseed,
-                args=(k,),
-            )
+    with st.container(
+        horizontal=True,
+        key=RESEEDS_KEY,
+        gap="small",
+        width="content",
+        vertical_alignment="center",
+    ):
+        if len(components) == 1:
+            reseed_button(components[0], f"Re-seed component {components[0] + 1}")
+        elif len(components) <= MAX_RESEED_BUTTONS:
+            numbered_reseeds(components)
+        else:
+            reseed_picker(components)
 
 
-def say_refusal(view: ViewState, description: StateDescription) -> None:
-    """Why the last press did nothing, once (a toast)."""
-    if view.refused is not None:
-        sentence = description.refusals.get(view.refused)
-        if sentence:
-            st.toast(sentence)
-        view.refused = None
+def reseed_button(k: int, label: str) -> None:
+    st.button(
+        label,
+        key=f"reseed_{k}",
+        help=f"Re-seed component {k + 1}. {RESEED_HELP}",
+        on_click=request_reseed,
+        args=(k,),
+    )
+
+
+def numbered_reseeds(components: tuple[int, ...]) -> None:
+    """Compact buttons, one per component, named by its number (as on the chart)."""
+    st.markdown("**Re-seed:**", width="content")
+    for k in components:
+        reseed_button(k, str(k + 1))
+
+
+def reseed_picker(components: tuple[int, ...]) -> None:
+    """Too many stuck components for a button each: choose one, then press Re-seed."""
+    # A key per set of components: a choice made for another set cannot linger.
+    key = f"{RESEED_PICK}-{'-'.join(str(k) for k in components)}"
+    st.selectbox(
+        "Component to re-seed",
+        options=components,
+        format_func=lambda k: f"Component {k + 1}",
+        key=key,
+        label_visibility="collapsed",
+        width=170,
+    )
+    st.button(
+        "Re-seed",
+        key=RESEED_CHOSEN,
+        help=f"Re-seed the chosen component. {RESEED_HELP}",
+        on_click=reseed_chosen,
+        args=(key,),
+    )
+
+
+def reseed_chosen(key: str) -> None:
+    """Button callback: re-seed the component chosen in the drop-down ``key``."""
+    chosen = st.session_state.get(key)
+    if chosen is not None:
+        request_reseed(int(chosen))
+
+
+def take_refusal(view: ViewState, description: StateDescription) -> str | None:
+    """Why the last press did nothing, once: the player shows it first in the notes, just
+    under the buttons (a toast would cover the buttons themselves)."""
+    sentence = description.refusals.get(view.refused) if view.refused is not None else None
+    view.refused = None
+    return sentence
 
 
 @st.fragment
@@ -149,10 +206,10 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     view = current_view(run)
     follow_chart(run.key, view.cursor, view.playing)  # panels of the state on screen follow
     description = describe_state(run.timeline, view.cursor, reseeds_left())
-    say_refusal(view, description)
+    refusal = take_refusal(view, description)
     controls_row(view)
     rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
-    data = player_data(run, view, speed, rerun, page_pending())
+    data = player_data(run, view, speed, rerun, page_pending(), refusal)
     render_player(data, apply_stopped, apply_request, request_page)
     # One row of one height (see the page's CSS): the slider, or the words that stand in for
     # it, and the re-seed buttons beside it come and go without moving the chart.
@@ -161,4 +218,4 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     ):
         scrub_slider(view, run)
         if not view.playing:  # the state on screen changes under the buttons while playing
-            reseed_buttons(description)
+            reseed_controls(description)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from emapp.build.describe import browser_text
+from emapp.build.describe import browser_text, with_refusal
 from emapp.build.figures import Layout, axis_ends, panel_layouts
 from emapp.build.prepare import PreparedRun
 from emapp.build.state import ViewState, play_sequence
@@ -87,7 +87,7 @@ _PLAYER_CSS = f"""
 /* One height in every state, so the chart below never moves: the state on one line in type
    the back of the room reads; under it the log-likelihood, and beside that the notes in a
    box of fixed height (it scrolls when they are many). */
-.em-status {{ {_FONT} --em-notes-height: clamp(5.6rem, 12vh, 7.5rem); padding: 0;
+.em-status {{ {_FONT} --em-notes-height: clamp(5.8rem, 12.5vh, 7.5rem); padding: 0;
   container-type: inline-size; display: grid; column-gap: 1rem; row-gap: 0.15rem;
   grid-template-columns: 17rem minmax(0, 1fr) auto;
   grid-template-rows: auto var(--em-notes-height); align-items: start; }}
@@ -110,12 +110,29 @@ _PLAYER_CSS = f"""
 .em-keys kbd {{ display: inline-block; min-width: 1.6rem; text-align: center; padding: 0 0.35rem;
   border: 1px solid #9AA3B5; border-bottom-width: 2px; border-radius: 0.3rem;
   font-family: inherit; background: #F3F5FA; margin-right: 0.4rem; }}
-/* More notes than fit scroll, with a scrollbar always drawn so the room sees there is more. */
+/* More notes than fit scroll, a note at a time, with a thin scrollbar. Scrollbars that only
+   show while scrolling (a Mac's, a touch screen's) would not say there is more: while the
+   box can scroll further its foot fades out, cutting no line silently; at the end it does
+   not, and a box with nothing to scroll never fades (its scroll timeline is inactive). */
 .em-notes {{ grid-area: 2 / 2 / 3 / 4; display: flex; flex-direction: column; gap: 0.25rem;
   height: var(--em-notes-height); overflow-y: auto; scrollbar-width: thin;
-  scrollbar-color: #7A849A #E6E9F0; }}
+  scrollbar-color: #7A849A #E6E9F0; scroll-snap-type: y proximity; }}
+@supports (animation-timeline: scroll()) {{
+  .em-notes {{ animation: em-more-below linear both; animation-timeline: scroll(self); }}
+  /* "more" at the foot, taking no room of its own (hidden where nothing scrolls). */
+  .em-notes::after {{ content: "more \\25BE"; position: sticky; bottom: 0; flex: none;
+    align-self: flex-end; margin-top: -1.7rem; padding: 0 0.5rem; border-radius: 0.6rem;
+    background: #3B4A6B; color: #FFFFFF; font-size: 0.9rem; line-height: 1.4rem;
+    pointer-events: none; opacity: 0; animation: em-more-word linear both;
+    animation-timeline: scroll(nearest); }}
+}}
+@keyframes em-more-below {{
+  0%, 96% {{ mask-image: linear-gradient(#000 calc(100% - 1.7rem), rgba(0, 0, 0, 0.12)); }}
+  100% {{ mask-image: none; }}
+}}
+@keyframes em-more-word {{ 0%, 96% {{ opacity: 1; }} 100% {{ opacity: 0; }} }}
 .em-note {{ flex: none; font-size: 1.02rem; line-height: 1.3; padding: 0.25rem 0.7rem;
-  border-radius: 0.4rem; }}
+  border-radius: 0.4rem; scroll-snap-align: start; }}
 /* A phone: everything under each other, as long as it needs (the page scrolls there). */
 @container (max-width: 560px) {{ .em-iteration {{ white-space: normal; }} }}
 @media (max-width: 640px) {{
@@ -187,6 +204,7 @@ def player_data(
     speed: float,
     rerun: int = 0,
     ask_for_page: bool = False,
+    refusal: str | None = None,
 ) -> dict:
     """Everything the browser needs, all small (the frames themselves are in the chart).
 
@@ -196,6 +214,8 @@ def player_data(
     when nothing else changed: after a playback the server's cursor always wins.
     ``ask_for_page``: the page is the chart-first one, and the browser should ask for the
     rest once the chart is drawn.
+    ``refusal``: why the last press did nothing, said first in the notes of the state on
+    screen (this once).
     """
     timeline = run.timeline
     glide_ms, hold_ms = frame_timing(speed)
@@ -221,7 +241,7 @@ def player_data(
         "hold_ms": hold_ms,
         "step_ms": STEP_MS,
         "step_hold_ms": STEP_HOLD_MS,
-        **browser_text(run.descriptions),
+        **with_refusal(browser_text(run.descriptions), view.cursor, refusal),
         "traces": trace_indices(timeline.states[0].params.n_components),
     }
 
