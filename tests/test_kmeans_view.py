@@ -17,6 +17,7 @@ from emapp.build.kmeans_view import (
     kmeans,
     match_labels,
     nearest,
+    panel_titles,
 )
 from emapp.build.presets import preset_by_name
 from emapp.build.timeline import ModelSettings, compute_timeline
@@ -110,5 +111,21 @@ def test_both_panels_show_markup_in_names_as_written(X) -> None:
     figure = comparison_figure(X, comparison, MARKUP)
     for axis in ("xaxis", "xaxis2"):
         assert figure.layout[axis].title.text == ESCAPED[0]
-    for axis in ("yaxis", "yaxis2"):
-        assert figure.layout[axis].title.text == ESCAPED[1]
+    assert figure.layout.yaxis.title.text == ESCAPED[1]
+
+
+def test_titles_and_axis_numbers_fit_panels_300_pixels_wide(X) -> None:
+    """At 1024 pixels the one-line titles ran into each other and the right panel's y title
+    and numbers landed on the left panel."""
+    timeline = compute_timeline(X, ModelSettings(n_components=4, seed=0))
+    comparison = compare(X, timeline.states[0].params.means, timeline.states[-1].params)
+    figure = comparison_figure(X, comparison)
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    assert titles == list(panel_titles(comparison))
+    assert titles[0].endswith(f"<br>({comparison.kmeans.n_iter} iterations)")
+    # 19-pixel type is about 9 pixels a character: 33 characters fill 290 of 300 pixels.
+    assert max(len(line) for title in titles for line in title.split("<br>")) <= 33
+    assert figure.layout.yaxis2.showticklabels is False
+    assert not figure.layout.yaxis2.title.text
+    # Both panels show the same range, so the left panel's numbers are the right one's.
+    assert figure.layout.yaxis.range == figure.layout.yaxis2.range

@@ -286,3 +286,80 @@ def test_a_phone_shows_the_chart_with_the_sidebar_closed(chromium, app_url) -> N
         assert chart["b"] - chart["t"] >= 500, "tall enough for both panels"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (1280, 720), (1920, 1080)])
+def test_every_reseed_control_is_on_screen_and_the_notes_say_there_is_more(
+    chromium, app_url, width, height
+) -> None:
+    """50 points and 10 components: five collapse. Every re-seed control is whole on the
+    screen (none in a strip that scrolls sideways), and notes that overflow their box say so."""
+    context, page = open_page(chromium, app_url, width, height)
+    try:
+        page.goto(f"{app_url}/?points=50&k=10&seed=4")
+        page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .point")
+        settle(page)
+        press(page, "Run to convergence")
+        page.locator(".st-key-em-reseeds button").first.wait_for()
+        found = measure(page, f"5-reseeds-{width}")
+        # Ten crowded means cannot all keep their numbers off each other's markers; no
+        # label or word on the chart is cut, though ("converged" and "5" were, at the top).
+        assert found["cut"] == [] and found["clipped"] == [], found
+        controls = page.locator(
+            ".st-key-em-reseeds [data-testid^=stBaseButton], "
+            ".st-key-em-reseeds [data-testid=stSelectbox] >> visible=true"
+        )
+        assert controls.count() >= 2
+        for i in range(controls.count()):
+            box = controls.nth(i).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"control {i} cut"
+            assert box["y"] + box["height"] <= height
+        strip = page.locator(".st-key-em-scrub-row > div:has(.st-key-em-reseeds)")
+        assert strip.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "scrolls sideways"
+        # Two notes (the collapsed components, the end) overflow the box: "more" shows.
+        more = page.evaluate(
+            """() => { const box = window.__emPlayer.status.querySelector('.em-notes');
+            const more = getComputedStyle(box, '::after').opacity;
+            return [box.scrollHeight > box.clientHeight + 1, Number(more)]; }"""
+        )
+        assert more[1] == (1 if more[0] else 0), more
+    finally:
+        context.close()
+
+
+# Every formula's right edge against its column's (or the main block's): a formula wider
+# than its column is cut off there, and KaTeX gives no sign of it.
+FORMULAS_CUT = """() => {
+  const out = [];
+  for (const e of document.querySelectorAll("[data-testid='stMain'] .katex-display")) {
+    // The display box is as wide as its column; what it draws ends at its last glyph.
+    let right = 0;
+    for (const part of e.querySelectorAll(".katex-html .base")) {
+      right = Math.max(right, part.getBoundingClientRect().right);
+    }
+    if (right === 0) continue;
+    const home = e.closest("[data-testid='stColumn']")
+      || e.closest("[data-testid='stMainBlockContainer']");
+    const edge = home.getBoundingClientRect().right;
+    if (right > edge + 1) {
+      out.push(`'${e.textContent.slice(0, 30)}' ends at ${Math.round(right)} > ${edge}`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_every_formula_fits_its_column_at_1024(chromium, app_url) -> None:
+    """The "How EM works" panel beside the chart and the worked example's numbers, at the
+    smallest projector size (its M-step formula ran 80 px past the panel's edge)."""
+    context, page = open_page(chromium, app_url, 1024, 768)
+    try:
+        assert page.evaluate(FORMULAS_CUT) == [], "first page"
+        press(page, "Step")
+        wait_for_status(page, r"Iteration 1")
+        page.get_by_role("tab", name="Worked example").click()
+        page.get_by_text("E-step: which component explains point").wait_for()
+        settle(page)
+        assert page.evaluate(FORMULAS_CUT) == [], "worked example"
+    finally:
+        context.close()

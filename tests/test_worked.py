@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from emapp.build.blobs import BlobSettings, make_blobs
 from emapp.build.timeline import REG_COVAR, ModelSettings, compute_timeline
 from emapp.build.worked import (
+    LINE_BREAK,
+    TERMS_PER_LINE,
     component_table,
     log_component_densities,
+    log_space_latex,
     mean_latex,
     mean_update,
     next_states,
@@ -123,14 +128,55 @@ def test_latex_shows_the_actual_numbers(X, timeline) -> None:
     example = worked_example(X, timeline, 1, point=7)
     numbers = example.e_step
     k = example.mean.component
-    text = responsibility_latex(numbers, k)
-    assert text.endswith(probability(float(numbers.resp[k])))
-    assert number(float(numbers.joint[k]), 3) in text
+    formula, numbers_line = lines(responsibility_latex(numbers, k))
+    assert r"\sum_j" in formula
+    assert numbers_line.endswith(probability(float(numbers.resp[k])))
+    assert number(float(numbers.joint[k]), 3) in numbers_line
     assert sum_to_one_latex(numbers).endswith("= 1")
     table = component_table(numbers)
     assert list(table["component"]) == ["1", "2", "3"]
     assert {"weight π_k", "density N(x | μ_k, Σ_k)", "responsibility r_ik"} <= set(table.columns)
     np.testing.assert_allclose(table["responsibility r_ik"], numbers.resp)
+
+
+def lines(latex: str) -> list[str]:
+    """The lines of an ``aligned`` derivation, without the environment around them."""
+    assert latex.startswith(r"\begin{aligned}") and latex.endswith(r"\end{aligned}")
+    body = latex.removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
+    return [line.strip() for line in body.split(LINE_BREAK)]
+
+
+# At 1024 pixels the one-line derivations ran off the page, cutting off their results.
+
+
+def test_the_new_mean_is_written_on_three_lines_ending_with_the_result(X, timeline) -> None:
+    example = worked_example(X, timeline, 1, point=40, component=0)
+    update = example.mean
+    formula, terms, result = lines(mean_latex(update, 40))
+    assert formula.startswith(r"\mu_{1}^{\text{new}} &=") and r"\sum_i" in formula
+    assert terms.startswith("&=") and r"r_{41,1}" in terms and vector(update.mean) not in terms
+    assert result.startswith("&=") and result.endswith(vector(update.mean))
+    assert vector(update.weighted_sum) in result
+
+
+def test_the_log_space_responsibility_puts_its_numbers_on_a_second_line(X, timeline) -> None:
+    numbers = worked_example(X, timeline, 1, point=7).e_step
+    formula, numbers_line = lines(log_space_latex(numbers, 0))
+    assert r"\log p(x_{8})" in formula
+    assert numbers_line.startswith("&=")
+    assert numbers_line.endswith(number(float(numbers.log_joint[0] - numbers.log_prob)))
+
+
+def test_many_responsibilities_add_up_to_one_over_several_lines(X) -> None:
+    params = initial_params(X, 8, "full", "random", random_state=3)
+    numbers = point_e_step(X, params, 5)
+    written = lines(sum_to_one_latex(numbers))
+    assert len(written) == 2
+    assert written[0].startswith(r"\sum_k r_{6,k} &=") and written[1].startswith(r"&\quad +")
+    assert written[1].endswith("= 1")
+    shown = [term for line in written for term in re.findall(r"\d\.\d{4}", line)]
+    assert shown == [probability(float(r)) for r in numbers.resp]
+    assert all(len(re.findall(r"\d\.\d{4}", line)) <= TERMS_PER_LINE for line in written)
 
 
 def test_number_formatting() -> None:

@@ -21,6 +21,8 @@ from emapp.build.worked import log_component_densities, log_sum_exp
 from emcore import MixtureParams
 
 GRID_SIZE = 240
+# The formula over the map (LaTeX, for st.latex).
+DENSITY_FORMULA = r"p(x) = \sum_k \pi_k\, \mathcal{N}(x \mid \mu_k, \Sigma_k)"
 # Light to dark slate: neutral, so the components' colours on the points stay readable.
 DENSITY_SCALE = [
     [0.0, "#FFFFFF"],

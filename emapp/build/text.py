@@ -74,11 +74,15 @@ as weights; its ellipse takes the weighted spread of those points, and its weigh
 its share of all points. *The ellipses move, the colours stay.*
 """
 # One equation per line: the page's right column is narrow on a projector.
+# One short line each: in the page's narrow column at 1024 x 768 the covariance line, written
+# on one line with pi_k beside N_k, ran 80 px past the column's edge.
 M_STEP_FORMULA = (
     r"\begin{aligned}"
-    r"N_k &= \sum_i r_{ik}, \qquad \pi_k = \frac{N_k}{n} \\"
+    r"N_k &= \sum_i r_{ik} \\"
+    r"\pi_k &= \frac{N_k}{n} \\"
     r"\mu_k &= \frac{1}{N_k} \sum_i r_{ik} \, x_i \\"
-    r"\Sigma_k &= \frac{1}{N_k} \sum_i r_{ik} \, (x_i - \mu_k)(x_i - \mu_k)^\top"
+    r"\Sigma_k &= \frac{1}{N_k} \sum_i r_{ik} \, (x_i - \mu_k) \\"
+    r"&\qquad \times (x_i - \mu_k)^\top"
     r"\end{aligned}"
 )
 CLOSING_TEXT = """

@@ -35,6 +35,11 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 SHOWN_TERMS = 2
 # Up to this many components the E-step's denominator lists every term.
 MAX_WRITTEN_TERMS = 5
+# Responsibilities written on one line of the sum that shows they add up to 1.
+TERMS_PER_LINE = 5
+# Between the lines of a derivation, to keep one line's fraction off the next. KaTeX takes
+# the size as the least depth of the line above, not as extra space: 1.2em clears a fraction.
+LINE_BREAK = r" \\[1.2em] "
 
 
 # -- the computation --------------------------------------------------------------------------
@@ -281,8 +286,17 @@ def point_latex(e_numbers: PointEStep) -> str:
     return rf"x_{{{e_numbers.point + 1}}} = {vector(e_numbers.x)}"
 
 
+def aligned(*lines: str) -> str:
+    """Lines of one derivation, one under the other, lined up on their ``&=``.
+
+    A derivation written on one line runs off the page at a projector's 1024 pixels, and
+    KaTeX never breaks a line by itself.
+    """
+    return r"\begin{aligned}" + LINE_BREAK.join(lines) + r"\end{aligned}"
+
+
 def responsibility_latex(e_numbers: PointEStep, k: int) -> str:
-    """``r_ik`` with the formula, then the actual numbers, then the result."""
+    """``r_ik`` with the formula, then (a line below) the actual numbers and the result."""
     i, joint = e_numbers.point, e_numbers.joint
     indices = range(e_numbers.n_components)
     if e_numbers.n_components <= MAX_WRITTEN_TERMS:
@@ -290,29 +304,42 @@ def responsibility_latex(e_numbers: PointEStep, k: int) -> str:
     else:
         written = " + ".join(number(float(joint[j]), 3) for j in range(MAX_WRITTEN_TERMS - 1))
         denominator = rf"{written} + \cdots"
-    return (
-        rf"r_{{{i + 1},{k + 1}}} = \frac{{{joint_symbol(i, k)}}}"
-        rf"{{\sum_j \pi_j\,\mathcal{{N}}(x_{{{i + 1}}} \mid \mu_j, \Sigma_j)}}"
-        rf" = \frac{{{number(float(joint[k]), 3)}}}{{{denominator}}}"
-        rf" = {probability(float(e_numbers.resp[k]))}"
+    return aligned(
+        rf"r_{{{i + 1},{k + 1}}} &= \frac{{{joint_symbol(i, k)}}}"
+        rf"{{\sum_j \pi_j\,\mathcal{{N}}(x_{{{i + 1}}} \mid \mu_j, \Sigma_j)}}",
+        rf"&= \frac{{{number(float(joint[k]), 3)}}}{{{denominator}}}"
+        rf" = {probability(float(e_numbers.resp[k]))}",
     )
 
 
 def log_space_latex(e_numbers: PointEStep, k: int) -> str:
-    """The same responsibility in log space, the way the engine computes it."""
+    """The same responsibility in log space, the way the engine computes it: the formula,
+    then the numbers on the line below."""
     i = e_numbers.point
-    return (
-        rf"\log r_{{{i + 1},{k + 1}}} = \log\big({joint_symbol(i, k)}\big) - \log p(x_{{{i + 1}}})"
-        rf" = {number(float(e_numbers.log_joint[k]))} - ({number(e_numbers.log_prob)})"
-        rf" = {number(float(e_numbers.log_joint[k] - e_numbers.log_prob))}"
+    return aligned(
+        rf"\log r_{{{i + 1},{k + 1}}} &= \log\big({joint_symbol(i, k)}\big)"
+        rf" - \log p(x_{{{i + 1}}})",
+        rf"&= {number(float(e_numbers.log_joint[k]))} - ({number(e_numbers.log_prob)})"
+        rf" = {number(float(e_numbers.log_joint[k] - e_numbers.log_prob))}",
     )
 
 
 def sum_to_one_latex(e_numbers: PointEStep) -> str:
-    """``sum_k r_ik = 0.9812 + 0.0188 + 0.0000 = 1``."""
+    """``sum_k r_ik = 0.9812 + 0.0188 + 0.0000 = 1``, on more lines for many components
+    (eight terms on one line ran off the page at 1024 pixels)."""
     i = e_numbers.point
-    terms = " + ".join(probability(float(r)) for r in e_numbers.resp)
-    return rf"\sum_k r_{{{i + 1},k}} = {terms} = {number(float(e_numbers.resp.sum()), 6)}"
+    terms = [probability(float(r)) for r in e_numbers.resp]
+    rows = [
+        " + ".join(terms[start : start + TERMS_PER_LINE])
+        for start in range(0, len(terms), TERMS_PER_LINE)
+    ]
+    total = number(float(e_numbers.resp.sum()), 6)
+    if len(rows) == 1:
+        return rf"\sum_k r_{{{i + 1},k}} = {rows[0]} = {total}"
+    first = rf"\sum_k r_{{{i + 1},k}} &= {rows[0]}"
+    return aligned(
+        first, *(rf"&\quad + {row}" for row in rows[1:-1]), rf"&\quad + {rows[-1]} = {total}"
+    )
 
 
 def mean_latex(update: MeanUpdate, point: int) -> str:
@@ -331,11 +358,13 @@ def mean_latex(update: MeanUpdate, point: int) -> str:
         written.append(rf"\underbrace{{{probability(r)}}}_{{r_{{{i + 1},{k}}}}}{vector(x, 3)}")
         previous = i
     written.append(r"\cdots")
-    return (
-        rf"\mu_{{{k}}}^{{\text{{new}}}} = \frac{{\sum_i r_{{i,{k}}}\, x_i}}{{N_{{{k}}}}}"
-        rf" = \frac{{{' + '.join(written)}}}{{{number(update.n_k)}}}"
-        rf" = \frac{{{vector(update.weighted_sum)}}}{{{number(update.n_k)}}}"
-        rf" = {vector(update.mean)}"
+    # Three lines: the formula, the sum written out, the result. On one line the result,
+    # the number the student wants, was cut off at 1024 pixels.
+    return aligned(
+        rf"\mu_{{{k}}}^{{\text{{new}}}} &= \frac{{\sum_i r_{{i,{k}}}\, x_i}}{{N_{{{k}}}}}",
+        rf"&= \frac{{{' + '.join(written)}}}{{{number(update.n_k)}}}",
+        rf"&= \frac{{{vector(update.weighted_sum)}}}{{{number(update.n_k)}}}"
+        rf" = {vector(update.mean)}",
     )
 
 

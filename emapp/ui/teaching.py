@@ -21,7 +21,7 @@ import streamlit as st
 
 from emapp.build.colors import component_hex
 from emapp.build.covariance_models import mclust_name, model_words, short_name
-from emapp.build.density import density_figure
+from emapp.build.density import DENSITY_FORMULA, density_figure
 from emapp.build.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
 from emapp.build.prepare import PreparedRun
 from emapp.build.presets import PRESET_NAMES, is_applied, preset_by_name, session_values
@@ -296,6 +296,9 @@ def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
             params = run.timeline.states[index].params
             figure = point_figure(run.X, params, point, run.feature_names)
             st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="worked_point_chart")
+    # The table at full width: beside the map its last column, the responsibility, was cut
+    # off at 1280 pixels and more at 1024.
+    show_component_table(example)
     show_responsibility(example, k)
     show_m_step(example, run)
 
@@ -322,11 +325,14 @@ def worked_controls(run: PreparedRun, index: int) -> tuple[int, int]:
 
 def show_e_step(example: WorkedExample) -> None:
     numbers = example.e_step
-    st.html(TABLE_CSS)
     st.markdown(f"##### E-step: which component explains point {numbers.point + 1}?")
     st.latex(E_STEP_FORMULA)
     st.latex(point_latex(numbers))
-    st.table(styled_components(component_table(numbers)))
+
+
+def show_component_table(example: WorkedExample) -> None:
+    st.html(TABLE_CSS)
+    st.table(styled_components(component_table(example.e_step)))
 
 
 def show_responsibility(example: WorkedExample, k: int) -> None:
@@ -468,9 +474,11 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
         show_points = st.toggle("Show the points", True, key=DENSITY_POINTS_KEY)
         index = run.timeline.last if source == "end" else live_cursor(run, cursor)
         st.caption(run.descriptions[index].label)
-        st.latex(r"p(x) = \sum_k \pi_k\, \mathcal{N}(x \mid \mu_k, \Sigma_k)")
         st.markdown(DENSITY_TEXT)
     with chart:
+        # Above the map it describes: in the narrow column beside it the formula was cut
+        # off at 1024 pixels.
+        st.latex(DENSITY_FORMULA)
         figure = cached_density(run.version, index, bool(log_scale), bool(show_points), run)
         st.plotly_chart(figure, theme=None, config=CHART_CONFIG, key="density_chart")
 
