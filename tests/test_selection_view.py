@@ -13,6 +13,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from emapp.build.blobs import BlobSettings, make_blobs
 from emapp.build.covariance_models import MODEL_CHOICES, mclust_name
 from emapp.build.selection_view import (
+    FITS_DECIMALS,
     KMAX_LIMIT,
     PANELS,
     PATTERN_STYLES,
@@ -20,6 +21,7 @@ from emapp.build.selection_view import (
     best_sentence,
     compare_models,
     data_digest,
+    fits_table,
     focused_range,
     model_style,
     panel_of,
@@ -214,3 +216,16 @@ def test_the_y_axis_leaves_far_worse_values_off_the_top() -> None:
     figure = selection_figure(pd.DataFrame(rows).assign(status="ok", aic=0.0), "bic")
     assert figure.layout.yaxis.title.text == "BIC (lower is better), worse ones off the top"
     assert figure.layout.yaxis.range[1] < 2000.0
+
+
+def test_the_all_fits_table_puts_what_decides_first_with_one_decimal(result) -> None:
+    """Status before the words (a narrow screen cut the status), and -4175.0, not -4175
+    beside -4208.8."""
+    outcome, _ = result
+    shown = fits_table(outcome.table)
+    assert list(shown.columns)[:5] == ["model", "K", "status", "BIC", "AIC"]
+    assert list(shown.columns)[-1] == "covariances"
+    for name in FITS_DECIMALS:
+        values = shown[name].dropna().to_numpy()
+        np.testing.assert_allclose(values, np.round(values, 1))
+    assert shown["model"].iloc[0] in {"EII", "VII", "EEI"} and len(shown) == len(outcome.table)

@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emapp.build.covariance_models import MODEL_CHOICES, mclust_name, model_label, short_name
+from emapp.build.covariance_models import (
+    MODEL_CHOICES,
+    mclust_name,
+    model_label,
+    model_words,
+    short_name,
+)
 from emapp.build.figures import AXIS_STYLE, FONT
 from emcore import select_model
 
@@ -370,3 +376,29 @@ def selection_figure(
         **axes,
     )
     return figure
+
+
+# The "All fits" table: what decides first (model, K, whether the fit is sound, the
+# criteria), the words last, so a narrow screen cuts the words, not the status.
+FITS_COLUMNS: dict[str, str] = {
+    "letters": "model",
+    "n_components": "K",
+    "status": "status",
+    "bic": "BIC",
+    "aic": "AIC",
+    "log_likelihood": "log-likelihood",
+    "n_parameters": "parameters",
+    "words": "covariances",
+}
+FITS_DECIMALS: tuple[str, ...] = ("BIC", "AIC", "log-likelihood")
+
+
+def fits_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Every fit of a comparison, one row each, under the headers of :data:`FITS_COLUMNS`;
+    the criteria and log-likelihoods rounded to one decimal (:data:`FITS_DECIMALS`)."""
+    table = table.assign(
+        letters=[mclust_name(name) for name in table["covariance_type"]],
+        words=[model_words(name) for name in table["covariance_type"]],
+    )
+    shown = table[list(FITS_COLUMNS)].rename(columns=FITS_COLUMNS)
+    return shown.round({name: 1 for name in FITS_DECIMALS})

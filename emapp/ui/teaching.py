@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from emapp.build.colors import component_hex
-from emapp.build.covariance_models import mclust_name, model_words, short_name
+from emapp.build.covariance_models import model_words, short_name
 from emapp.build.density import DENSITY_FORMULA, density_figure
 from emapp.build.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
 from emapp.build.prepare import PreparedRun
@@ -28,6 +28,7 @@ from emapp.build.presets import PRESET_NAMES, is_applied, preset_by_name, sessio
 from emapp.build.selection_view import (
     CRITERIA,
     DEFAULT_KMAX,
+    FITS_DECIMALS,
     KMAX_LIMIT,
     MODELS,
     N_INIT,
@@ -36,6 +37,7 @@ from emapp.build.selection_view import (
     best_sentence,
     compare_models,
     data_digest,
+    fits_table,
     selection_figure,
 )
 from emapp.build.text import E_STEP_FORMULA, M_STEP_FORMULA
@@ -228,7 +230,13 @@ def show_comparison(result: SelectionResult, current: tuple[str, int]) -> None:
     if best is not None:
         use_model_button(str(best["covariance_type"]), int(best["n_components"]), current)
     with st.expander("All fits"):
-        st.dataframe(selection_table(table), hide_index=True)
+        # One decimal everywhere (-4175.0, not -4175 beside -4208.8).
+        decimals = st.column_config.NumberColumn(format="%.1f")
+        st.dataframe(
+            fits_table(table),
+            hide_index=True,
+            column_config={name: decimals for name in FITS_DECIMALS},
+        )
 
 
 def use_model_button(covariance_type: str, k: int, current: tuple[str, int]) -> None:
@@ -243,24 +251,6 @@ def use_model_button(covariance_type: str, k: int, current: tuple[str, int]) -> 
         help=f"Sets Components K and Covariance type in the sidebar: {short_name(covariance_type)} "
         f"is {model_words(covariance_type)}.",
     )
-
-
-def selection_table(table: pd.DataFrame) -> pd.DataFrame:
-    table = table.assign(
-        letters=[mclust_name(name) for name in table["covariance_type"]],
-        words=[model_words(name) for name in table["covariance_type"]],
-    )
-    columns = {
-        "letters": "model",
-        "words": "covariances",
-        "n_components": "K",
-        "log_likelihood": "log-likelihood",
-        "n_parameters": "parameters",
-        "bic": "BIC",
-        "aic": "AIC",
-        "status": "status",
-    }
-    return table[list(columns)].rename(columns=columns).round(1)
 
 
 # -- the worked example -----------------------------------------------------------------------
