@@ -407,7 +407,7 @@ class DaskEM(EM):
         )
         self._current: Pass | None = None
         self._collapsed: set[int] = set()
-        self._record(resp=None, events=self._degeneracy_events(self.params))
+        self._record(resp=None, events=self._degeneracy_events(None))
 
     @property
     def column_variances(self) -> np.ndarray:

@@ -211,7 +211,7 @@ class EM:
         # A start can already be collapsed (k-means may put repeated values in a cluster of
         # their own): said at iteration 0, or it would never be said.
         self._collapsed: set[int] = set()
-        self._record(resp=None, events=self._degeneracy_events(self.params))
+        self._record(resp=None, events=self._degeneracy_events(None))
 
     # -- the two halves ---------------------------------------------------------------------
 
@@ -435,18 +435,22 @@ class EM:
             ),
         )
 
-    def _degeneracy_events(self, previous: MixtureParams) -> tuple[Event, ...]:
+    def _degeneracy_events(self, previous: MixtureParams | None) -> tuple[Event, ...]:
+        """Components that became empty or collapsed since ``previous`` (None: at the start,
+        where an empty component, of weight 0 from the start, is said once too)."""
         events = []
         empty = self.params.empty
-        newly_empty = np.flatnonzero(empty & ~previous.empty) if empty.any() else ()
+        before = np.zeros_like(empty) if previous is None else previous.empty
+        newly_empty = np.flatnonzero(empty & ~before) if empty.any() else ()
+        what = "has no points from the start" if previous is None else "lost all its points"
         for k in newly_empty:
             events.append(
                 Event(
                     self.iteration,
                     "emptied",
                     int(k),
-                    f"Component {k + 1} lost all its points: it keeps its place with weight 0 "
-                    "and no longer takes part (re-seed it to try again).",
+                    f"Component {k + 1} {what}: it keeps its place with weight 0 and no longer "
+                    "takes part (re-seed it to try again).",
                 )
             )
         collapsed = self._collapsed_components(self.params)

@@ -146,3 +146,17 @@ def test_an_elimination_that_overflows_in_the_agglomeration_warns_nothing():
         warnings.simplefilter("error", RuntimeWarning)
         selection = select_model(load_wine().data, [3], ["VVV"])
     assert selection.best is not None
+
+
+def test_a_component_empty_from_the_start_is_said_at_iteration_0():
+    """A start can hold a component of weight 0 (k-means with more clusters than distinct
+    points): it was never said, since it had not *become* empty."""
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]]), 20, axis=0)
+    params = GaussianMixture(3, random_state=0).fit(X).params_
+    start = params.replace(weights=np.array([0.5, 0.5, 0.0]))
+    run = EM(X, start, reg_covar=1e-6)
+    emptied = [event for event in run.events if event.kind == "emptied"]
+    assert [(event.iteration, event.component) for event in emptied] == [(0, 2)]
+    assert "has no points from the start" in emptied[0].message
+    run.run()
+    assert [event.component for event in run.events if event.kind == "emptied"] == [2]
