@@ -102,6 +102,11 @@ def test_the_keys_press_the_buttons(page) -> None:
     assert not page.locator(".em-keys-list").is_visible()
     key(page, "r", "Iteration 0 · starting point", 0)
 
+    # A slider takes arrows, not letters: after moving one, s steps without a click away.
+    page.get_by_role("slider", name="Components K").focus()
+    key(page, "e", "Iteration 0 · E-step done", 1)
+    key(page, "r", "Iteration 0 · starting point", 0)
+
 
 def test_the_iteration_axis_grows_with_the_states_visited(page) -> None:
     page.wait_for_selector(POINTS)

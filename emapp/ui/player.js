@@ -729,16 +729,19 @@ function listenForSteps(reg) {
 // presses Play or Pause, and the arrows move one state back or forward. A key presses a
 // button the way the mouse does (pointer-down, then click), so it takes the very path of a
 // click: the browser moves the chart and Python follows the numbered request. Keys are
-// left alone while typing or when a widget uses them (boxes, sliders, lists, tabs), and
-// with Ctrl, Alt or Meta. The page lives in the top document (components are not in
+// left alone while typing or when a widget uses them (boxes and lists take letters; sliders,
+// tabs and radios their arrows), and with Ctrl, Alt or Meta. A slider takes no letters, so
+// "move K, press s" works without clicking away first. The page lives in the top document (components are not in
 // iframes here; if they were, the listener would go on the parent window, same origin).
 const TYPING = [
   "input", "textarea", "select", "[contenteditable='']", "[contenteditable='true']",
   "[role='textbox']", "[role='combobox']", "[role='listbox']", "[role='option']",
-  "[role='slider']", "[role='spinbutton']", "[role='menu']", "[role='menuitem']",
+  "[role='spinbutton']", "[role='menu']", "[role='menuitem']",
   "[data-baseweb='select']", "[data-baseweb='input']", "[data-baseweb='textarea']",
 ].join(", ");
-const OWN_ARROWS = "[role='tab'], [role='tablist'], [role='radio'], [role='radiogroup']";
+// Streamlit's sliders are a hidden <input type="range"> (react-aria) or a role="slider".
+const SLIDER = "input[type='range'], [role='slider']";
+const OWN_ARROWS = `[role='tab'], [role='tablist'], [role='radio'], [role='radiogroup'], ${SLIDER}`;
 
 function hostWindow() {
   try {
@@ -755,7 +758,8 @@ function keyOrigin(event) {
 }
 
 function typingIn(origin) {
-  return Boolean(origin && (origin.isContentEditable || origin.closest(TYPING)));
+  if (!origin || (origin.matches && origin.matches(SLIDER))) return false;
+  return Boolean(origin.isContentEditable || origin.closest(TYPING));
 }
 
 // Press the Streamlit button with key `key` as a mouse does; false if there is none to press.
