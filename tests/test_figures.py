@@ -240,3 +240,18 @@ def test_the_curve_keeps_room_above_its_top_for_the_converged_word() -> None:
     _, (low, high) = curve_ranges(timeline)
     assert (high - max(values)) / (high - low) >= CONVERGED_ROOM
     assert low < min(values)
+
+
+def test_log_likelihood_ticks_have_the_decimals_their_steps_need() -> None:
+    """A curve from -20.9 to -20.2 had ticks -20, -20, -21, -21 at no decimals."""
+    from emapp.build.figures import tick_format
+
+    assert tick_format([-1500.0, -400.0]) == ",.0f"
+    assert tick_format([-20.9, -20.2]) == ",.1f"  # steps of 0.14
+    assert tick_format([-20.95, -20.9]) == ",.2f"  # steps of 0.01
+    assert tick_format([3.0, 3.0]) == ",.0f"
+    for low, high in ([-20.9, -20.2], [-1.234, -1.2], [100.0, 101.0]):
+        step = (high - low) / 5
+        fmt = tick_format([low, high])
+        values = [format(low + i * step, fmt[1:]) for i in range(6)]
+        assert len(set(values)) == 6, values

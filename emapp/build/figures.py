@@ -18,6 +18,7 @@ M-step moves the ellipses and keeps the colours: the two halves of EM look diffe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -506,6 +507,15 @@ AXIS_STYLE = {
 }
 
 
+def tick_format(value_range: list[float], ticks: int = 5) -> str:
+    """A thousands-separated format with as many decimals as ``ticks`` steps across
+    ``value_range`` need to differ: ",.0f" printed -20, -20, -21, -21 on a curve that
+    climbed from -20.9 to -20.2."""
+    step = abs(value_range[1] - value_range[0]) / ticks
+    decimals = 0 if step >= 1 or step <= 0 else min(6, math.ceil(-math.log10(step)))
+    return f",.{decimals}f"
+
+
 def axis(title: str, value_range: list[float], **extra: object) -> dict:
     """An axis in the page's style titled ``title``, which is plain text (often a column
     name from an uploaded file): Plotly must not read it as markup or a template."""
@@ -539,7 +549,11 @@ def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
         # Its ticks and title on the right, in the figure's margin (which Plotly widens to
         # hold them): on the left they would reach into the data panel.
         "yaxis2": axis(
-            "log-likelihood (total)", ll_range, anchor="x2", side="right", tickformat=",.0f"
+            "log-likelihood (total)",
+            ll_range,
+            anchor="x2",
+            side="right",
+            tickformat=tick_format(ll_range),
         ),
         "legend": {
             "orientation": "h",
