@@ -251,7 +251,14 @@ def collapsed_sentence(events: Sequence[Event]) -> str:
     """One sentence for every collapsed component: the notes' box has one height, and five
     sentences that differ only in a number would push the end note out of sight."""
     if len(events) == 1:
-        return f"At iteration {events[0].iteration}: {events[0].message}"
+        # In a student's words: emcore's own message names reg_covar, a setting the page
+        # does not show.
+        event = events[0]
+        return (
+            f"At iteration {event.iteration}: component {event.component + 1} collapsed onto "
+            "too few points. Its ellipse is a needle that only a tiny floor under its "
+            "variances holds open."
+        )
     events = sorted(events, key=lambda e: e.iteration)
     iterations = sorted({e.iteration for e in events})
     return (
