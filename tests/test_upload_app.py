@@ -64,6 +64,16 @@ def table(at: AppTest) -> dict:
     raise AssertionError("no parameter table on the page")
 
 
+def notes_on_screen(at: AppTest) -> list[list[str]]:
+    """The notes the player shows under the status line, as ``[kind, sentence]`` pairs."""
+    for element in at.main:
+        data = getattr(element.proto, "json", None) if element.type == "bidi_component" else None
+        if data and json.loads(data).get("role") == "player":
+            player = json.loads(data)
+            return player["notes"][player["notes_index"][player["target"]]]
+    raise AssertionError("no player on the page")
+
+
 def captions(at: AppTest) -> str:
     """The captions' text as the browser shows it."""
     return " ".join(shown(c.value) for c in at.caption)
@@ -81,6 +91,10 @@ def test_good_upload_then_broken_upload_keeps_the_fit() -> None:
     assert axis_titles(at) == ("eruptions", "waiting")
     assert table(at) == before
     assert "Still showing faithful.csv" in captions(at)
+    # Said on top too, once: the sidebar's red box can sit below the fold on a projector.
+    said = f"{TEXT_ONLY.name} could not be used (the sidebar says why); still showing faithful.csv."
+    assert notes_on_screen(at)[:1] == [["info", said]]
+    assert ["info", said] not in notes_on_screen(run(at))
 
 
 def test_a_broken_first_upload_shows_only_the_error() -> None:

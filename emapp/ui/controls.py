@@ -27,6 +27,7 @@ from emapp.ui.session import (
     request_page,
     request_reseed,
     reseeds_left,
+    take_chart_note,
     take_page_request,
     take_reseed_request,
 )
@@ -206,7 +207,7 @@ def stepping_panel(run: PreparedRun, speed: float) -> None:
     view = current_view(run)
     follow_chart(run.key, view.cursor, view.playing)  # panels of the state on screen follow
     description = describe_state(run.timeline, view.cursor, reseeds_left())
-    refusal = take_refusal(view, description)
+    refusal = take_refusal(view, description) or take_chart_note()
     controls_row(view)
     rerun = st.session_state[RERUNS] = st.session_state.get(RERUNS, 0) + 1
     data = player_data(run, view, speed, rerun, page_pending(), refusal)

@@ -31,6 +31,22 @@ RESUME = "em_resume"  # the state to show once the re-seeded run is on screen
 RESEED_PENDING = "em_reseed_pending"
 # Each re-seed replays the run with one more repair: a cap keeps that work bounded.
 MAX_RESEEDS = 20
+# A sentence for the top of the notes box, once (what the sidebar said below the fold).
+CHART_NOTE = "em_chart_note"
+NOTED = "em_chart_noted"
+
+
+def leave_chart_note(sentence: str, about: object) -> None:
+    """Show ``sentence`` once, first in the notes under the buttons, for the thing ``about``
+    (a file's id): the next rerun about the same thing does not show it again."""
+    if st.session_state.get(NOTED) != about:
+        st.session_state[NOTED] = about
+        st.session_state[CHART_NOTE] = sentence
+
+
+def take_chart_note() -> str | None:
+    """The sentence left for the notes box, if any; it is shown once."""
+    return st.session_state.pop(CHART_NOTE, None)
 
 
 def current_view(run: PreparedRun) -> ViewState:

@@ -39,6 +39,7 @@ from emapp.build.tables import (
     upload_digest,
     upload_name,
 )
+from emapp.ui.session import leave_chart_note
 from emcore import DATASETS, DataError
 from emcore.bounded import READ_CSV, BoundedRead, ReadLimits
 
@@ -300,15 +301,27 @@ def upload_table() -> Table | None:
         st.error(markdown_literal(result))
         if last_good is not None:
             st.caption(f"Still showing {file_label(last_good)}, the last file that could be read.")
+            # The sidebar's red box can sit below the fold on a projector: say it on top too
+            # (plain text there, not markdown).
+            failed, kept = (short_name(name) for name in (uploaded.name, last_good.name))
+            leave_chart_note(
+                f"{failed} could not be used (the sidebar says why); still showing {kept}.",
+                about=getattr(uploaded, "file_id", uploaded.name),
+            )
         return last_good
     st.session_state[LAST_GOOD] = result
     st.caption(markdown_literal(result.summary))
     return result
 
 
+def short_name(name: str) -> str:
+    """A file's name, short and on one line, as plain text."""
+    return display_names([name], limit=60)[0]
+
+
 def file_label(table: Table) -> str:
     """A file's name as the page shows it: short, and plain text."""
-    return markdown_literal(display_names([table.name], limit=60)[0])
+    return markdown_literal(short_name(table.name))
 
 
 def dataset_picker() -> Table | None:
