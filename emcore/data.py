@@ -74,6 +74,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from emcore.validation import LARGEST_MAGNITUDE
+
 # Decimal megabytes, like the browser's own limit, so that every message says "20 MB".
 MAX_BYTES = 20_000_000
 MAX_CELLS = 2_000_000
@@ -184,6 +186,9 @@ class ReadReport:
         ``(column, cell)`` for the first few of them, for the summary.
     kept_rows_missing : int
         With ``missing="keep"``: rows kept with some (not all) kept cells missing (NaN).
+    out_of_range_cells : int
+        Cells beyond +-10^100 in kept columns (their squares leave float64's range, see
+        :data:`emcore.validation.LARGEST_MAGNITUDE`), read as missing values like infinities.
     renamed_columns : tuple of (str, str)
         ``(name in the file, name given)`` for each column whose header name an earlier
         column already had: ``a, a`` are read as ``a`` and ``a (2)``.
@@ -206,6 +211,7 @@ class ReadReport:
     unreadable_cells: int = 0
     unreadable_examples: tuple[tuple[str, str], ...] = ()
     kept_rows_missing: int = 0
+    out_of_range_cells: int = 0
 
     def summary(self) -> str:
         """One or a few plain sentences, mentioning only what happened.
@@ -232,7 +238,9 @@ class ReadReport:
             )
         unreadable = _unreadable_sentence(self.unreadable_cells, self.unreadable_examples)
         kept = _kept_missing_sentence(self.kept_rows_missing)
-        return " ".join([sentence, *kept, *unreadable, *_renaming_sentences(self.renamed_columns)])
+        huge = _out_of_range_sentence(self.out_of_range_cells)
+        renamed = _renaming_sentences(self.renamed_columns)
+        return " ".join([sentence, *kept, *unreadable, *huge, *renamed])
 
     def _dropped_phrases(self) -> list[str]:
         groups = (
@@ -256,6 +264,17 @@ class ReadReport:
             what = "missing or unreadable values" if self.unreadable_cells else "missing values"
             phrases.append(f"{_count(self.dropped_rows_missing, 'row')} with {what}")
         return phrases
+
+
+def _out_of_range_sentence(n_cells: int) -> list[str]:
+    """'1 cell is beyond 10^100 in size ...' when there are any."""
+    if not n_cells:
+        return []
+    verb = "is" if n_cells == 1 else "are"
+    return [
+        f"{_count(n_cells, 'cell')} {verb} beyond 10^100 in size, where squares and variances "
+        "leave the range of computer numbers: read as missing values."
+    ]
 
 
 def _kept_missing_sentence(n_rows: int) -> list[str]:
@@ -1027,7 +1046,10 @@ class _Table:
         if not kept:
             raise DataError(self._no_numeric_message())
         frame = pd.DataFrame({column.name: column.values for column in kept})
-        finite = np.isfinite(frame.to_numpy())
+        values = frame.to_numpy()
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > LARGEST_MAGNITUDE  # finite, but their squares are not
+        finite = np.isfinite(values) & ~huge
         n_kept_missing = 0
         if missing == "keep":
             usable = finite.any(axis=1)
@@ -1040,7 +1062,9 @@ class _Table:
         n_unreadable = sum(column.n_text for column in kept)
         _refuse_too_few_rows(len(frame), n_dropped, n_unreadable > 0)
         report = self._report(frame, encoding, kept, numeric, n_dropped)
-        frame.attrs["report"] = dataclasses.replace(report, kept_rows_missing=n_kept_missing)
+        frame.attrs["report"] = dataclasses.replace(
+            report, kept_rows_missing=n_kept_missing, out_of_range_cells=int(huge.sum())
+        )
         if label is not None:  # a built-in data set's true classes, row for row
             cells = next(column.cells for column in self.columns if column.name == label)
             frame.attrs["labels"] = np.asarray(cells[usable], dtype=str)

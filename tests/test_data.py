@@ -207,6 +207,20 @@ def test_missing_value_tokens_and_infinities_drop_their_row(token):
     assert report_of(frame).dropped_rows_missing == 1
 
 
+@pytest.mark.parametrize("cell", ["1e300", "-2e101", "1E+150"])
+def test_cells_beyond_1e100_are_missing_values_and_said(cell):
+    """Their squares leave float64's range: standardising divided by an infinite spread
+    and the app said the columns' spreads "differ by a factor of inf"."""
+    frame = read_csv(f"x,y\n1,2\n3,{cell}\n5,6\n".encode())
+    assert values(frame) == {"x": [1.0, 5.0], "y": [2.0, 6.0]}
+    report = report_of(frame)
+    assert report.dropped_rows_missing == 1 and report.out_of_range_cells == 1
+    assert "1 cell is beyond 10^100 in size" in report.summary()
+    kept = read_csv(f"x,y\n1,2\n3,{cell}\n5,6\n".encode(), missing="keep")
+    assert np.isnan(kept["y"][1]) and report_of(kept).out_of_range_cells == 1
+    assert report_of(read_csv(b"x,y\n1,2\n3,1e100\n5,6\n")).out_of_range_cells == 0
+
+
 def test_rows_of_empty_cells_are_skipped_like_blank_lines():
     frame = read_csv(b"x,y\n1,2\n,\n\n3,4\n , \n")
     assert values(frame) == {"x": [1.0, 3.0], "y": [2.0, 4.0]}
