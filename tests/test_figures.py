@@ -255,3 +255,23 @@ def test_log_likelihood_ticks_have_the_decimals_their_steps_need() -> None:
         fmt = tick_format([low, high])
         values = [format(low + i * step, fmt[1:]) for i in range(6)]
         assert len(set(values)) == 6, values
+
+
+def test_numbers_step_around_the_numbers_placed_before_them() -> None:
+    """Means close together: a later number must not sit on an earlier one (with ten
+    crowded components "5" beside "3" read as "53"). Found by search: with these means the
+    second number went "top left", onto the first's "top right"."""
+    from emapp.build.figures import LABEL_CLEARANCE, LABEL_PLACES, label_positions
+
+    per_pixel = 0.01
+    means = np.array([[0.49, 0.58], [0.43, 0.75], [0.65, 0.0]])
+    places = {name: (dx, dy) for name, dx, dy in LABEL_PLACES}
+    centres = [
+        (x + places[p][0] * per_pixel, y + places[p][1] * per_pixel)
+        for (x, y), p in zip(means, label_positions(means, per_pixel), strict=True)
+    ]
+    for i in range(len(centres)):
+        for j in range(i):
+            apart_x = abs(centres[i][0] - centres[j][0]) >= LABEL_CLEARANCE[0] * per_pixel
+            apart_y = abs(centres[i][1] - centres[j][1]) >= LABEL_CLEARANCE[1] * per_pixel
+            assert apart_x or apart_y, (i, j, centres)

@@ -194,28 +194,35 @@ def label_positions(
     means: np.ndarray, per_pixel: float, y_range: Sequence[float] | None = None
 ) -> list[str]:
     """A Plotly ``textposition`` for every mean's number: the first place in
-    :data:`LABEL_PLACES` whose number keeps clear of every other mean's marker, or the
-    clearest one. ``per_pixel``: data units per pixel. With ``y_range`` (the data panel's
-    fixed y range) a place whose number would be cut at the panel's top or bottom is never
-    chosen while another place is inside."""
+    :data:`LABEL_PLACES` whose number keeps clear of every other mean's marker and of the
+    numbers placed before it, or the clearest one. ``per_pixel``: data units per pixel. With
+    ``y_range`` (the data panel's fixed y range) a place whose number would be cut at the
+    panel's top or bottom is never chosen while another place is inside.
+
+    Numbers are placed in order, so the later ones step around the earlier: with ten
+    crowded components "5" sat beside "3" and read as "53"."""
     clear_x, clear_y = (c * per_pixel for c in LABEL_CLEARANCE)
-    positions = []
+    positions, placed = [], []
     for k, (x, y) in enumerate(means):
-        others = np.delete(means, k, axis=0)
+        obstacles = np.vstack([np.delete(means, k, axis=0), *[[p] for p in placed]])
         places = [p for p in LABEL_PLACES if y_range is None or inside_panel(y, p[2], y_range)]
-        best, best_score = (places or LABEL_PLACES)[0][0], -1.0
-        for name, dx, dy in places:
+        best = (places or LABEL_PLACES)[0]
+        best_score = -1.0
+        for place in places:
+            _, dx, dy = place
             gaps = np.maximum(
-                np.abs(x + dx * per_pixel - others[:, 0]) / clear_x,
-                np.abs(y + dy * per_pixel - others[:, 1]) / clear_y,
+                np.abs(x + dx * per_pixel - obstacles[:, 0]) / clear_x,
+                np.abs(y + dy * per_pixel - obstacles[:, 1]) / clear_y,
             )
             score = float(gaps.min()) if len(gaps) else np.inf
             if score >= 1.0:
-                best = name
+                best = place
                 break
             if score > best_score:
-                best, best_score = name, score
-        positions.append(best)
+                best, best_score = place, score
+        name, dx, dy = best
+        positions.append(name)
+        placed.append((x + dx * per_pixel, y + dy * per_pixel))
     return positions
 
 
