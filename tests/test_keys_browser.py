@@ -106,6 +106,12 @@ def test_the_keys_press_the_buttons(page) -> None:
     page.get_by_role("slider", name="Components K").focus()
     key(page, "e", "Iteration 0 · E-step done", 1)
     key(page, "r", "Iteration 0 · starting point", 0)
+    # So does a closed drop-down after a choice (letters would only start a search in it).
+    choice = page.get_by_role("combobox", name="Covariance type")
+    choice.focus()
+    assert choice.get_attribute("aria-expanded") == "false"
+    key(page, "e", "Iteration 0 · E-step done", 1)
+    key(page, "r", "Iteration 0 · starting point", 0)
 
 
 def test_the_iteration_axis_grows_with_the_states_visited(page) -> None:

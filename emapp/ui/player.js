@@ -741,7 +741,12 @@ const TYPING = [
 ].join(", ");
 // Streamlit's sliders are a hidden <input type="range"> (react-aria) or a role="slider".
 const SLIDER = "input[type='range'], [role='slider']";
-const OWN_ARROWS = `[role='tab'], [role='tablist'], [role='radio'], [role='radiogroup'], ${SLIDER}`;
+// A drop-down whose list is closed keeps the focus after a choice; letters would only start
+// a search in it, so they press the page's buttons ("choose VEV, press s"); its arrows,
+// space and Enter open it.
+const CLOSED_LIST = "[role='combobox'][aria-expanded='false']";
+const OWN_ARROWS =
+  `[role='tab'], [role='tablist'], [role='radio'], [role='radiogroup'], ${SLIDER}, ${CLOSED_LIST}`;
 
 function hostWindow() {
   try {
@@ -758,7 +763,7 @@ function keyOrigin(event) {
 }
 
 function typingIn(origin) {
-  if (!origin || (origin.matches && origin.matches(SLIDER))) return false;
+  if (!origin || (origin.matches && origin.matches(`${SLIDER}, ${CLOSED_LIST}`))) return false;
   return Boolean(origin.isContentEditable || origin.closest(TYPING));
 }
 
@@ -802,6 +807,7 @@ function onKey(reg, doc, event) {
     if (origin && origin.closest(OWN_ARROWS)) return false;
     moveBy(reg, key === "ArrowLeft" ? -1 : 1);
   } else if (key === " ") {
+    if (origin && origin.closest(CLOSED_LIST)) return false; // opens the drop-down
     // Whichever of Play and Pause the page offers (the server's view of the playback).
     if (!event.repeat && !pressButton(doc, data.pause_key)) pressButton(doc, data.play_key);
   } else {

@@ -70,7 +70,7 @@ _PLAYER_HTML = """
     <details class="em-keys">
       <summary title="Keyboard shortcuts" aria-label="Keyboard shortcuts">?</summary>
       <div class="em-keys-list">
-        <div class="em-keys-title">Keys (when not typing in a box)</div>
+        <div class="em-keys-title">Keys (when not typing in a box or an open list)</div>
         {rows}
       </div>
     </details>
