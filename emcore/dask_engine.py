@@ -15,11 +15,24 @@ is one pass of tasks over the row chunks:
 So the same start gives the same fit as in memory, to rounding (the sums are added in
 another order). The stopping rule and the events are :class:`emcore.engine.EM`'s.
 
+Where the fused moments lose their digits for tied covariances (EEE, the one model whose
+quadratic term is shared by all components, :attr:`emcore.fast._Features.shared_quadratic`:
+clusters hundreds of their widths apart, see :mod:`emcore.fast`), the in-memory fast path
+runs the reference steps, and so does this engine, over the chunks: the E-step is
+:func:`emcore.steps.e_step` on every chunk (the difference form), tree-reducing the
+log-likelihood, ``N_k`` and ``sum_i w_i r_ik x_i``; the M-step takes the new means from
+those sums, then one more pass for the scatter around them in the covariance model's
+statistic (``CovarianceModel.scatter_statistic``, a sum over rows), and ends with the
+model's own ``estimate_from`` and :func:`emcore.steps.assemble_params`, as
+:func:`emcore.steps.m_step` does. Such an iteration reads the data twice (three times when
+the fused E-step came first and its moments proved too coarse); the choice is made again at
+every E-step, so the fused passes resume when the parameters allow.
+
 Works with Dask's default (threaded) scheduler and with a ``distributed.Client`` (whatever
 scheduler is active when :meth:`DaskEM.run` computes). The data are read once per
-iteration (plus two passes for the centre and the data's scale at the start): data that are
-generated or read lazily are regenerated or read again each time (out of core); on a
-cluster whose memory holds them, ``X = X.persist()`` first.
+iteration (twice in the fallback above; plus two passes for the centre and the data's scale
+at the start): data that are generated or read lazily are regenerated or read again each
+time (out of core); on a cluster whose memory holds them, ``X = X.persist()`` first.
 
 Data: chunks split across columns are rechunked to whole rows; NaN or infinite cells raise a
 ``ValueError`` naming the chunk's rows (``missing="em"`` is not available on Dask arrays);
@@ -36,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from emcore.covariance import REGULARIZATIONS, effective_reg, scale_from_moments
+from emcore.covariance import REGULARIZATIONS, effective_reg, safe_counts, scale_from_moments
 from emcore.engine import EM
 from emcore.fast import (
     FLOAT64,
@@ -49,7 +62,7 @@ from emcore.fast import (
 from emcore.init import initial_params
 from emcore.missing import missing_patterns
 from emcore.params import MixtureParams
-from emcore.steps import e_step
+from emcore.steps import assemble_params, e_step, empty_components, total_log_likelihood
 from emcore.validation import check_missing, check_positive
 
 # Partial sums added per task of the reduction tree.
@@ -204,6 +217,30 @@ def _block_pass(x, *w, plan, model, centre):
     """An iteration's pass: ``[log-likelihood, moments]`` of a chunk, flat."""
     log_likelihood, moments = chunk_moments(x, w[0][:, 0] if w else None, plan, model, centre)
     return np.concatenate([[log_likelihood], moments.ravel()])[None, :]
+
+
+def _weighted_resp(x, w, params) -> tuple[Any, np.ndarray]:
+    """:func:`emcore.steps.e_step` of a chunk and its responsibilities times the weights."""
+    estep = e_step(x, params)
+    weights = w[0][:, 0] if w else None
+    return estep, (estep.resp if weights is None else estep.resp * weights[:, None])
+
+
+def _block_reference_counts(x, *w, params):
+    """The reference E-step of a chunk: ``[sum_i w_i log p(x_i), N_k, sum_i w_i r_ik x_i]``,
+    flat (the log-likelihood and what the new means need)."""
+    estep, weighted = _weighted_resp(x, w, params)
+    log_likelihood = total_log_likelihood(estep.log_prob, w[0][:, 0] if w else None)
+    sums = weighted.T @ x
+    return np.concatenate([[log_likelihood], weighted.sum(axis=0), sums.ravel()])[None, :]
+
+
+def _block_reference_scatter(x, *w, params, means):
+    """The covariance model's statistic of a chunk's scatter around the new ``means``,
+    ``sum_i w_i r_ik (x_i - mu_k)(x_i - mu_k)^T`` in the model's shape, flat (computed on
+    differences, as :func:`emcore.steps.m_step`; it is a sum over rows, so chunks add up)."""
+    _, weighted = _weighted_resp(x, w, params)
+    return params.model.scatter_statistic(x, weighted, means).ravel()[None, :]
 
 
 def _reduce(X: Any, weights: Any, function, size: int, **kwargs: Any) -> np.ndarray:
@@ -405,7 +442,7 @@ class DaskEM(EM):
             self.summary.point_unit,
             data_moment=self.summary.data_moment,
         )
-        self._current: Pass | None = None
+        self._current: Pass | _ReferencePass | None = None
         self._collapsed: set[int] = set()
         self._record(resp=None, events=self._degeneracy_events(None))
 
@@ -464,24 +501,35 @@ class DaskEM(EM):
         moments, origins = self._space.moments_and_origins(plan, partial, self.params.n_components)
         return float(flat[0]), moments, origins
 
-    def _evaluate(self) -> Pass:
+    def _evaluate(self) -> Pass | _ReferencePass:
         """The E-step: the log-likelihood of the current parameters and the next moments
-        (as :meth:`emcore.fast.FastEM.e_step`)."""
+        (as :meth:`emcore.fast.FastEM.e_step`).
+
+        Tied covariances too tight for the fused moments even in float64 (clusters hundreds
+        of their widths apart) get the reference E-step on every chunk instead, as in memory.
+        The choice is made afresh for every E-step, as :class:`emcore.fast.FastEM` makes it:
+        the fused passes resume as soon as the parameters allow them (no state to keep).
+        """
         space, params, dtype = self._space, self.params, self._dtype
         if space.features.shared_quadratic and space.tight(params, dtype).any():
             dtype = FLOAT64
-            if space.tight(params, dtype).any():
-                raise ValueError(_TIED_TOO_FAR)
-        plan = space.plan(params, dtype)
-        log_likelihood, moments, origins = self._pass(plan)
-        log_likelihood += space.shared_quadratic(params)
-        self.log_likelihoods.append(log_likelihood)
+        if space.features.shared_quadratic and space.tight(params, dtype).any():
+            current = self._reference_pass(params)
+        else:
+            plan = space.plan(params, dtype)
+            log_likelihood, moments, origins = self._pass(plan)
+            log_likelihood += space.shared_quadratic(params)
+            current = Pass(log_likelihood, moments=moments, origins=origins, dtype=plan.dtype)
+        self.log_likelihoods.append(current.log_likelihood)
         self.stage = "E"
         self._record(resp=None, events=self._convergence_events())
-        return Pass(log_likelihood, moments=moments, origins=origins, dtype=plan.dtype)
+        return current
 
-    def _m_step(self, current: Pass, previous: MixtureParams) -> MixtureParams:
-        """:meth:`emcore.fast.FastEM.m_step` with its second pass as Dask tasks."""
+    def _m_step(self, current: Pass | _ReferencePass, previous: MixtureParams) -> MixtureParams:
+        """:meth:`emcore.fast.FastEM.m_step` with its extra passes as Dask tasks: where the
+        fused moments lost their digits, the reference M-step (:meth:`_reference_m_step`)."""
+        if isinstance(current, _ReferencePass):
+            return self._reference_m_step(previous, current)
         space = self._space
         params = space.params_from_moments(current.moments, current.origins, previous)
         inaccurate = space.moved(params, current.dtype, current.origins)
@@ -493,14 +541,57 @@ class DaskEM(EM):
             params = space.params_from_moments(moments, origins, previous)
             if not space.moved(params, FLOAT64, origins).any():
                 return params
-        raise ValueError(_TIED_TOO_FAR)
+        return self._reference_m_step(previous)
+
+    # -- the reference steps over the chunks ------------------------------------------------------
+
+    def _reference_pass(self, params: MixtureParams) -> _ReferencePass:
+        """:func:`emcore.steps.e_step` on every chunk, in its difference form: the
+        log-likelihood ``sum_i w_i log p(x_i)`` (the fused passes' quantity), ``N_k`` and
+        ``sum_i w_i r_ik x_i``, tree-reduced."""
+        K, d = params.n_components, params.n_features
+        flat = _reduce(
+            self.X, self.sample_weight, _block_reference_counts, 1 + K + K * d, params=params
+        )
+        return _ReferencePass(float(flat[0]), flat[1 : 1 + K], flat[1 + K :].reshape(K, d))
+
+    def _reference_m_step(
+        self, previous: MixtureParams, current: _ReferencePass | None = None
+    ) -> MixtureParams:
+        """:func:`emcore.steps.m_step` over the chunks, from ``current`` (the reference E-step
+        of ``previous``; made here, one pass, if None): the new means from its sums, then one
+        pass for the scatter around them in the covariance model's statistic, then the
+        model's own M-step (``estimate_from``) and the reference's rule for empty components
+        (:func:`emcore.steps.assemble_params`): nothing of the M-step is redone here."""
+        if current is None:
+            current = self._reference_pass(previous)
+        model, nk = previous.model, current.nk
+        empty = empty_components(nk, self.summary.point_unit)
+        means = current.sums / safe_counts(nk)[:, None]
+        # The statistic's shape, whatever the model (zero rows: nothing computed).
+        shape = model.scatter_statistic(means[:0], np.empty((0, len(nk))), means).shape
+        flat = _reduce(
+            self.X,
+            self.sample_weight,
+            _block_reference_scatter,
+            int(np.prod(shape)),
+            params=previous,
+            means=means,
+        )
+        statistic = flat.reshape(shape)
+        covariances = model.estimate_from(
+            statistic, nk, self._reg, self.regularization, previous.covariances
+        )
+        return assemble_params(nk, means, covariances, model, self._reg, previous, empty)
 
 
-_TIED_TOO_FAR = (
-    "A component moved so far, relative to its width, that the fused moments lose their "
-    "digits (tied covariances with clusters hundreds of widths apart); the in-memory "
-    "reference steps handle this case: compute the array and fit it in memory."
-)
+@dataclass(frozen=True, eq=False)
+class _ReferencePass:
+    """An E-step by the reference steps over the chunks (see :meth:`DaskEM._evaluate`)."""
+
+    log_likelihood: float  # sum_i w_i log p(x_i)
+    nk: np.ndarray  # (K,) N_k = sum_i w_i r_ik
+    sums: np.ndarray  # (K, d) sum_i w_i r_ik x_i
 
 
 # -- lazy predictions ---------------------------------------------------------------------------
