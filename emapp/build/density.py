@@ -13,7 +13,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from emapp.build.colors import component_hex, mean_symbol, point_colors
-from emapp.build.figures import AXIS_STYLE, FONT, MEAN_OUTLINE, marker_size
+from emapp.build.figures import (
+    AXIS_STYLE,
+    FONT,
+    MEAN_OUTLINE,
+    NOMINAL_PANEL_PX,
+    STACKED_PX,
+    label_texts,
+    marker_size,
+    stacks,
+)
 from emapp.build.geometry import square_ranges
 from emapp.build.kmeans_view import widened
 from emapp.build.names import plotly_literal
@@ -86,7 +95,7 @@ def density_figure(
     figure.add_trace(contour_trace(xs, ys, z, log_scale))
     if show_points:
         figure.add_trace(points_trace(X, resp))
-    figure.add_trace(means_trace(params))
+    figure.add_trace(means_trace(params, (y_range[1] - y_range[0]) / NOMINAL_PANEL_PX))
     figure.update_layout(density_layout(x_range, y_range, feature_names))
     return figure
 
@@ -128,13 +137,16 @@ def contour_trace(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, log_scale: bool
     )
 
 
-def means_trace(params: MixtureParams) -> go.Scatter:
+def means_trace(params: MixtureParams, per_pixel: float) -> go.Scatter:
+    """The live means, numbered; means on one spot share one number (``per_pixel``: data
+    units per pixel), as on the main chart."""
     live = np.flatnonzero(~params.empty)
+    leaders = stacks(params.means[live, :2], STACKED_PX * per_pixel)
     return go.Scatter(
         x=params.means[live, 0],
         y=params.means[live, 1],
         mode="markers+text",
-        text=[str(k + 1) for k in live],
+        text=label_texts(leaders, [int(k) + 1 for k in live]),
         textposition="top right",
         textfont={"size": 20, "color": MEAN_OUTLINE},
         marker={

@@ -200,11 +200,18 @@ def label_positions(
     panel's top or bottom is never chosen while another place is inside.
 
     Numbers are placed in order, so the later ones step around the earlier: with ten
-    crowded components "5" sat beside "3" and read as "53"."""
+    crowded components "5" sat beside "3" and read as "53". Means on one spot share one
+    number (:func:`label_texts`): it steps around the other means only, and the blanks of
+    the rest take its place."""
     clear_x, clear_y = (c * per_pixel for c in LABEL_CLEARANCE)
+    leaders = stacks(means, STACKED_PX * per_pixel)
     positions, placed = [], []
     for k, (x, y) in enumerate(means):
-        obstacles = np.vstack([np.delete(means, k, axis=0), *[[p] for p in placed]])
+        if leaders[k] != k:
+            positions.append(positions[leaders[k]])
+            continue
+        others = means[[j for j in range(len(means)) if leaders[j] != k]]
+        obstacles = np.vstack([others, *[[p] for p in placed]])
         places = [p for p in LABEL_PLACES if y_range is None or inside_panel(y, p[2], y_range)]
         best = (places or LABEL_PLACES)[0]
         best_score = -1.0
@@ -224,6 +231,50 @@ def label_positions(
         positions.append(name)
         placed.append((x + dx * per_pixel, y + dy * per_pixel))
     return positions
+
+
+# Means closer than this many pixels (in x and in y) sit on one spot: the top marker hides
+# the others, and their numbers would be drawn on top of each other.
+STACKED_PX = 6.0
+# What a stacked mean says instead of its number: a space, not "", so that every mean keeps
+# its text element (Plotly drops empty ones, and the player moves the numbers by index).
+BLANK_LABEL = " "
+
+
+def stacks(points: np.ndarray, tolerance: float | Sequence[float]) -> list[int]:
+    """For every point (rows of ``points``), the first point on the same spot: within
+    ``tolerance`` of it in every coordinate (itself when there is none before it)."""
+    points = np.asarray(points, dtype=float).reshape(len(points), -1)
+    leaders: list[int] = []
+    for k, point in enumerate(points):
+        same = (j for j in range(k) if leaders[j] == j)
+        spot = next((j for j in same if np.all(np.abs(points[j] - point) <= tolerance)), k)
+        leaders.append(spot)
+    return leaders
+
+
+def label_texts(leaders: Sequence[int], numbers: Sequence[int] | None = None) -> list[str]:
+    """Every mean's number (``numbers``, else 1, 2, ...), from :func:`stacks`: means on one
+    spot share one, the first saying all of theirs ("1, 2" or "1–3"), the others
+    :data:`BLANK_LABEL`. When data collapse onto a point, "2", "1" and "3" were drawn on
+    top of each other."""
+    numbers = range(1, len(leaders) + 1) if numbers is None else numbers
+    texts = []
+    for k, leader in enumerate(leaders):
+        mine = [numbers[j] for j, other in enumerate(leaders) if other == k]
+        texts.append(number_runs(mine) if leader == k else BLANK_LABEL)
+    return texts
+
+
+def number_runs(numbers: Sequence[int]) -> str:
+    """``[1, 2, 3, 5]`` as ``"1–3, 5"``: short enough to sit beside one marker."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
 def inside_panel(y: float, dy: float, y_range: Sequence[float]) -> bool:
@@ -248,10 +299,13 @@ def means_update(
     """Markers at the means, in the components' colours and each of its own shape (colour is
     never the only cue); empty components hollow and grey. With ``per_pixel`` (data units per
     pixel) each number is placed beside its mean where no other mean's marker is, and inside
-    ``y_range`` (the panel's y range) when given."""
+    ``y_range`` (the panel's y range) when given, and means on one spot share one number."""
     means = np.round(params.means[:, :2], decimals)
     k_range = range(params.n_components)
     empty = params.empty
+    texts = [str(k + 1) for k in k_range]
+    if per_pixel is not None:
+        texts = label_texts(stacks(means, STACKED_PX * per_pixel))
     hover = [
         f"Component {k + 1}<br>weight {params.weights[k]:.3f}"
         + ("<br>empty: weight 0" if empty[k] else "")
@@ -261,7 +315,7 @@ def means_update(
         "type": "scatter",
         "x": means[:, 0].tolist(),
         "y": means[:, 1].tolist(),
-        "text": [str(k + 1) for k in k_range],
+        "text": texts,
         "hovertext": hover,
         "marker": {
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],

@@ -42,5 +42,18 @@ def square_ranges(X: np.ndarray, pad: float = 0.08) -> tuple[list[float], list[f
     """
     low, high = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
     centre = (low + high) / 2
-    half = max(float(np.max(high - low)) / 2, 1e-9) * (1 + pad)
+    half = visible_span(float(np.max(high - low)), float(np.max(np.abs(centre)))) / 2 * (1 + pad)
     return [centre[0] - half, centre[0] + half], [centre[1] - half, centre[1] + half]
+
+
+# Data whose span is below this fraction of their size have no spread to show (rounding).
+NO_SPREAD = 1e-9
+
+
+def visible_span(span: float, size: float) -> float:
+    """``span``, or for data with no spread (every value the same, up to rounding) a window
+    of a fifth of their size and at least 1: a window of 1e-9 printed ticks such as
+    0.999999998 and hid the point at its centre among them."""
+    if span > NO_SPREAD * max(size, 1.0):
+        return span
+    return max(0.2 * size, 1.0)

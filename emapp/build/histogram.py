@@ -32,16 +32,22 @@ from emapp.build.describe import (
     table_caption,
 )
 from emapp.build.figures import (
+    NOMINAL_PANEL_PX,
     POINT_OPACITY,
+    STACKED_PX,
     axis,
     curve_base_traces,
     curve_updates,
     ellipse_colour,
+    label_positions,
+    label_texts,
     means_base_trace,
     merge,
     round_for,
     run_layout,
+    stacks,
 )
+from emapp.build.geometry import visible_span
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 
@@ -56,6 +62,9 @@ STRIP_SEED = 0  # a fixed jitter: the strip looks the same on every rerun
 # band under zero where the points are drawn.
 TOP_MARGIN = 1.15
 STRIP_LOW, STRIP_HIGH = -0.11, -0.03
+# The data panel's width on a small projector screen, in pixels: what a pixel is along x
+# when deciding which means sit on one spot.
+NOMINAL_PANEL_WIDTH_PX = 500.0
 
 
 class HistogramLayout:
@@ -111,7 +120,8 @@ def histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def x_grid(x: np.ndarray) -> np.ndarray:
     """Where the densities are evaluated: the data's range and a little beyond."""
     low, high = float(np.min(x)), float(np.max(x))
-    pad = max(high - low, 1e-9) * 0.08
+    span = visible_span(high - low, max(abs(low), abs(high)))
+    pad = (span - (high - low)) / 2 + span * 0.08  # all of the window for a constant column
     return np.linspace(low - pad, high + pad, GRID_POINTS)
 
 
@@ -141,6 +151,11 @@ def density_top(heights: np.ndarray, timeline: Timeline, grid: np.ndarray) -> fl
     """
     final = weighted_densities(timeline.states[-1].params, grid).sum(axis=0)
     return float(max(heights.max(), final.max(), 1e-12)) * TOP_MARGIN
+
+
+def density_range(top: float) -> list[float]:
+    """The density axis's range: the points' strip under zero, up to ``top``."""
+    return [STRIP_LOW * top * 1.1, top]
 
 
 def strip_heights(n: int, top: float) -> np.ndarray:
@@ -179,7 +194,7 @@ def state_traces(
         colours = point_colors(timeline.responsibilities(index))
         updates.append({"type": "scatter", "marker": {"color": colours}})
         targets.append(layout.points)
-    updates.append(means_update(params, x_dec, y_dec, top))
+    updates.append(means_update(params, x_dec, y_dec, top, float(grid[-1] - grid[0])))
     targets.append(layout.means)
     curve = curve_updates(timeline, index)
     updates.extend(curve)
@@ -187,12 +202,17 @@ def state_traces(
     return updates, targets
 
 
-def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float) -> dict:
+def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float, x_span: float) -> dict:
     """Markers at the means, each component's own shape as on the 2-D chart, on top of their
-    curves (kept inside the axis when they spike)."""
+    curves (kept inside the axis when they spike). Their numbers are placed as on the 2-D
+    chart (``x_span``: the x axis's span), in pixels, as the axes' units differ: spikes cut
+    at the top all sit on one spot and share one number, the others step around it."""
     k_range = range(params.n_components)
     empty = params.empty
     heights = np.minimum(peak_heights(params), top * 0.97)
+    per_pixel = np.array([x_span / NOMINAL_PANEL_WIDTH_PX, top / NOMINAL_PANEL_PX])
+    pixels = np.column_stack([params.means[:, 0], heights]) / per_pixel
+    panel = np.divide(density_range(top), per_pixel[1])
     sd = np.sqrt(variances(params))
     hover = [
         f"Component {k + 1}<br>weight {params.weights[k]:.3f}<br>mean {params.means[k, 0]:.4g}"
@@ -203,7 +223,8 @@ def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float) -> d
         "type": "scatter",
         "x": np.round(params.means[:, 0], x_dec).tolist(),
         "y": np.round(heights, y_dec).tolist(),
-        "text": [str(k + 1) for k in k_range],
+        "text": label_texts(stacks(pixels, STACKED_PX)),
+        "textposition": label_positions(pixels, 1.0, panel),
         "hovertext": hover,
         "marker": {
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
@@ -276,7 +297,7 @@ def histogram_layout(grid: np.ndarray, timeline: Timeline, name: str, top: float
     return run_layout(
         timeline,
         axis(name, [float(grid[0]), float(grid[-1])]),
-        axis("density", [STRIP_LOW * top * 1.1, top], zeroline=True),
+        axis("density", density_range(top), zeroline=True),
     )
 
 

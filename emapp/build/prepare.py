@@ -15,6 +15,7 @@ import numpy as np
 
 from emapp.build.blobs import BlobSettings
 from emapp.build.covariance_models import short_name
+from emapp.build.degenerate import data_warning, with_data_warning
 from emapp.build.describe import (
     PROJECTED,
     StateDescription,
@@ -56,6 +57,9 @@ class PreparedRun:
         The final fit in all columns, for the download buttons.
     truth : ndarray or None
         The true cluster (blobs) or species (iris, penguins) of every point, when known.
+    data_warning : str
+        What makes the data degenerate for the model, in one sentence ("" when nothing
+        does): said first in the notes of every state.
     """
 
     key: tuple
@@ -68,6 +72,7 @@ class PreparedRun:
     caption: str = ""
     export: FitExport | None = None
     truth: np.ndarray | None = None
+    data_warning: str = ""
 
     @cached_property
     def descriptions(self) -> tuple[StateDescription, ...]:
@@ -75,9 +80,11 @@ class PreparedRun:
 
         Computed once per run (:func:`prepare` does it while the run is built) and shared
         by every session that shows the run, like the rest of it. With a known truth the
-        last state also says how well EM's grouping agrees with it.
+        last state also says how well EM's grouping agrees with it; degenerate data are
+        said first in every state.
         """
-        return with_agreement(describe_run(self.timeline), self.timeline, self.truth)
+        described = with_agreement(describe_run(self.timeline), self.timeline, self.truth)
+        return with_data_warning(described, self.data_warning)
 
 
 def described(run: PreparedRun) -> PreparedRun:
@@ -110,6 +117,7 @@ def prepare(
     version = version_of(key)
     timeline = compute_timeline(X, model)
     export = final_export(timeline, X, feature_names, name="blobs", truth=truth)
+    warning = data_warning(X, model.n_components, model.covariance_type, feature_names)
     if X.shape[1] == 1:
         name = feature_names[0]
         spec = build_histogram_figure(X[:, 0], timeline, name)
@@ -127,13 +135,24 @@ def prepare(
                 HISTOGRAM_NOTE,
                 export,
                 truth,
+                warning,
             )
         )
     spec = build_figure(X, timeline, feature_names)
     spec["layout"]["meta"] = version  # lets the browser check which run the chart shows
     figure = PrebuiltFigure(spec if truth is None else outlined(spec, truth))
     return described(
-        PreparedRun(key, version, X, feature_names, timeline, figure, export=export, truth=truth)
+        PreparedRun(
+            key,
+            version,
+            X,
+            feature_names,
+            timeline,
+            figure,
+            export=export,
+            truth=truth,
+            data_warning=warning,
+        )
     )
 
 
@@ -158,6 +177,7 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
         truth=data.truth,
     )
     notes = [scale_note(data)] if data.standardised else []
+    warning = table_warning(data, timeline)
     if len(data.feature_names) == 1:
         notes.insert(0, HISTOGRAM_NOTE)
         name = data.feature_names[0]
@@ -168,7 +188,17 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
         caption = " ".join(notes)
         return described(
             PreparedRun(
-                key, version, data.X, (name,), timeline, figure, table, caption, export, data.truth
+                key,
+                version,
+                data.X,
+                (name,),
+                timeline,
+                figure,
+                table,
+                caption,
+                export,
+                data.truth,
+                warning,
             )
         )
     projection = projection_for(data)
@@ -190,7 +220,18 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     figure = PrebuiltFigure(spec)
     names, caption = projection.axis_names, " ".join(notes)
     return described(
-        PreparedRun(key, version, points, names, shown, figure, table, caption, export, data.truth)
+        PreparedRun(
+            key, version, points, names, shown, figure, table, caption, export, data.truth, warning
+        )
+    )
+
+
+def table_warning(data: ChosenData, timeline: Timeline) -> str:
+    """:func:`~emapp.build.degenerate.data_warning` for the columns EM fitted, in the file's
+    units (standardising changes no point's distinctness), for the run's model."""
+    params = timeline.states[0].params
+    return data_warning(
+        data.raw_observed, params.n_components, params.covariance_type, data.feature_names
     )
 
 

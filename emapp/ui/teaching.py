@@ -23,6 +23,7 @@ from emapp.build.colors import component_hex
 from emapp.build.covariance_models import model_words, short_name
 from emapp.build.density import DENSITY_FORMULA, density_figure
 from emapp.build.kmeans_view import Comparison, compare, comparison_figure, difference_sentence
+from emapp.build.names import markdown_literal
 from emapp.build.prepare import PreparedRun
 from emapp.build.presets import PRESET_NAMES, is_applied, preset_by_name, session_values
 from emapp.build.selection_view import (
@@ -497,6 +498,8 @@ def teaching_tabs(run: PreparedRun, cursor: int | None = None) -> None:
     tab is words only, so the page's first load is the chart's.
     """
     mark_drawn(run.key, live_cursor(run, cursor))  # what the panels below show
+    if run.data_warning:  # every tab fits these data: BIC, k-means and density mislead too
+        st.warning(markdown_literal(run.data_warning))  # it may name an uploaded column
     panels = (
         lambda: st.markdown(GO_DEEPER),
         lambda: worked_example_panel(run, cursor),
