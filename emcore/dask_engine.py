@@ -63,7 +63,12 @@ from emcore.init import initial_params
 from emcore.missing import missing_patterns
 from emcore.params import MixtureParams
 from emcore.steps import assemble_params, e_step, empty_components, total_log_likelihood
-from emcore.validation import check_missing, check_positive
+from emcore.validation import (
+    LARGEST_MAGNITUDE,
+    check_missing,
+    check_positive,
+    check_weight_total,
+)
 
 # Partial sums added per task of the reduction tree.
 SPLIT_EVERY = 8
@@ -190,11 +195,22 @@ def _check_block(x: np.ndarray, w: np.ndarray | None, start: int, missing: str =
             f"{row}). EM on Dask arrays needs complete rows: drop or impute them first "
             "(missing='em' runs in memory only)."
         )
+    if np.abs(x).max(initial=0.0, where=~np.isnan(x)) > LARGEST_MAGNITUDE:
+        row = start + int(np.flatnonzero((np.abs(x) > LARGEST_MAGNITUDE).any(axis=1))[0])
+        raise ValueError(
+            f"X has values beyond 10^100 in the chunk of rows {start} to {stop - 1} (first at "
+            f"row {row}): their squares leave the range of floating-point numbers, so "
+            "variances and densities cannot be computed. Rescale those columns (for example "
+            "to other units) or drop the rows."
+        )
     if w is not None and (not np.isfinite(w).all() or (w < 0).any()):
         raise ValueError(
             f"sample_weight has negative, NaN or infinite values in the chunk of rows {start} "
             f"to {stop - 1}; weights must be finite and non-negative."
         )
+    if w is not None:
+        with np.errstate(over="ignore"):  # an overflowing total is what is being refused
+            check_weight_total(float(w.sum(dtype=np.float64)))  # the whole's is at least this
 
 
 def _block_summary(x, *w, origin, block_info=None):
@@ -293,6 +309,7 @@ def summarise(X: Any, weights: Any) -> DataSummary:
     total, counted = float(sums[0]), int(sums[1] + 0.5)
     if total <= 0:
         raise ValueError("sample_weight sums to 0: no row counts.")
+    check_weight_total(total)
     shift = sums[2 : 2 + d] / total
     centre = origin + shift
     moment = sums[2 + d :].reshape(d, d) - total * np.outer(shift, shift)

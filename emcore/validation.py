@@ -278,3 +278,21 @@ def _check_weight_values(weights: np.ndarray) -> None:
             )
     if not (weights > 0).any():
         raise ValueError("sample_weight is all zero: at least one row must have a positive weight.")
+    with np.errstate(over="ignore"):  # an overflowing total is what is being refused
+        check_weight_total(float(weights.sum(dtype=np.float64)))
+
+
+# Weighted sums multiply a weight by a squared value (at most 1e200, LARGEST_MAGNITUDE's
+# square): with the weights' total below 1e100 they stay under float64's largest number.
+LARGEST_WEIGHT_TOTAL = 1e100
+
+
+def check_weight_total(total: float) -> None:
+    """Refuse weights whose total (BIC's n) is too large for the weighted sums (or is inf)."""
+    if not total <= LARGEST_WEIGHT_TOTAL:
+        shown = f"{total:.3g}" if np.isfinite(total) else "more than 10^308"
+        raise ValueError(
+            f"sample_weight adds up to {shown}: beyond 10^100 the weighted sums leave the "
+            "range of floating-point numbers. Divide every weight by the same number: the fit "
+            "depends on their ratios only (their total is BIC's number of samples)."
+        )
