@@ -56,6 +56,7 @@ from emcore.fast import (
     MomentSpace,
     Pass,
     _single_threaded_blas,
+    check_dtype,
     chunk_moments,
     pass_dtype,
 )
@@ -484,7 +485,7 @@ class DaskEM(EM):
         """
         if callback is not None:
             raise ValueError("EM on a Dask array takes no callback.")
-        self._dtype = pass_dtype(np.dtype(dtype), self._data_variance)
+        self._dtype = pass_dtype(check_dtype(dtype), self._data_variance)
         target = self.iteration + (self.max_iter if max_iter is None else max_iter)
         # BLAS on one thread for the whole run, the client's M-steps included (as
         # :meth:`emcore.engine.EM.run`'s fused runs).

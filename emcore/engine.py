@@ -25,7 +25,7 @@ from emcore.covariance import (
     effective_reg,
     weighted_moments,
 )
-from emcore.fast import FastEM, Pass, _single_threaded_blas
+from emcore.fast import FastEM, Pass, _single_threaded_blas, check_dtype
 from emcore.missing import fill_column_means, missing_patterns
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, m_step, total_log_likelihood
@@ -283,9 +283,10 @@ class EM:
         """
         budget = self.max_iter if max_iter is None else max_iter
         fused = self.record == "none" and callback is None
+        dtype = check_dtype(dtype)  # a wrong one is named before anything else is said of it
         if fused and self._patterns is None:
             return self._run_fused(budget, dtype)
-        if np.dtype(dtype) != np.float64 and not fused:
+        if dtype != np.float64 and not fused:
             raise ValueError("dtype=float32 needs record='none' and no callback.")
         if self.stage == "start":
             self.e_step()

@@ -648,9 +648,7 @@ class FastEM(MomentSpace):
         self.X = X
         self.sample_weight = sample_weight
         self.reg_covar = reg_covar
-        dtype = np.dtype(dtype)
-        if dtype not in _MAX_CANCELLATION:
-            raise ValueError(f"dtype must be float64 or float32; got {dtype}.")
+        dtype = check_dtype(dtype)
         if scale is None and (regularization != "add" or dtype != FLOAT64):
             scale = data_scale(X, sample_weight)  # measured only when something needs it
         self.scale = scale
@@ -942,6 +940,18 @@ class FastEM(MomentSpace):
                 return [work(chunks)]
             shares = [chunks[i::n_threads] for i in range(n_threads)]
             return list(_executor(n_threads).map(work, shares))
+
+
+def check_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a NumPy dtype, refused with a sentence unless float64 or float32 (the
+    precisions the fused passes have accuracy bounds for)."""
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked not in _MAX_CANCELLATION:
+        raise ValueError(f"dtype must be np.float64 or np.float32; got {dtype!r}.")
+    return checked
 
 
 def pass_dtype(dtype: np.dtype, scale: float | None) -> np.dtype:

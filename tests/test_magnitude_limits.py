@@ -52,3 +52,18 @@ def test_large_weights_below_the_limit_are_kept():
     heavy = GaussianMixture(3, random_state=0).fit(X, sample_weight=weights)
     plain = GaussianMixture(3, random_state=0).fit(X)
     np.testing.assert_allclose(heavy.means_, plain.means_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("record", ["none", "params"])
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, "no such type"])
+def test_a_wrong_dtype_is_named_whatever_the_record(record, dtype):
+    from emcore import EM, initial_params
+
+    X = _blobs(100)
+    start = initial_params(X, 3, covariance_type="full", method="kmeans", random_state=0)
+    with pytest.raises(ValueError, match=r"dtype must be np\.float64 or np\.float32; got"):
+        EM(X, start, record=record).run(dtype=dtype)
+    with pytest.raises(ValueError, match=r"dtype must be np\.float64 or np\.float32; got"):
+        from emcore.dask_engine import DaskEM
+
+        DaskEM(da.from_array(X, chunks=(50, 2)), start, record="none").run(dtype=dtype)
