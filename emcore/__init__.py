@@ -5,7 +5,11 @@
 - :class:`EM`: run EM one iteration or one half-step at a time and record its history.
 - :func:`e_step`, :func:`m_step`: the two halves as plain functions.
 - :class:`GaussianMixture`: a scikit-learn compatible estimator on the same core.
-- :mod:`emcore.covariance`: the covariance types full, tied, diag and spherical.
+- :mod:`emcore.covariance`: the covariance models, mclust's 14 (EII, VII, EEI, VEI, EVI,
+  VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV: :data:`MCLUST_MODELS`) and scikit-learn's
+  names for four of them (spherical = VII, diag = VVI, tied = EEE, full = VVV:
+  :data:`COVARIANCE_TYPES`, those four names only). Every class and function that takes a
+  ``covariance_type`` takes any of the 18 names.
 - :func:`read_csv`, :func:`load_dataset`: CSV files and built-in data sets as clean numbers.
 - :func:`select_model`: BIC/AIC/ICL across K and covariance types, like mclust.
 - :mod:`emcore.missing`: EM on data with NaN cells (``missing="em"`` everywhere above).
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING
 # scikit-learn and the EM engine.
 _EXPORTS = {
     "COVARIANCE_TYPES": "emcore.covariance",
+    "MCLUST_MODELS": "emcore.covariance",
     "covariance_model": "emcore.covariance",
     "DATASETS": "emcore.data",
     "DataError": "emcore.data",
@@ -45,7 +50,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from emcore.covariance import COVARIANCE_TYPES, covariance_model
+    from emcore.covariance import COVARIANCE_TYPES, MCLUST_MODELS, covariance_model
     from emcore.data import DATASETS, DataError, ReadReport, load_dataset, read_csv
     from emcore.engine import EM, Event, Snapshot
     from emcore.init import INIT_METHODS, initial_params
@@ -73,6 +78,7 @@ __all__ = [
     "DATASETS",
     "EM",
     "INIT_METHODS",
+    "MCLUST_MODELS",
     "DataError",
     "EStep",
     "Event",

@@ -279,8 +279,8 @@ class ModelSelection:
         ranking = self.ranking()
         value = self.best.value
         lines = [
-            f"Best model by {name}: {self.best.label}, {name} = {value:.1f} "
-            f"(lower is better; mclust's sign is the opposite: {-value:.1f}).",
+            f"Best model by {name}: {self.best.label}, {name} = {_number(value, 1)} "
+            f"(lower is better; mclust's sign is the opposite: {_number(-value, 1)}).",
             f"Top {min(top, len(ranking))} models based on the {name} criterion "
             f"(emcore's sign, lower is better; {name} diff: how much worse than the best):",
             _top_table(ranking.head(top), self.criterion),
@@ -292,17 +292,26 @@ class ModelSelection:
         return "\n".join(lines)
 
     def _nothing_chosen(self) -> str:
-        statuses = self.table["status"].value_counts()
-        fitted = int(statuses.get("degenerate", 0) + statuses.get("failed", 0))
+        """Why no model was chosen, in one line that names every kind of unusable cell
+        (degenerate, failed, skipped, or "ok" without a finite criterion) that occurred."""
         name = self.criterion.upper()
-        if statuses.get("degenerate", 0):
-            return (
-                f"No model could be chosen by {name}: none of the {fitted} fits is usable. "
-                "In every degenerate one a component lost all its points or collapsed onto a "
-                "point, line or plane (a singular covariance, which mclust reports as NA); "
-                "such fits are never chosen, because only reg_covar holds their likelihood up."
-            )
-        return f"No model could be chosen by {name}: every fit failed."
+        table = self.table
+        status = table["status"]
+        fitted = int((status != "skipped").sum())
+        if fitted == 0:
+            return f"No model could be chosen by {name}: {_skipped(table, True)}."
+        failed = table[status == "failed"]
+        if len(failed) == fitted:
+            reasons = [f"every fit failed. {_failures(failed)}"]
+        else:
+            none = f"none of the {fitted} fits is" if fitted > 1 else "the only fit is not"
+            reasons = [f"{none} usable."]
+            reasons.extend(_unusable(table, name))
+            if len(failed):
+                reasons.append(_failures(failed))
+        if (status == "skipped").any():
+            reasons.append(f"{_skipped(table, False)}.")
+        return f"No model could be chosen by {name}: " + " ".join(reasons)
 
     def _counts(self) -> str:
         statuses = self.table["status"].value_counts()
@@ -500,7 +509,7 @@ def select_model(
     rows, runs, done, leader = [], {}, 0, None
     for k in ks:
         if k > len(counted):
-            note = f"{k} components > {len(counted)} samples"
+            note = _skip_note(k, len(counted))
             rows.extend(_empty_row(name, k, data.shape[1], "skipped", note) for name in types)
     order = _TableOrder(types, ks)
     # The grid runs many small k-means starts; on a busy machine their OpenMP threads wait on
@@ -698,10 +707,23 @@ def model_names(covariance_types: str | Sequence[str]) -> list[str]:
             f"covariance_types must be 'all', a model's name or a list of names (such as "
             f"['VVV', 'EEE']); got {covariance_types!r}."
         )
-    names = [covariance_model(name).name for name in covariance_types]
+    names = [_known_model(name) for name in covariance_types]
     if not names:
         raise ValueError("covariance_types is empty; give at least one covariance model.")
     return list(dict.fromkeys(names))
+
+
+def _known_model(name: object) -> str:
+    """emcore's name of the model called ``name``; an unknown one's message (which lists the
+    models) also says that ``"all"`` asks for every one. Names are case-sensitive, as
+    everywhere in emcore (``covariance_model``), so "ALL" or "vvv" are not guessed at."""
+    try:
+        return covariance_model(name).name
+    except ValueError as error:
+        raise ValueError(
+            f"covariance_types: {error} Or give covariance_types='all' (lowercase) for all "
+            f"{len(MCLUST_ORDER)}."
+        ) from None
 
 
 def _all_models() -> tuple[str, ...]:
@@ -1399,6 +1421,62 @@ def _assemble(rows: list[dict], criterion: str, n_samples: float, n_init: int) -
     return ModelSelection(table, criterion, best, None, {}, n_samples, n_init)
 
 
+def _skipped(table: pd.DataFrame, everything: bool) -> str:
+    """What the skipped cells' K were and why (their note: "6 components > 5 samples");
+    ``everything``: no cell was fitted at all."""
+    skipped = table[table["status"] == "skipped"]
+    ks = sorted(set(skipped["n_components"]))
+    values = ", ".join(str(k) for k in ks) if len(ks) <= 10 else _ranges(ks)
+    why = skipped["note"].iloc[0]
+    if everything:
+        asked = "every K asked for" if len(ks) > 1 else "the K asked for"
+        return (
+            f"{asked} ({values}) exceeds the {_rows_in(why)}, so nothing was fitted (ask for "
+            "at most as many components as samples)"
+        )
+    return f"K = {values} {'were' if len(ks) > 1 else 'was'} skipped ({why})"
+
+
+def _skip_note(n_components: int, n_rows: int) -> str:
+    """A skipped cell's note: ``"6 components > 5 samples"`` (read back by :func:`_rows_in`)."""
+    return f"{n_components} components > {n_rows} samples"
+
+
+def _rows_in(note: str) -> str:
+    """``"5 samples"`` from a note of :func:`_skip_note`."""
+    return note.split(" > ", 1)[-1]
+
+
+def _unusable(table: pd.DataFrame, name: str) -> list[str]:
+    """Sentences for the fitted cells that cannot be chosen: degenerate ones, and "ok" ones
+    whose criterion is not a finite number."""
+    status = table["status"]
+    sentences = []
+    degenerate = int((status == "degenerate").sum())
+    if degenerate:
+        plural = "fit is" if degenerate == 1 else "fits are"
+        sentences.append(
+            f"{degenerate} {plural} degenerate: a component lost all its points or collapsed "
+            "onto a point, line or plane (a singular covariance, which mclust reports as NA); "
+            "such fits are never chosen, because only reg_covar holds their likelihood up."
+        )
+    ok = table[status == "ok"]
+    no_value = int((~np.isfinite(ok[name.lower()].astype(float))).sum())
+    if no_value:
+        sentences.append(f"{no_value} fitted without a finite {name}.")
+    return sentences
+
+
+def _failures(failed: pd.DataFrame) -> str:
+    """How many cells failed (every start raised) and what the first one said."""
+    count = len(failed)
+    cells = "cell" if count == 1 else "cells"
+    return (
+        f"{count} {cells} failed (every start raised); {_cell_name(failed.iloc[0])} said: "
+        f"{str(failed['note'].iloc[0]).rstrip('.')}."
+    )
+
+
 def _eligible(table: pd.DataFrame, criterion: str) -> pd.DataFrame:
     """Rows that may be chosen: "ok" fits with a finite value. Never a degenerate one."""
     finite = table[np.isfinite(table[criterion].astype(float))]
@@ -1522,8 +1600,8 @@ def _top_table(ranked: pd.DataFrame, criterion: str) -> str:
     name = criterion.upper()
     values = ranked[criterion].astype(float).tolist()
     cells = [_cell_name(row) for _, row in ranked.iterrows()]
-    numbers = [f"{value:.3f}" for value in values]
-    diffs = [f"{value - values[0]:.3f}" for value in values]
+    numbers = [_number(value, 3) for value in values]
+    diffs = [_number(value - values[0], 3) for value in values]
     width = max(len(text) for text in [*cells, *numbers, *diffs]) + 2
     label = max(len(name) + 5, 8)
     lines = [
@@ -1551,10 +1629,22 @@ def _lead_line(ranked: pd.DataFrame) -> list[str]:
             label = _model_label(row["covariance_type"], row["mclust_name"])
             name = f"{label}, K={row['n_components']}"
             return [
-                f"Lead over the runner-up, {name}: {gap:.1f} (a BIC difference above 10 is "
+                f"Lead over the runner-up, {name}: {_number(gap, 1)} (a BIC difference above 10 is "
                 "usually read as very strong evidence, 6-10 as strong, 2-6 as positive)."
             ]
     return []
+
+
+# Beyond this magnitude a criterion is printed in 6 significant digits: fixed-point notation
+# would print every digit of a number like 1e300 (huge frequency weights make such BICs).
+FIXED_POINT_LIMIT = 1e9
+
+
+def _number(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, or as ``3.2e+300`` when that would be long."""
+    if math.isfinite(value) and abs(value) >= FIXED_POINT_LIMIT:
+        return f"{value:.6g}"
+    return f"{value:.{decimals}f}"
 
 
 def _one_based(indices: np.ndarray) -> str:

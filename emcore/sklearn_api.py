@@ -18,11 +18,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emcore.covariance import covariance_model, decompose, weighted_moments
-from emcore.engine import EM, singular_components
+from emcore.engine import EM
 from emcore.init import INIT_METHODS, initial_params
 from emcore.init import check_random_state as seeded_check_random_state
 from emcore.missing import impute, missing_patterns
-from emcore.mixture import Mixture
+from emcore.mixture import Mixture, refuse_singular
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, total_log_likelihood
 from emcore.validation import (
@@ -349,17 +349,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return
         if variances is None:
             variances = weighted_moments(X, weights)[1]
-        singular = np.flatnonzero(singular_components(run.params, variances))
-        if singular.size:
-            k = int(singular[0])
-            others = "" if singular.size == 1 else f" (and {singular.size - 1} more)"
-            raise ValueError(
-                f"Component {k + 1}{others} collapsed onto repeated or too few points at "
-                f"iteration {run.iteration}: its covariance is singular, where the "
-                "likelihood has no maximum (it grows without bound) and reg_covar=0 leaves "
-                "nothing to stop it. Use a positive reg_covar (the default 1e-6 usually "
-                "suffices), fewer components, or drop duplicated points."
-            )
+        refuse_singular(run.params, variances, f" at iteration {run.iteration}")
 
     def _validate(self, X, reset: bool, missing: str | None = None) -> np.ndarray:
         """``X`` as float64 (n_samples, n_features), NaN only as ``missing`` allows.
@@ -405,11 +395,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
 
     def _store(self, run: EM) -> None:
+        # Copies: a start's arrays can be the user's own (means_init, ... with max_iter=0) or
+        # the last fit's (warm_start), and the fitted estimator must not change with them.
         params = run.params
-        self.weights_ = params.weights
-        self.means_ = params.means
-        self.covariances_ = params.covariances
-        self.precisions_cholesky_ = params.precisions_cholesky
+        self.weights_ = params.weights.copy()
+        self.means_ = params.means.copy()
+        self.covariances_ = params.covariances.copy()
+        self.precisions_cholesky_ = params.precisions_cholesky.copy()
         self.precisions_ = params.precisions
         self.converged_ = run.converged
         self.n_iter_ = run.iteration
@@ -446,7 +438,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return decompose(self.params_.full_covariances)[2]
 
     def to_mixture(self) -> Mixture:
-        """The fitted model as a friendly :class:`emcore.Mixture` of ``Gauss`` components."""
+        """The fitted model as a friendly :class:`emcore.Mixture` of ``Gauss`` components:
+        an independent copy (editing it, or refitting it, leaves the estimator as it is)."""
         return Mixture.from_params(self.params_, self.reg_covar)
 
     def _estep(self, X) -> EStep:
