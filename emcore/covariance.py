@@ -26,11 +26,10 @@ Mahalanobis distance of every point to every component (vectorised over componen
 many free parameters they have. The rest of emcore asks ``covariance_model(name)`` for the
 object and never dispatches on the name itself.
 
-For missing values (:mod:`emcore.missing`) each type also gives the marginal covariances of
-a subset of the coordinates (:meth:`CovarianceModel.marginal`), the conditional distribution
-of the other coordinates given those (:meth:`CovarianceModel.conditional`: a Schur complement
-for matrices, the variances themselves for diagonal types) and its M-step from expected
-scatter matrices (:meth:`CovarianceModel.from_scatter`).
+For missing values (:mod:`emcore.missing`) each type gives its M-step from expected scatter
+matrices (:meth:`CovarianceModel.from_scatter`); the marginal and conditional Gaussians of
+each missingness pattern are taken from the full covariances (:meth:`CovarianceModel.to_full`)
+for every model alike, batched over the patterns.
 """
 
 from __future__ import annotations
@@ -262,32 +261,6 @@ def _cholesky_of_precision(covariances: np.ndarray, reg_covar: float) -> np.ndar
     return np.swapaxes(np.linalg.inv(lower), -1, -2)
 
 
-def _schur_complement(
-    full: np.ndarray, observed: np.ndarray, missing: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Regression of the ``missing`` coordinates on the ``observed`` ones, and what is left.
-
-    For a Gaussian with covariance ``S`` (a stack ``(..., d, d)``), ``x_m`` given ``x_o`` is
-    Gaussian with mean ``mu_m + B (x_o - mu_o)`` and covariance ``C``, where
-    ``B = S_mo S_oo^-1`` and ``C = S_mm - S_mo S_oo^-1 S_om`` (the Schur complement of
-    ``S_oo``; Bishop, *Pattern Recognition and Machine Learning*, eq. 2.81-2.82).
-
-    Returns
-    -------
-    regression : ndarray of shape (..., m, o)
-    conditional : ndarray of shape (..., m, m)
-    """
-    s_om = full[..., observed, :][..., :, missing]
-    s_mm = full[..., missing, :][..., :, missing]
-    if not len(observed):  # nothing to condition on: the marginal of x_m itself
-        return np.zeros((*full.shape[:-2], len(missing), 0)), s_mm.copy()
-    s_oo = full[..., observed, :][..., :, observed]
-    regression = np.swapaxes(np.linalg.solve(s_oo, s_om), -1, -2)  # S_oo symmetric
-    conditional = s_mm - regression @ s_om
-    # Symmetric in exact arithmetic; rounding is made symmetric so it stays a covariance.
-    return regression, (conditional + np.swapaxes(conditional, -1, -2)) / 2
-
-
 class CovarianceModel(ABC):
     """What a covariance type must provide. Subclasses hold no state."""
 
@@ -448,44 +421,6 @@ class CovarianceModel(ABC):
         result[frozen] = previous[frozen]
         return result
 
-    @abstractmethod
-    def marginal(self, covariances: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Covariances of the coordinates ``observed`` (indices, shape (o,)) alone.
-
-        A Gaussian's marginal keeps the rows and columns of those coordinates (Bishop, eq.
-        2.98), so the result is of the same type in ``o`` dimensions, in its storage.
-        """
-
-    def conditional(
-        self,
-        covariances: np.ndarray,
-        n_components: int,
-        observed: np.ndarray,
-        missing: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """How every component's ``missing`` coordinates depend on its ``observed`` ones.
-
-        Given ``x_o`` and component k, ``x_m`` is Gaussian with mean
-        ``mu_km + B_k (x_o - mu_ko)`` and covariance ``C_k`` (see :func:`_schur_complement`).
-
-        Parameters
-        ----------
-        covariances : ndarray
-            In this type's storage.
-        n_components : int
-        observed, missing : ndarray of int, shapes (o,) and (m,)
-            Complementary coordinate indices.
-
-        Returns
-        -------
-        regression : ndarray of shape (K, m, o)
-            ``B_k``.
-        conditional : ndarray of shape (K, m, m)
-            ``C_k``.
-        """
-        full = self.to_full(covariances, n_components, len(observed) + len(missing))
-        return _schur_complement(full, observed, missing)
-
     def from_scatter(self, scatter: np.ndarray, nk: np.ndarray) -> np.ndarray:
         """Unregularised M-step covariances from per-component scatter sums.
 
@@ -561,13 +496,6 @@ class _VarianceCovariance(CovarianceModel):
     def precisions(self, precisions_cholesky):
         return precisions_cholesky**2
 
-    def conditional(self, covariances, n_components, observed, missing):
-        # Independent coordinates: observing some says nothing about the others, whose
-        # conditional distribution is their marginal (B = 0, C = their variances).
-        full = self.to_full(covariances, n_components, len(observed) + len(missing))
-        variances = full[:, missing, :][:, :, missing]
-        return np.zeros((n_components, len(missing), len(observed))), variances
-
 
 class FullCovariance(_MatrixCovariance):
     name = "full"
@@ -606,9 +534,6 @@ class FullCovariance(_MatrixCovariance):
 
     def from_full(self, full, nk=None):
         return np.array(full, dtype=float)
-
-    def marginal(self, covariances, observed):
-        return covariances[:, observed, :][:, :, observed]
 
 
 class TiedCovariance(_MatrixCovariance):
@@ -659,17 +584,6 @@ class TiedCovariance(_MatrixCovariance):
         # The shared matrix is estimated from the components that have points; nothing to keep.
         return covariances
 
-    def marginal(self, covariances, observed):
-        return covariances[observed, :][:, observed]
-
-    def conditional(self, covariances, n_components, observed, missing):
-        # One shared matrix: one solve, the same regression for every component.
-        regression, conditional = _schur_complement(covariances, observed, missing)
-        return (
-            np.broadcast_to(regression, (n_components, *regression.shape)),
-            np.broadcast_to(conditional, (n_components, *conditional.shape)),
-        )
-
 
 class DiagCovariance(_VarianceCovariance):
     name = "diag"
@@ -711,9 +625,6 @@ class DiagCovariance(_VarianceCovariance):
     def from_full(self, full, nk=None):
         return np.diagonal(np.asarray(full, dtype=float), axis1=1, axis2=2).copy()
 
-    def marginal(self, covariances, observed):
-        return covariances[:, observed]
-
 
 class SphericalCovariance(_VarianceCovariance):
     name = "spherical"
@@ -753,9 +664,6 @@ class SphericalCovariance(_VarianceCovariance):
 
     def from_full(self, full, nk=None):
         return np.trace(np.asarray(full, dtype=float), axis1=1, axis2=2) / full.shape[-1]
-
-    def marginal(self, covariances, observed):
-        return covariances  # the same variance in every direction, hence in any subset
 
 
 # -- mclust's constrained models ---------------------------------------------------------------

@@ -41,7 +41,7 @@ from emcore.covariance import (
     safe_counts,
     weighted_moments,
 )
-from emcore.missing import Patterns, expected_statistics, marginal_params, missing_patterns
+from emcore.missing import Patterns, expected_statistics, marginal_distances, missing_patterns
 from emcore.params import MixtureParams
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -82,20 +82,20 @@ def log_gaussian(
     """Log-density of every point under every component, shape (n, K).
 
     A row with NaN cells gets the density of its observed coordinates: the marginal
-    Gaussian of those coordinates (see :mod:`emcore.missing`), one batched computation per
-    missingness pattern. ``patterns``: those of ``X`` if the caller has them (found here
-    otherwise).
+    Gaussian of those coordinates (see :mod:`emcore.missing`, all patterns batched); rows
+    without NaN are evaluated as complete data, with the parameters' own factors.
+    ``patterns``: those of ``X`` if the caller has them (found here otherwise).
     """
     if patterns is None:
         patterns = missing_patterns(X)
     if patterns is None:
         return _log_gaussian_complete(X, params)
-    log_density = np.zeros((len(X), params.n_components))
-    for pattern in patterns:
-        if len(pattern.observed):  # nothing observed: density 1, the row says nothing
-            observed = X[np.ix_(pattern.rows, pattern.observed)]
-            marginal = marginal_params(params, pattern.observed)
-            log_density[pattern.rows] = _log_gaussian_complete(observed, marginal)
+    log_density = np.empty((len(X), params.n_components))
+    complete = patterns.complete_rows
+    if len(complete):
+        log_density[complete] = _log_gaussian_complete(X[complete], params)
+    for rows, n_observed, distances, log_det in marginal_distances(X, params, patterns):
+        log_density[rows] = -0.5 * (n_observed[:, None] * LOG_2PI + distances) + log_det
     return log_density
 
 
