@@ -38,7 +38,14 @@ from emcore.covariance import safe_counts
 from emcore.engine import EM
 from emcore.fast import _single_threaded_blas
 from emcore.params import MixtureParams
-from emcore.steps import LOG_2PI, EStep, assemble_params, empty_components, point_unit
+from emcore.steps import (
+    LOG_2PI,
+    EStep,
+    assemble_params,
+    empty_components,
+    normalise_rows,
+    point_unit,
+)
 
 # Data with n * d * K above this run alone by fused passes instead (select_model's rule):
 # there the arithmetic, not the calls, is the cost. Measured by bench/bench_mclust.py on
@@ -157,8 +164,9 @@ def _run_batch(runs: list[EM]) -> dict[int, Exception]:
 
 
 def _final_estep(log_joint: np.ndarray, log_prob: np.ndarray) -> EStep:
-    """A run's :class:`EStep` (arrays (n, K) and (n,)) from its rows of a batch."""
-    log_resp = (log_joint - log_prob).T.copy()
+    """A run's :class:`EStep` (arrays (n, K) and (n,)) from its rows of a batch (log_joint
+    (K, n)), normalised as :func:`emcore.steps.normalise_rows` does."""
+    log_resp, _ = normalise_rows(log_joint.T)
     return EStep(log_resp=log_resp, log_prob=log_prob.copy(), resp=np.exp(log_resp))
 
 

@@ -132,10 +132,24 @@ def e_step(X: np.ndarray, params: MixtureParams, patterns: Patterns | None = Non
     Rows with NaN cells are judged on their observed coordinates (see :func:`log_gaussian`);
     ``patterns`` are ``X``'s missingness patterns if the caller already has them.
     """
-    log_joint = weighted_log_prob(X, params, patterns)
-    log_prob = logsumexp_rows(log_joint)
-    log_resp = log_joint - log_prob[:, None]
+    log_resp, log_prob = normalise_rows(weighted_log_prob(X, params, patterns))
     return EStep(log_resp=log_resp, log_prob=log_prob, resp=np.exp(log_resp))
+
+
+def normalise_rows(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log_joint`` (n, K) as log-responsibilities (n, K) and log-densities (n,).
+
+    The responsibilities are normalised from the rows shifted by their maximum, not by
+    subtracting ``log p(x)``: far from every component the log-joints are so large (-1e40 at
+    1e20 data widths away) that ``log p(x) = max + log(sum ...)`` rounds the sum's log away,
+    and rows summed to K instead of 1.
+    """
+    largest = log_joint.max(axis=1, keepdims=True)
+    # A row of -inf only arises if every weight is 0, which m_step never produces.
+    largest = np.where(np.isfinite(largest), largest, 0.0)
+    shifted = log_joint - largest
+    log_totals = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted - log_totals, (largest + log_totals)[:, 0]
 
 
 def log_likelihood(

@@ -67,3 +67,20 @@ def test_a_wrong_dtype_is_named_whatever_the_record(record, dtype):
         from emcore.dask_engine import DaskEM
 
         DaskEM(da.from_array(X, chunks=(50, 2)), start, record="none").run(dtype=dtype)
+
+
+@pytest.mark.parametrize("far", [1e17, 1e20, 1e40])
+def test_responsibilities_of_far_points_sum_to_one_for_every_model(far):
+    from emcore import MCLUST_MODELS
+    from emcore.lockstep import _final_estep
+    from emcore.steps import weighted_log_prob
+
+    X = _blobs(150)
+    point = np.array([[far, 0.0], [0.0, -far]])
+    for name in MCLUST_MODELS:
+        fitted = GaussianMixture(3, covariance_type=name, random_state=0, max_iter=20).fit(X)
+        proba = fitted.predict_proba(point)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12, err_msg=name)
+        log_joint = weighted_log_prob(point, fitted.params_)
+        lockstep = _final_estep(log_joint.T, np.zeros(2))  # the batch's layout, (K, n)
+        np.testing.assert_allclose(lockstep.resp.sum(axis=1), 1.0, rtol=1e-12, err_msg=name)
