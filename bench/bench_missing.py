@@ -35,8 +35,6 @@ CPU time, a loaded 2-core machine); that older code is gone, so it is not timed 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -49,6 +47,8 @@ from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_mclust import load_average, machine, markdown
 
 from emcore import EM, e_step, initial_params, m_step, select_model
 from emcore.missing import fill_column_means, missing_patterns
@@ -154,32 +154,6 @@ def whole_table(models: list[str], ks: list[int], repeats: int) -> list[str]:
         f"{plain:.2f}",
         f"{seconds / plain:.1f}x",
     ]
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            names = [line.split(":", 1)[1].strip() for line in info if "model name" in line]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores; Python {platform.python_version()}, NumPy {np.__version__}"
-
-
-def load_average() -> str:
-    """The 1-minute load average (compare it with the cores), if the system reports it."""
-    try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except (AttributeError, OSError):
-        return "unknown"
-
-
-def markdown(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_missing import direct_conditional
 
 from emcore import EM, covariance_model, e_step, initial_params, m_step
 from emcore import covariance as covariance_module
@@ -73,18 +74,6 @@ def reference_log_gaussian(X, params) -> np.ndarray:
     return result
 
 
-def reference_completion(row, mean, cov) -> tuple[np.ndarray, np.ndarray]:
-    """The row completed by ``E[x_m | x_o]`` under N(mean, cov), and ``C`` in its missing
-    rows and columns (zero elsewhere), shape (d,) and (d, d)."""
-    o, m = ~np.isnan(row), np.isnan(row)
-    gain = np.linalg.solve(cov[np.ix_(o, o)], cov[np.ix_(o, m)])  # S_oo^-1 S_om
-    completed = row.copy()
-    completed[m] = mean[m] + gain.T @ (row[o] - mean[o])
-    conditional = np.zeros_like(cov)
-    conditional[np.ix_(m, m)] = cov[np.ix_(m, m)] - cov[np.ix_(m, o)] @ gain
-    return completed, conditional
-
-
 def reference_statistics(X, weighted_resp, previous) -> tuple[np.ndarray, np.ndarray]:
     """Means (K, d) and ``S_k = sum_i w r [(x^ - mu)(x^ - mu)^T + C_ik]`` (K, d, d)."""
     full = previous.full_covariances
@@ -92,7 +81,7 @@ def reference_statistics(X, weighted_resp, previous) -> tuple[np.ndarray, np.nda
     means = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     for k in range(n_components):
-        rows = [reference_completion(row, previous.means[k], full[k]) for row in X]
+        rows = [direct_conditional(row, previous.means[k], full[k]) for row in X]
         completed = np.array([r[0] for r in rows])
         conditional = np.array([r[1] for r in rows])
         weights = weighted_resp[:, k]
@@ -187,7 +176,7 @@ def test_impute_equals_the_row_by_row_conditional_means(model):
     full = params.full_covariances
     expected = np.zeros_like(X_GAPS)
     for k in range(params.n_components):
-        completed = [reference_completion(row, params.means[k], full[k])[0] for row in X_GAPS]
+        completed = [direct_conditional(row, params.means[k], full[k])[0] for row in X_GAPS]
         expected += resp[:, [k]] * np.array(completed)
     filled = impute(X_GAPS, params, resp, patterns)
     observed = ~np.isnan(X_GAPS)
