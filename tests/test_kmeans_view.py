@@ -129,3 +129,15 @@ def test_titles_and_axis_numbers_fit_panels_300_pixels_wide(X) -> None:
     assert not figure.layout.yaxis2.title.text
     # Both panels show the same range, so the left panel's numbers are the right one's.
     assert figure.layout.yaxis.range == figure.layout.yaxis2.range
+
+
+def test_agreement_is_not_called_separation_when_em_shares_the_points() -> None:
+    # Every row the same point: k-means and EM's most responsible component agree on every
+    # point, but EM's responsibilities are shared, not 0 or 1: nothing is well separated.
+    X = np.tile([[1.0, 2.0]], (50, 1))
+    timeline = compute_timeline(X, ModelSettings(3, "full", "random", 0))
+    comparison = compare(X, timeline.states[0].params.means, timeline.states[-1].params)
+    assert comparison.share_differ < 0.05 and comparison.share_shared > 0.05
+    sentence = difference_sentence(comparison)
+    assert "well separated" not in sentence
+    assert "agree on 50 of 50 points" in sentence and "shares" in sentence

@@ -161,11 +161,18 @@ def difference_sentence(comparison: Comparison) -> str:
     n = len(comparison.labels)
     count = int(comparison.differ.sum())
     share = f"{comparison.share_differ:.1%}"
-    if comparison.share_differ < AGREE_BELOW:
+    if comparison.share_differ < AGREE_BELOW and comparison.share_shared < AGREE_BELOW:
         return (
             f"k-means and EM agree on {n - count} of {n} points: with clusters this well "
             "separated EM's responsibilities are almost all 0 or 1, which is exactly the "
             "hard assignment k-means makes."
+        )
+    if comparison.share_differ < AGREE_BELOW:  # the same labels, but not from 0-or-1 answers
+        return (
+            f"k-means and EM agree on {n - count} of {n} points when each point goes to EM's "
+            f"most responsible component, but EM shares {comparison.share_shared:.0%} of "
+            "them between components (none gets 90 % of them), which a hard assignment "
+            "cannot say."
         )
     reasons = []
     if comparison.elongation >= ELONGATED_RATIO:
