@@ -606,8 +606,8 @@ def _select_on_dask(
     for name in types:
         for k in ks:
             fitted = _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings)
-            if fitted is None:
-                rows.append(_empty_row(name, k, n_features, "failed", "no start could be fitted"))
+            if isinstance(fitted, str):  # every start raised: the first one's reason
+                rows.append(_empty_row(name, k, n_features, "failed", fitted))
             else:
                 row, model = fitted
                 rows.append(row)
@@ -626,27 +626,24 @@ def _select_on_dask(
 
 
 def _dask_moments(X, sample_weight) -> tuple[np.ndarray, np.ndarray]:
-    """The data's (weighted) column means and variances, shape (d,) each."""
-    import dask
+    """The data's (weighted) column means and variances, shape (d,) each, from the Dask
+    engine's own first pass, which checks every chunk (NaN, infinite or huge values, bad
+    weights): bad data are a ValueError here, before any cell, as in memory, not a table
+    of failed cells."""
+    from emcore.dask_engine import prepare, summarise
 
-    if sample_weight is None:
-        mean, variances = X.mean(axis=0), X.var(axis=0)
-    else:
-        weights = sample_weight[:, None]
-        total = sample_weight.sum()
-        mean = (X * weights).sum(axis=0) / total
-        variances = (((X - mean) ** 2) * weights).sum(axis=0) / total
-    mean, variances = dask.compute(mean, variances)
-    return np.asarray(mean, dtype=float), np.asarray(variances, dtype=float)
+    summary = summarise(*prepare(X, sample_weight))
+    return summary.centre, summary.column_variances
 
 
 def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
-    """The best of one cell's starts on Dask, as (row, fitted estimator), or None."""
+    """The best of one cell's starts on Dask, as (row, fitted estimator), or, if every
+    start raised, the first one's reason."""
     starts = [("hc", 1)] if hc_first else []
     extra = settings["n_init"] - len(starts)
     if extra > 0:
         starts.append((method, extra))
-    best = None
+    best, errors = None, []
     for init, count in starts:
         model = GaussianMixture(
             k,
@@ -661,12 +658,13 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
         )
         try:
             model.fit(X, sample_weight=sample_weight)
-        except (ValueError, ArithmeticError):
+        except (ValueError, ArithmeticError) as error:
+            errors.append(_said(error))
             continue
         if best is None or model.lower_bound_ > best[0].lower_bound_:
             best = (model, init)
     if best is None:
-        return None
+        return errors[0]
     model, init = best
     log_likelihood = model.lower_bound_ * float(
         X.shape[0] if sample_weight is None else sample_weight.sum().compute()

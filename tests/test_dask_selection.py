@@ -52,3 +52,29 @@ def test_weights_on_dask_count_like_repeated_rows() -> None:
         IRIS, n_components=2, covariance_types="VVV", n_init=1, sample_weight=weights
     )
     assert table["bic"].iloc[0] == pytest.approx(plain.table["bic"].iloc[0], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"), [(1e200, r"beyond 10\^100 in the chunk of rows 40 to 79"), (np.nan, "NaN")]
+)
+def test_bad_data_on_dask_are_refused_before_any_cell(bad, said) -> None:
+    """As in memory: a sentence about the data, not a table of failed cells."""
+    X = IRIS.copy()
+    X[45, 2] = bad
+    with pytest.raises(ValueError, match=said):
+        select_model(da.from_array(X, chunks=(40, 4)), n_components=[1, 2], covariance_types="VVV")
+
+
+def test_a_failed_dask_cell_says_why() -> None:
+    """Twenty copies of one point make VVV with reg_covar=0 collapse from every start: the
+    row's note is the fit's own sentence (it was "no start could be fitted")."""
+    X = np.r_[IRIS, np.tile([[20.0, 20.0, 20.0, 20.0]], (20, 1))]
+    table = select_model(
+        da.from_array(X, chunks=(50, 4)),
+        n_components=[2],
+        covariance_types="VVV",
+        reg_covar=0.0,
+        n_init=1,
+    ).table
+    assert list(table["status"]) == ["failed"]
+    assert "collapsed onto repeated or too few points" in table["note"].iloc[0]
