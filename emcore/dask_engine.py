@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from emcore.covariance import REGULARIZATIONS, effective_reg, safe_counts, scale_from_moments
-from emcore.engine import EM
+from emcore.engine import EM, _check_run_settings
 from emcore.fast import (
     FLOAT64,
     MomentSpace,
@@ -433,6 +433,7 @@ class DaskEM(EM):
         self.X, self.sample_weight = prepare(self.X, self.sample_weight, self.params.n_features)
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
+        _check_run_settings(self.max_iter, self.record, self.history_limit, self.collapse_patience)
         if self.regularization not in REGULARIZATIONS:
             raise ValueError(
                 f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
@@ -462,6 +463,7 @@ class DaskEM(EM):
         )
         self._current: Pass | _ReferencePass | None = None
         self._collapsed: set[int] = set()
+        self._collapsed_for = 0
         self._record(resp=None, events=self._degeneracy_events(None))
 
     @property
@@ -492,7 +494,7 @@ class DaskEM(EM):
         with _single_threaded_blas():
             if self.stage == "start":
                 self._current = self._evaluate()
-            while not self.converged and self.iteration < target:
+            while not self.finished and self.iteration < target:
                 previous = self.params
                 self.params = self._m_step(self._current, previous)
                 self.iteration += 1

@@ -89,7 +89,7 @@ class Event:
     """Something worth telling the user that happened at one iteration."""
 
     iteration: int
-    kind: Literal["emptied", "collapsed", "reseeded", "converged"]
+    kind: Literal["emptied", "collapsed", "reseeded", "converged", "stopped"]
     component: int | None
     message: str
 
@@ -113,17 +113,25 @@ class Snapshot:
 RECORDS: tuple[str, ...] = ("none", "params", "resp")
 
 
-def _check_run_settings(max_iter: object, record: object, history_limit: object) -> None:
+def _check_run_settings(
+    max_iter: object, record: object, history_limit: object, collapse_patience: object = None
+) -> None:
     """A run's counts are whole numbers (``max_iter`` may be 0: no iteration) and ``record``
     one of :data:`RECORDS`, each else a ValueError that says so."""
-    for name, value, least in (("max_iter", max_iter, 0), ("history_limit", history_limit, 0)):
-        if name == "history_limit" and value is None:
-            continue
-        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        if not (whole and value >= least):
-            raise ValueError(f"{name} must be a whole number of at least {least}; got {value!r}.")
+    _check_count("max_iter", max_iter, 0)
+    _check_count("history_limit", history_limit, 0, optional=True)
+    _check_count("collapse_patience", collapse_patience, 0, optional=True)
     if record not in RECORDS:
         raise ValueError(f"record must be one of {', '.join(map(repr, RECORDS))}; got {record!r}.")
+
+
+def _check_count(name: str, value: object, least: int, optional: bool = False) -> None:
+    """``value`` is a whole number of at least ``least`` (or None, if ``optional``)."""
+    if optional and value is None:
+        return
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not (whole and value >= least):
+        raise ValueError(f"{name} must be a whole number of at least {least}; got {value!r}.")
 
 
 @dataclass
@@ -160,6 +168,12 @@ class EM:
         their conditional expectations (:mod:`emcore.missing`); ``log_likelihoods`` are then
         observed-data log-likelihoods, still never decreasing. ``"error"`` (default) refuses
         NaN. Data without NaN run exactly the same either way.
+    collapse_patience : int or None
+        Stop :meth:`run` once a component has stayed collapsed (the ``"collapsed"`` event)
+        for this many more iterations, with ``stopped`` set and a ``"stopped"`` event: such
+        a run is climbing towards a point of unbounded likelihood, which only ``reg_covar``
+        bounds, and mclust stops at the first singular covariance. ``None`` (default): run
+        on, so a front end can show the collapse and re-seed the component.
     """
 
     X: np.ndarray
@@ -172,6 +186,7 @@ class EM:
     regularization: Regularization = "floor"
     sample_weight: np.ndarray | None = None
     missing: Literal["error", "em"] = "error"
+    collapse_patience: int | None = None
     iteration: int = field(default=0, init=False)
     stage: Stage = field(default="start", init=False)
     estep: EStep | None = field(default=None, init=False, repr=False)
@@ -179,6 +194,7 @@ class EM:
     events: list[Event] = field(default_factory=list, init=False)
     history: list[Snapshot] = field(default_factory=list, init=False, repr=False)
     converged: bool = field(default=False, init=False)
+    stopped: bool = field(default=False, init=False)
     truncated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -197,7 +213,7 @@ class EM:
         )
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
-        _check_run_settings(self.max_iter, self.record, self.history_limit)
+        _check_run_settings(self.max_iter, self.record, self.history_limit, self.collapse_patience)
         if self.regularization not in REGULARIZATIONS:
             raise ValueError(
                 f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
@@ -211,7 +227,13 @@ class EM:
         # A start can already be collapsed (k-means may put repeated values in a cluster of
         # their own): said at iteration 0, or it would never be said.
         self._collapsed: set[int] = set()
+        self._collapsed_for = 0  # consecutive states with a collapsed component
         self._record(resp=None, events=self._degeneracy_events(None))
+
+    @property
+    def finished(self) -> bool:
+        """Whether :meth:`run` has nothing more to do: converged, or stopped on a collapse."""
+        return self.converged or self.stopped
 
     # -- the two halves ---------------------------------------------------------------------
 
@@ -291,7 +313,7 @@ class EM:
         if self.stage == "start":
             self.e_step()
         target = self.iteration + budget
-        while not self.converged and self.iteration < target:
+        while not self.finished and self.iteration < target:
             self.step()
             if callback is not None:
                 callback(self)
@@ -329,7 +351,7 @@ class EM:
         with _single_threaded_blas():
             if self.stage == "start":
                 current = evaluate()
-            while not self.converged and self.iteration < target:
+            while not self.finished and self.iteration < target:
                 if self.stage == "E":
                     self._updated(fast.m_step(current or fast.e_step(self.params), self.params))
                 current = evaluate()
@@ -397,7 +419,8 @@ class EM:
             weights=weights, means=means, covariances=model.from_full(full, weights)
         )
         self._collapsed.discard(component)
-        self.converged = False
+        self._collapsed_for = 0
+        self.converged = self.stopped = False
         event = Event(
             self.iteration,
             "reseeded",
@@ -471,7 +494,28 @@ class EM:
                 )
             )
         self._collapsed = collapsed
+        events.extend(self._collapse_stop(collapsed))
         return tuple(events)
+
+    def _collapse_stop(self, collapsed: set[int]) -> tuple[Event, ...]:
+        """The ``"stopped"`` event, once a component has stayed collapsed for
+        ``collapse_patience`` iterations after the one where it collapsed."""
+        self._collapsed_for = self._collapsed_for + 1 if collapsed else 0
+        patience = self.collapse_patience
+        if patience is None or self.stopped or self._collapsed_for <= patience:
+            return ()
+        self.stopped = True
+        which = ", ".join(str(k + 1) for k in sorted(collapsed))
+        return (
+            Event(
+                self.iteration,
+                "stopped",
+                None,
+                f"Stopped: component(s) {which} stayed collapsed for {patience} iterations; "
+                "the likelihood would only grow without bound (as mclust, which stops at a "
+                "singular covariance).",
+            ),
+        )
 
     def _collapsed_components(self, params: MixtureParams) -> set[int]:
         # Checked after every M-step, so first by a bound that needs no eigendecomposition:

@@ -137,7 +137,7 @@ def _run_batch(runs: list[EM]) -> dict[int, Exception]:
         for j, i in enumerate(active):
             run = runs[i]
             run._evaluated(float(totals[j]), None)
-            if run.converged or run.iteration >= targets[i]:
+            if run.finished or run.iteration >= targets[i]:
                 run.estep = _final_estep(log_joint[j], log_prob[j])
             else:
                 going.append(j)

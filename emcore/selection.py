@@ -36,7 +36,9 @@ computed once per K and shared by every model.
 onto a point, line or plane (a singular covariance, held up only by ``reg_covar``) is
 ``"degenerate"``: its log-likelihood is inflated by the near-singular density, not earned.
 mclust reports such cells as NA; :meth:`ModelSelection.pivot` shows them as NaN too, and they
-are never chosen. Among a cell's starts, a degenerate fit never wins over a sound one. When no
+are never chosen. Among a cell's starts, a degenerate fit never wins over a sound one. A start
+whose component has stayed collapsed for :data:`COLLAPSE_PATIENCE` iterations stops there
+(mclust stops at the first singular covariance) instead of climbing on until ``max_iter``. When no
 cell is usable nothing is chosen (``best`` is None) and :meth:`ModelSelection.summary` says so.
 """
 
@@ -116,6 +118,13 @@ HC = "hc"
 # and after removing reg_covar, below which it has collapsed onto a point, line or plane.
 # Measured in standardised units so a feature with a small scale does not look collapsed.
 COLLAPSE_FRACTION = 1e-8
+
+# A start stops once a component has stayed collapsed this many iterations (EM's
+# collapse_patience): mclust stops at the first singular covariance and reports NA, where a
+# start floored by reg_covar would climb on towards unbounded likelihood until max_iter. On
+# wide data (60 x 50, EVE) that was 1.8 s per iteration for 1,000 iterations per start.
+# Measured on iris and Old Faithful: no start whose component collapsed ever recovered.
+COLLAPSE_PATIENCE = 5
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "covariance_type",
@@ -1200,6 +1209,7 @@ def _start_run(context: _Context, covariance_type: str, n_components: int, start
         regularization=regularization,
         sample_weight=context.weights,
         missing=settings["missing"],
+        collapse_patience=COLLAPSE_PATIENCE,
     )
 
 

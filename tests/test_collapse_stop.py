@@ -1,0 +1,109 @@
+"""A run stops once a component has stayed collapsed (EM's ``collapse_patience``), as mclust
+stops at a singular covariance: the same stop on every engine, and select_model's starts on
+wide data no longer climb towards unbounded likelihood for max_iter iterations."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from emcore import EM, MixtureParams, select_model
+from emcore.lockstep import run_together
+from emcore.selection import COLLAPSE_PATIENCE
+
+X, _ = make_blobs(n_samples=300, centers=3, random_state=2)
+# Three blobs and one far point, with a component sitting on the point from the start.
+DATA = np.vstack([X, [[50.0, 50.0]]])
+
+
+def collapsing_params() -> MixtureParams:
+    return MixtureParams.from_covariances(
+        np.array([0.5, 0.49, 0.01]),
+        np.array([X[:150].mean(0), X[150:].mean(0), [50.0, 50.0]]),
+        np.stack([np.eye(2) * 9.0, np.eye(2) * 9.0, np.eye(2)]),
+    )
+
+
+def first_collapse(run: EM) -> int:
+    return next(event.iteration for event in run.events if event.kind == "collapsed")
+
+
+@pytest.mark.parametrize("patience", [0, 2, 4])
+def test_run_stops_patience_iterations_after_the_collapse(patience):
+    run = EM(DATA, collapsing_params(), tol=1e-12, max_iter=200, collapse_patience=patience)
+    run.run()
+    assert run.stopped and not run.converged and run.finished
+    assert run.iteration == first_collapse(run) + patience
+    stop = [event for event in run.events if event.kind == "stopped"]
+    assert len(stop) == 1 and stop[0].iteration == run.iteration
+    assert "component(s) 3 stayed collapsed" in stop[0].message
+    assert run.stage == "E" and run.estep is not None  # ends evaluated, as a converged run
+    run.run()  # nothing more to do
+    assert run.iteration == first_collapse(run) + patience
+
+
+def test_without_patience_the_run_goes_on():
+    run = EM(DATA, collapsing_params(), tol=1e-12, max_iter=30).run()
+    assert not run.stopped and run.iteration == 30
+    assert "stopped" not in [event.kind for event in run.events]
+
+
+def test_a_run_without_collapse_is_unaffected():
+    params = MixtureParams.from_covariances(
+        np.full(3, 1 / 3),
+        np.array([X[:100].mean(0), X[100:200].mean(0), X[200:].mean(0)]),
+        np.stack([np.eye(2)] * 3),
+    )
+    plain = EM(X, params, tol=1e-8, max_iter=100).run()
+    patient = EM(X, params, tol=1e-8, max_iter=100, collapse_patience=0).run()
+    assert not patient.stopped and patient.converged
+    assert patient.log_likelihoods == plain.log_likelihoods
+
+
+def test_every_engine_stops_at_the_same_state():
+    def run(**settings):
+        return EM(
+            DATA, collapsing_params(), tol=1e-12, max_iter=200, collapse_patience=3, **settings
+        )
+
+    stepped = run(record="params").run()  # the reference steps, one by one
+    fused = run(record="none").run()  # the fused passes
+    together = run(record="none")
+    assert run_together([together]) == {}
+    for other in (fused, together):
+        assert other.stopped and other.iteration == stepped.iteration
+        assert [(e.kind, e.iteration) for e in other.events] == [
+            (e.kind, e.iteration) for e in stepped.events
+        ]
+        np.testing.assert_allclose(other.log_likelihoods, stepped.log_likelihoods, rtol=1e-10)
+        np.testing.assert_allclose(other.params.means, stepped.params.means, rtol=1e-10)
+
+
+def test_reseeding_a_stopped_run_lets_it_go_on():
+    run = EM(DATA, collapsing_params(), tol=1e-12, max_iter=200, collapse_patience=1).run()
+    stopped_at = run.iteration
+    run.reseed(2, rng=0)
+    assert not run.stopped
+    run.run(max_iter=3)
+    assert run.iteration > stopped_at
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_bad_patience_is_a_sentence(bad):
+    with pytest.raises(ValueError, match="collapse_patience must be a whole number"):
+        EM(X, collapsing_params(), collapse_patience=bad)
+
+
+def test_wide_data_starts_stop_at_the_collapse():
+    # 30 points per cluster in 40 dimensions: a component with its own shape can lie flat in
+    # a direction where its points have no spread, so its k-means start collapses at once and
+    # then climbs for as long as it is let (before: max_iter iterations of EVE's sweeps per
+    # start; mclust reports such cells as NA at once).
+    rng = np.random.default_rng(0)
+    wide = rng.normal(size=(60, 40))
+    wide[:30] += 3.0
+    table = select_model(
+        wide, n_components=[2, 3], covariance_types=["VVE", "EVV"], max_iter=60
+    ).table
+    degenerate = table[table["status"] == "degenerate"]
+    assert len(degenerate) >= 3
+    assert (degenerate["n_iter"] <= COLLAPSE_PATIENCE + 1).all()  # before: up to max_iter
