@@ -238,8 +238,19 @@ class EM:
     # -- the two halves ---------------------------------------------------------------------
 
     def e_step(self) -> np.ndarray:
-        """Compute responsibilities for the current parameters; returns them (n, K)."""
-        self.estep = e_step(self.X, self.params, self._patterns)
+        """Compute responsibilities for the current parameters; returns them (n, K).
+
+        After an E-step (stage ``"E"``) the parameters are already evaluated: another one
+        returns the same responsibilities and records nothing, so the log-likelihood is not
+        listed twice (a repeated value would read as a change of 0: converged).
+        """
+        if self.stage == "E" and self.estep is not None:
+            return self.estep.resp
+        estep = e_step(self.X, self.params, self._patterns)
+        if self.stage == "E":  # evaluated by fused passes that kept no responsibilities
+            self.estep = estep
+            return estep.resp
+        self.estep = estep
         log_likelihood = total_log_likelihood(self.estep.log_prob, self.sample_weight)
         self.log_likelihoods.append(log_likelihood)
         self.stage = "E"

@@ -177,3 +177,23 @@ def test_tied_run_with_an_emptied_component_is_monotone_and_ends_at_a_fixed_poin
         again = EM(data, run.params, tol=0.0, max_iter=1).run()
         np.testing.assert_allclose(again.params.covariances, run.params.covariances, rtol=1e-9)
         np.testing.assert_allclose(again.params.means, run.params.means, rtol=1e-9)
+
+
+@pytest.mark.parametrize("record", ["none", "params", "resp"])
+def test_a_repeated_e_step_changes_nothing(record):
+    # A student pressing E twice: the second E-step of the same parameters used to list the
+    # log-likelihood again, which the stopping rule read as a change of 0 (converged).
+    plain = EM(X, start("kmeans"), tol=1e-8, record=record).run()
+    run = EM(X, start("kmeans"), tol=1e-8, record=record)
+    first = run.e_step()
+    assert run.e_step() is first
+    assert len(run.log_likelihoods) == 1
+    run.m_step()
+    run.e_step()
+    snapshots = len(run.history)
+    run.e_step()
+    assert len(run.log_likelihoods) == 2 and len(run.history) == snapshots
+    assert not run.converged
+    run.run()  # with record="none" by fused passes after the hand steps: equal to rounding
+    np.testing.assert_allclose(run.log_likelihoods, plain.log_likelihoods, rtol=1e-10)
+    assert run.converged and run.iteration == plain.iteration
