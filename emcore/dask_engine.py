@@ -69,6 +69,7 @@ from emcore.validation import (
     check_missing,
     check_positive,
     check_weight_total,
+    refuse_dates,
 )
 
 # Partial sums added per task of the reduction tree.
@@ -151,6 +152,7 @@ def prepare(X: Any, sample_weight: Any, n_features: int | None = None) -> tuple[
 
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array (n_samples, n_features); got {X.ndim}-D.")
+    refuse_dates(X)  # the sentence every entry point gives
     if X.dtype.kind not in "biuf":
         raise ValueError(f"X must hold numbers; got a Dask array of dtype {X.dtype}.")
     if any(np.isnan(size) for size in X.chunks[0]):

@@ -168,7 +168,37 @@ def _rows(mask: np.ndarray) -> str:
     return ", ".join(str(int(i)) for i in indices[:5]) + more
 
 
+def refuse_dates(X: object) -> None:
+    """Refuse date, time and duration columns (NumPy kinds ``M`` and ``m``) in a DataFrame,
+    Series or array: as numbers they are nanoseconds since 1970 (about 1.6e18), a scale
+    that would swamp every other column, so what they should mean is the user's choice.
+
+    Raises
+    ------
+    ValueError
+        Naming the columns (a DataFrame's), with what to do instead.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not isinstance(dtypes, np.dtype):  # a DataFrame's, per column
+        named = [str(name) for name, dtype in dtypes.items() if _is_date_kind(dtype)]
+    else:
+        dtype = getattr(X, "dtype", None)
+        named = ["X"] if dtype is not None and _is_date_kind(dtype) else []
+    if named:
+        raise ValueError(
+            f"X has date, time or duration values ({', '.join(named[:5])}), which are not "
+            "measurements to cluster as they stand. Convert them to numbers that mean "
+            "something for your data (for example days since the first date, or the hour "
+            "of the day), or drop them."
+        )
+
+
+def _is_date_kind(dtype: object) -> bool:
+    return getattr(dtype, "kind", None) in ("M", "m")
+
+
 def _as_numeric_array(X: object) -> np.ndarray:
+    refuse_dates(X)
     if hasattr(X, "to_numpy") and hasattr(X, "dtypes"):
         # pandas' nullable columns (Int64, Float64) hold pd.NA, which NumPy cannot convert:
         # as missing values they are NaN, which check_data then treats as any NaN.

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from emcore import EM, Gauss, GaussianMixture, Mixture, select_model
+from emcore import EM, Gauss, GaussianMixture, Mixture, initial_params, select_model
 from emcore.covariance import MCLUST_MODELS, data_scale
 
 Z = np.random.default_rng(0).normal(size=(30, 2))
@@ -160,3 +160,34 @@ def test_a_component_empty_from_the_start_is_said_at_iteration_0():
     assert "has no points from the start" in emptied[0].message
     run.run()
     assert [event.component for event in run.events if event.kind == "emptied"] == [2]
+
+
+def _dated_frames():
+    import pandas as pd
+
+    numbers = pd.DataFrame(Z, columns=["a", "b"])
+    return {
+        "datetime column": numbers.assign(when=pd.Timestamp("2020-01-01")),
+        "timezone-aware": numbers.assign(when=pd.Timestamp("2020-01-01", tz="Europe/Paris")),
+        "timedelta column": numbers.assign(took=pd.Timedelta("1D")),
+        "datetime array": np.array([["2020-01-01", "2020-01-02"]] * 30, dtype="M8[D]"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_dated_frames()))
+@pytest.mark.parametrize(
+    "entry",
+    [
+        lambda X: select_model(X, n_components=[1, 2], covariance_types="VVV"),
+        lambda X: GaussianMixture(2, random_state=0).fit(X),
+        lambda X: Mixture.from_params(initial_params(Z, 2, random_state=0)).fit(X),
+        lambda X: EM(X, initial_params(Z, 2, random_state=0)),
+        lambda X: GaussianMixture(1).fit(Z).predict(X),
+    ],
+    ids=["select_model", "GaussianMixture.fit", "Mixture.fit", "EM", "predict"],
+)
+def test_date_and_time_columns_are_one_sentence_everywhere(kind, entry):
+    """A date column used to be fitted as nanoseconds since 1970 (about 1.6e18) by
+    select_model, or to raise NumPy's DTypePromotionError from scikit-learn's check."""
+    with pytest.raises(ValueError, match="date, time or duration values"):
+        entry(_dated_frames()[kind])
