@@ -466,6 +466,8 @@ class DaskEM(EM):
         self._current: Pass | _ReferencePass | None = None
         self._collapsed: set[int] = set()
         self._collapsed_for = 0
+        self._resting_checks = 0
+        self._column_variances = None
         self._record(resp=None, events=self._degeneracy_events(None))
 
     @property

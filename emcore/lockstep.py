@@ -136,7 +136,7 @@ def _run_batch(runs: list[EM]) -> dict[int, Exception]:
         going = []
         for j, i in enumerate(active):
             run = runs[i]
-            run._evaluated(float(totals[j]), None)
+            run._evaluated(float(totals[j]), None, resp[j].T if run.floor_check_due else None)
             if run.finished or run.iteration >= targets[i]:
                 run.estep = _final_estep(log_joint[j], log_prob[j])
             else:

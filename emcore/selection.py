@@ -37,8 +37,10 @@ onto a point, line or plane (a singular covariance, held up only by ``reg_covar`
 ``"degenerate"``: its log-likelihood is inflated by the near-singular density, not earned.
 mclust reports such cells as NA; :meth:`ModelSelection.pivot` shows them as NaN too, and they
 are never chosen. Among a cell's starts, a degenerate fit never wins over a sound one. A start
-whose component has stayed collapsed for :data:`COLLAPSE_PATIENCE` iterations stops there
-(mclust stops at the first singular covariance) instead of climbing on until ``max_iter``. When no
+whose component has stayed collapsed for :data:`COLLAPSE_PATIENCE` iterations, or rests on
+``reg_covar`` at two checks in a row (see :class:`emcore.engine.EM`'s ``collapse_patience``),
+stops there (mclust stops at the first singular covariance) instead of climbing on until
+``max_iter``. When no
 cell is usable nothing is chosen (``best`` is None) and :meth:`ModelSelection.summary` says so.
 """
 
@@ -67,7 +69,12 @@ from emcore.covariance import (
     scale_from_moments,
     weighted_moments,
 )
-from emcore.engine import EM, singular_components, standardised_smallest_variances
+from emcore.engine import (
+    EM,
+    singular_components,
+    singular_estimate,
+    standardised_smallest_variances,
+)
 from emcore.init import (
     INIT_METHODS,
     as_generator,
@@ -1327,7 +1334,7 @@ def degeneracy(
         variances = weighted_moments(X, sample_weight)[1]
     collapsed = _collapsed(params, variances, reg_covar)
     if resp is not None:
-        collapsed |= _singular_estimate(params, X, resp, sample_weight, variances, reg_covar)
+        collapsed |= singular_estimate(params, X, resp, sample_weight, variances, reg_covar)
     collapsed = np.flatnonzero(collapsed & ~params.empty)
     if collapsed.size:
         problems.append(f"component(s) {_one_based(collapsed)} collapsed (singular covariance)")
@@ -1337,38 +1344,6 @@ def degeneracy(
 def _collapsed(params: MixtureParams, variances: np.ndarray, reg_covar: float) -> np.ndarray:
     smallest = standardised_smallest_variances(params, variances, reg_covar)
     return smallest <= COLLAPSE_FRACTION
-
-
-def _singular_estimate(
-    params: MixtureParams,
-    X: np.ndarray,
-    resp: np.ndarray,
-    sample_weight: np.ndarray | None,
-    variances: np.ndarray,
-    reg_covar: float,
-) -> np.ndarray:
-    """Components (K,) whose unregularised M-step estimate from ``resp`` is singular (or
-    cannot be computed) in units of the data's variance, or has a variance below the
-    effective ``reg_covar``: the fit then rests on the floor. The iterative M-steps start
-    from the fit's (floored) covariances, so a flat component's estimate comes out small,
-    not exactly singular (measured: 1.7e-8 of the data's variance with the floor at 1e-6)."""
-    model = params.model
-    weighted = resp if sample_weight is None else resp * sample_weight[:, None]
-    nk = weighted.sum(axis=0)
-    means = weighted.T @ X / np.where(nk > 0, nk, 1.0)[:, None]
-    spread = np.sqrt(np.where(variances > 0, variances, 1.0))
-    with np.errstate(all="ignore"):  # a singular scatter is what is being looked for
-        try:
-            estimate = model.maximum_likelihood_from(
-                model.scatter_statistic(X, weighted, means), nk, params.covariances
-            )
-            full = model.to_full(estimate, params.n_components, params.n_features)
-            standardised = np.linalg.eigvalsh(full / np.outer(spread, spread))[:, 0]
-            smallest = np.linalg.eigvalsh(full)[:, 0]
-        except (np.linalg.LinAlgError, ValueError, ArithmeticError):
-            return np.ones(params.n_components, dtype=bool)
-    # NaN counts as singular.
-    return ~((standardised > COLLAPSE_FRACTION) & (smallest > reg_covar))
 
 
 def data_notes(X: np.ndarray, largest_k: int) -> tuple[str, ...]:

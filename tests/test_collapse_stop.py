@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from emcore import EM, MixtureParams, select_model
+from emcore import EM, MixtureParams, initial_params, select_model
+from emcore.engine import FLOOR_CHECK_EVERY
 from emcore.lockstep import run_together
 from emcore.selection import COLLAPSE_PATIENCE
 
@@ -107,3 +108,38 @@ def test_wide_data_starts_stop_at_the_collapse():
     degenerate = table[table["status"] == "degenerate"]
     assert len(degenerate) >= 3
     assert (degenerate["n_iter"] <= COLLAPSE_PATIENCE + 1).all()  # before: up to max_iter
+
+
+def _two_groups_in_ten_columns() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.r_[rng.normal(size=(30, 10)), rng.normal(2, 1, size=(30, 10))]
+
+
+def test_a_shared_volume_fit_resting_on_the_floor_stops_at_the_second_check():
+    # EVE on 60 x 10 with K = 6: components flat in some direction are held up by the
+    # shared volume times the floor, so no "collapsed" event ever comes; the runs used to
+    # climb for 609 and 1,000 iterations (15 s for the cell) and end degenerate anyway.
+    table = select_model(_two_groups_in_ten_columns(), n_components=[6], covariance_types="EVE")
+    row = table.table.iloc[0]
+    assert row["status"] == "degenerate"
+    assert row["n_iter"] == 2 * FLOOR_CHECK_EVERY
+
+
+def test_every_engine_stops_on_the_floor_check_alike():
+    data = _two_groups_in_ten_columns()
+    start = initial_params(data, 6, "EVE", "kmeans", random_state=0)
+
+    def run(**settings):
+        return EM(data, start, tol=1e-5, max_iter=1000, collapse_patience=5, **settings)
+
+    stepped = run(record="params").run()
+    fused = run(record="none").run()
+    together = run(record="none")
+    assert run_together([together]) == {}
+    assert stepped.stopped and stepped.iteration == 2 * FLOOR_CHECK_EVERY
+    assert "rested on reg_covar" in stepped.events[-1].message
+    for other in (fused, together):
+        assert other.stopped and other.iteration == stepped.iteration
+        np.testing.assert_allclose(other.log_likelihoods, stepped.log_likelihoods, rtol=1e-9)
+    plain = EM(data, start, tol=1e-5, max_iter=2 * FLOOR_CHECK_EVERY + 5, record="none").run()
+    assert not plain.stopped and plain.iteration > stepped.iteration  # without patience
