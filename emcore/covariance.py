@@ -1201,9 +1201,19 @@ def covariance_model(name: str | CovarianceModel) -> CovarianceModel:
         sklearn_names = ", ".join(repr(key) for key in COVARIANCE_TYPES)
         mclust_names = ", ".join(repr(key) for key in MCLUST_MODELS)
         raise ValueError(
-            f"Unknown covariance type {name!r}. Choose one of {sklearn_names} (scikit-learn's "
-            f"names) or one of mclust's {len(MCLUST_MODELS)} models: {mclust_names}."
+            f"Unknown covariance type {name!r}.{_did_you_mean(name)} Choose one of "
+            f"{sklearn_names} (scikit-learn's names) or one of mclust's "
+            f"{len(MCLUST_MODELS)} models: {mclust_names}."
         ) from None
+
+
+def _did_you_mean(name: object) -> str:
+    """`` Did you mean 'VEV'?`` for a known name in the wrong case (names are exact, as in
+    scikit-learn and mclust), else ``""``."""
+    if not isinstance(name, str):
+        return ""
+    match = next((known for known in _BY_NAME if known.lower() == name.strip().lower()), None)
+    return f" Did you mean {match!r}?" if match else ""
 
 
 def covariance_models(names: str | Sequence[str]) -> list[CovarianceModel]:

@@ -26,6 +26,7 @@ from emcore import (
     covariance_model,
     e_step,
     m_step,
+    select_model,
 )
 from emcore.covariance import (
     COVARIANCE_TYPES,
@@ -209,6 +210,14 @@ def test_invalid_names_are_refused_with_the_list() -> None:
         assert repr(name) in message
     with pytest.raises(ValueError, match="Unknown covariance type"):
         GaussianMixture(2, covariance_type="eev").fit(np.random.default_rng(0).random((10, 2)))
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("vev", "VEV"), ("Full", "full"), (" eee", "EEE")])
+def test_a_name_in_the_wrong_case_gets_the_right_one_suggested(typed: str, meant: str) -> None:
+    with pytest.raises(ValueError, match=f"Did you mean '{meant}'"):
+        covariance_model(typed)
+    with pytest.raises(ValueError, match=f"Did you mean '{meant}'"):
+        select_model(IRIS, n_components=[1], covariance_types=[typed])
 
 
 # -- EM with every model ----------------------------------------------------------------------
