@@ -7,7 +7,14 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from emapp.build.blobs import BlobSettings, make_blobs
-from emapp.build.density import density_figure, density_grid, marginal, mixture_log_density
+from emapp.build.density import (
+    DENSITY_SCALE,
+    N_CONTOURS,
+    density_figure,
+    density_grid,
+    marginal,
+    mixture_log_density,
+)
 from emcore import COVARIANCE_TYPES, MixtureParams, e_step, initial_params
 
 
@@ -96,3 +103,22 @@ def test_axis_titles_show_markup_in_names_as_written(X) -> None:
     figure = density_figure(X, params, MARKUP)
     assert figure.layout.xaxis.title.text == ESCAPED[0]
     assert figure.layout.yaxis.title.text == ESCAPED[1]
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_empty_ground_is_white_as_the_key_says(X, log_scale) -> None:
+    """The text beside the map speaks of "points on white ground"; Plotly's own levels
+    started at 0, so the emptiest ground was drawn in the second colour (light blue)."""
+    params = initial_params(X, 3, "full", "kmeans", random_state=0)
+    contour = density_figure(X, params, log_scale=log_scale).data[0]
+    values = np.asarray(contour.z)
+    assert DENSITY_SCALE[0][1] == "#FFFFFF" and contour.autocontour is False
+    assert contour.zmin == values.min() and contour.zmax == values.max()
+    # The corners of the map are far from every cluster: below the first level, so white.
+    corners = values[[0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners < contour.contours.start).all()
+    levels = contour.contours
+    count = int(np.floor((levels.end - levels.start) / levels.size)) + 1
+    assert N_CONTOURS // 2 <= count <= N_CONTOURS  # about N_CONTOURS bands, a round step
+    mantissa = levels.size / 10 ** np.floor(np.log10(levels.size))
+    assert min(abs(mantissa - m) for m in (1, 2, 5, 10)) < 1e-9

@@ -18,7 +18,7 @@ from emapp.build.colors import (
     palette_rgb,
     point_colors,
 )
-from emapp.build.figures import Layout, build_figure
+from emapp.build.figures import Layout, build_figure, run_view
 from emapp.build.geometry import N_STDS, ellipse_axes, ellipse_xy, square_ranges
 from emapp.build.timeline import ModelSettings, compute_timeline
 
@@ -153,9 +153,9 @@ def test_every_mean_keeps_its_own_shape_in_every_frame(small_run) -> None:
 
 
 def test_axes_are_fixed_for_the_whole_run(small_run) -> None:
-    X, _, figure = small_run
+    X, timeline, figure = small_run
     layout = figure["layout"]
-    assert layout["xaxis"]["range"] == square_ranges(X)[0]
+    assert (layout["xaxis"]["range"], layout["yaxis"]["range"]) == run_view(X, timeline)
     for frame in figure["frames"]:
         assert "layout" not in frame  # no frame moves an axis
 

@@ -15,12 +15,16 @@ import plotly.graph_objects as go
 from emapp.build.colors import component_hex, mean_symbol, point_colors
 from emapp.build.figures import (
     AXIS_STYLE,
+    EQUAL_SCALE_X,
+    EQUAL_SCALE_Y,
     FONT,
     MEAN_OUTLINE,
     NOMINAL_PANEL_PX,
     STACKED_PX,
+    label_positions,
     label_texts,
     marker_size,
+    panel_zooms,
     stacks,
 )
 from emapp.build.geometry import square_ranges
@@ -125,29 +129,52 @@ def contour_trace(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, log_scale: bool
         title, hover = "log p(x)", "log p(x) = %{z:.2f}"
     else:
         values, title, hover = z, "p(x)", "p(x) = %{z:.3g}"
+    low, high = float(values.min()), float(values.max())
     return go.Contour(
         x=xs,
         y=ys,
         z=values,
         colorscale=DENSITY_SCALE,
-        ncontours=N_CONTOURS,
+        zmin=low,
+        zmax=high,
+        autocontour=False,
+        contours=contour_levels(low, high),
         line={"width": 0.6, "color": "rgba(47,62,92,0.35)"},
         colorbar={"title": {"text": title, "font": {"size": 17}}, "tickfont": {"size": 15}},
         hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{hover}<extra></extra>",
     )
 
 
+def contour_levels(low: float, high: float) -> dict[str, float]:
+    """About N_CONTOURS bands over ``[low, high]``, a round step apart (1, 2 or 5 times a
+    power of ten, so the key's ticks read 0.01, 0.02, ...), the first level above ``low``:
+    the ground below it (where the model expects almost no points) is the scale's white, as
+    the key and the text beside the map say. (Plotly's own levels started at 0, so the
+    emptiest ground was the second colour, light blue.)"""
+    size = _round_step((high - low) / N_CONTOURS) if high > low else 1.0
+    start = (np.floor(low / size) + 1) * size
+    return {"start": float(start), "end": float(max(high, start)), "size": float(size)}
+
+
+def _round_step(step: float) -> float:
+    """The value of 1, 2 or 5 times a power of ten nearest to ``step`` (by ratio)."""
+    power = 10.0 ** np.floor(np.log10(step))
+    candidates = [factor * power for factor in (1, 2, 5, 10)]
+    return float(min(candidates, key=lambda value: abs(np.log(value / step))))
+
+
 def means_trace(params: MixtureParams, per_pixel: float) -> go.Scatter:
     """The live means, numbered; means on one spot share one number (``per_pixel``: data
-    units per pixel), as on the main chart."""
+    units per pixel), each beside its own mean on every panel size, as on the main chart."""
     live = np.flatnonzero(~params.empty)
-    leaders = stacks(params.means[live, :2], STACKED_PX * per_pixel)
+    means = params.means[live, :2]
+    leaders = stacks(means, STACKED_PX * per_pixel)
     return go.Scatter(
         x=params.means[live, 0],
         y=params.means[live, 1],
         mode="markers+text",
         text=label_texts(leaders, [int(k) + 1 for k in live]),
-        textposition="top right",
+        textposition=label_positions(means, per_pixel, zooms=panel_zooms(), size=18),
         textfont={"size": 20, "color": MEAN_OUTLINE},
         marker={
             "symbol": [mean_symbol(int(k)) for k in live],
@@ -173,12 +200,16 @@ def density_layout(
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
         "margin": {"l": 10, "r": 10, "t": 20, "b": 10},
-        "xaxis": {**common, "range": x_range, "title": {"text": plotly_literal(feature_names[0])}},
+        "xaxis": {
+            **common,
+            **EQUAL_SCALE_X,
+            "range": x_range,
+            "title": {"text": plotly_literal(feature_names[0])},
+        },
         "yaxis": {
             **common,
+            **EQUAL_SCALE_Y,
             "range": y_range,
             "title": {"text": plotly_literal(feature_names[1])},
-            "scaleanchor": "x",
-            "scaleratio": 1,
         },
     }

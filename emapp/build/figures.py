@@ -10,7 +10,9 @@ Traces, in this fixed order (frames address them by index):
 1 .. 3K. for every component k the 1, 2 and 3 standard-deviation ellipses;
 3K + 1. the means, labelled 1..K;
 3K + 2. the log-likelihood curve; 3K + 3. the current point on it; 3K + 4. the "converged" mark;
-3K + 5. marks where a component was re-seeded.
+3K + 5. marks where a component was re-seeded;
+3K + 6 .. 4K + 5. the legend's entries, one per component: its mean's shape in its colour
+   (no data: the legend alone shows them).
 
 E states (and the start) carry every trace; M states leave the points alone, because an
 M-step moves the ellipses and keeps the colours: the two halves of EM look different.
@@ -20,12 +22,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols, point_colors, shade
-from emapp.build.geometry import N_STDS, ellipse_xy, square_ranges
+from emapp.build.geometry import N_STDS, ellipse_xy, view_ranges
+
+# The "name as name" imports are re-exported: the numbers were placed here before labels.py.
+from emapp.build.labels import BLANK_LABEL as BLANK_LABEL
+from emapp.build.labels import LABEL_CLEARANCE as LABEL_CLEARANCE
+from emapp.build.labels import (
+    LABEL_FONT_PX,
+    MEAN_MARKER_PX,
+    NOMINAL_PANEL_PX,
+    STACKED_PX,
+    label_positions,
+    label_texts,
+    panel_zooms,
+    stacks,
+)
+from emapp.build.labels import LABEL_PLACES as LABEL_PLACES
+from emapp.build.labels import SMALLEST_PANEL_PX as SMALLEST_PANEL_PX
+from emapp.build.labels import inside_panel as inside_panel
+from emapp.build.labels import number_runs as number_runs
 from emapp.build.names import plotly_literal
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams, Snapshot
@@ -79,6 +100,7 @@ ELLIPSE_STYLES = (  # 1, 2 and 3 standard deviations: solid, then fainter and th
     {"width": 1.5, "dash": "dot"},
 )
 MEAN_OUTLINE = "#1F2430"
+LEGEND_MARKER_PX = 14  # Plotly draws a legend's symbol at most 16 px
 POINT_OPACITY = 0.6
 CURVE_COLOUR = "#3B4A6B"
 CURRENT_COLOUR = "#E8590C"
@@ -141,9 +163,12 @@ class Layout:
     def reseeded(self) -> int:
         return self.means + 4
 
+    def legend(self, k: int) -> int:
+        return self.means + 5 + k
+
     @property
     def n_traces(self) -> int:
-        return self.means + 5
+        return self.legend(self.n_components)
 
 
 # -- the pieces of one state --------------------------------------------------------------
@@ -166,146 +191,34 @@ def ellipse_update(params: MixtureParams, k: int, level: int, decimals: int) -> 
     }
 
 
-# Where a mean's number may go, in order of preference, with the offset of the number's
-# centre from the mean in pixels (a 22 px digit beside a 20 px marker, as Plotly places it).
-LABEL_PLACES = (
-    ("top right", 16, 20),
-    ("top left", -16, 20),
-    ("bottom right", 16, -20),
-    ("bottom left", -16, -20),
-    ("middle right", 22, 0),
-    ("middle left", -22, 0),
-    ("top center", 0, 25),
-    ("bottom center", 0, -25),
-)
-# A number whose centre is closer than this (x, y, in pixels) to another mean sits on that
-# mean's marker: half a digit plus the marker's radius and outline, and a little air.
-LABEL_CLEARANCE = (22.0, 26.0)
-# The data panel's height on a small projector screen, in pixels: what a pixel is in data
-# units for the numbers' places (a taller panel only gives them more room).
-NOMINAL_PANEL_PX = 320.0
-# The data panel's least height on a projector (1024x768 with two rows of legend), and half
-# a number's height with a little air: a number nearer the panel's edge than this is cut.
-SMALLEST_PANEL_PX = 220.0
-LABEL_HALF_HEIGHT = 14.0
+@dataclass(frozen=True)
+class LabelRoom:
+    """What the means' numbers are placed in: ``per_pixel`` data units per pixel on the
+    nominal panel, the panel's fixed ranges, and the panel sizes (relative to the nominal)
+    on which every number must be clear (see :mod:`emapp.build.labels`)."""
+
+    per_pixel: float
+    x_range: Sequence[float] | None = None
+    y_range: Sequence[float] | None = None
+    zooms: Sequence[float] = (1.0,)
+
+    def positions(self, means: np.ndarray) -> list[str]:
+        return label_positions(
+            means, self.per_pixel, self.y_range, self.x_range, self.zooms, MEAN_MARKER_PX
+        )
 
 
-def label_positions(
-    means: np.ndarray, per_pixel: float, y_range: Sequence[float] | None = None
-) -> list[str]:
-    """A Plotly ``textposition`` for every mean's number: the first place in
-    :data:`LABEL_PLACES` whose number keeps clear of every other mean's marker and of the
-    numbers placed before it, or the clearest one. ``per_pixel``: data units per pixel. With
-    ``y_range`` (the data panel's fixed y range) a place whose number would be cut at the
-    panel's top or bottom is never chosen while another place is inside.
-
-    Numbers are placed in order, so the later ones step around the earlier: with ten
-    crowded components "5" sat beside "3" and read as "53". Means on one spot share one
-    number (:func:`label_texts`): it steps around the other means only, and the blanks of
-    the rest take its place."""
-    clear_x, clear_y = (c * per_pixel for c in LABEL_CLEARANCE)
-    leaders = stacks(means, STACKED_PX * per_pixel)
-    positions, placed = [], []
-    for k, (x, y) in enumerate(means):
-        if leaders[k] != k:
-            positions.append(positions[leaders[k]])
-            continue
-        others = means[[j for j in range(len(means)) if leaders[j] != k]]
-        obstacles = np.vstack([others, *[[p] for p in placed]])
-        places = [p for p in LABEL_PLACES if y_range is None or inside_panel(y, p[2], y_range)]
-        best = (places or LABEL_PLACES)[0]
-        best_score = -1.0
-        for place in places:
-            _, dx, dy = place
-            gaps = np.maximum(
-                np.abs(x + dx * per_pixel - obstacles[:, 0]) / clear_x,
-                np.abs(y + dy * per_pixel - obstacles[:, 1]) / clear_y,
-            )
-            score = float(gaps.min()) if len(gaps) else np.inf
-            if score >= 1.0:
-                best = place
-                break
-            if score > best_score:
-                best, best_score = place, score
-        name, dx, dy = best
-        positions.append(name)
-        placed.append((x + dx * per_pixel, y + dy * per_pixel))
-    return positions
-
-
-# Means closer than this many pixels (in x and in y) sit on one spot: the top marker hides
-# the others, and their numbers would be drawn on top of each other.
-STACKED_PX = 6.0
-# What a stacked mean says instead of its number: a space, not "", so that every mean keeps
-# its text element (Plotly drops empty ones, and the player moves the numbers by index).
-BLANK_LABEL = " "
-
-
-def stacks(points: np.ndarray, tolerance: float | Sequence[float]) -> list[int]:
-    """For every point (rows of ``points``), the first point on the same spot: within
-    ``tolerance`` of it in every coordinate (itself when there is none before it)."""
-    points = np.asarray(points, dtype=float).reshape(len(points), -1)
-    leaders: list[int] = []
-    for k, point in enumerate(points):
-        same = (j for j in range(k) if leaders[j] == j)
-        spot = next((j for j in same if np.all(np.abs(points[j] - point) <= tolerance)), k)
-        leaders.append(spot)
-    return leaders
-
-
-def label_texts(leaders: Sequence[int], numbers: Sequence[int] | None = None) -> list[str]:
-    """Every mean's number (``numbers``, else 1, 2, ...), from :func:`stacks`: means on one
-    spot share one, the first saying all of theirs ("1, 2" or "1–3"), the others
-    :data:`BLANK_LABEL`. When data collapse onto a point, "2", "1" and "3" were drawn on
-    top of each other."""
-    numbers = range(1, len(leaders) + 1) if numbers is None else numbers
-    texts = []
-    for k, leader in enumerate(leaders):
-        mine = [numbers[j] for j, other in enumerate(leaders) if other == k]
-        texts.append(number_runs(mine) if leader == k else BLANK_LABEL)
-    return texts
-
-
-def number_runs(numbers: Sequence[int]) -> str:
-    """``[1, 2, 3, 5]`` as ``"1–3, 5"``: short enough to sit beside one marker."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
-
-
-def inside_panel(y: float, dy: float, y_range: Sequence[float]) -> bool:
-    """Whether a number ``dy`` pixels above the mean at ``y`` stays inside ``y_range``.
-
-    Measured on the smallest panel a projector gives (:data:`SMALLEST_PANEL_PX`): a pixel is
-    then the most data units, so the number fits on every larger panel too.
-    """
-    low, high = y_range
-    per_pixel = (high - low) / SMALLEST_PANEL_PX
-    centre = y + dy * per_pixel
-    half = LABEL_HALF_HEIGHT * per_pixel
-    return low <= centre - half and centre + half <= high
-
-
-def means_update(
-    params: MixtureParams,
-    decimals: int,
-    per_pixel: float | None = None,
-    y_range: Sequence[float] | None = None,
-) -> dict:
+def means_update(params: MixtureParams, decimals: int, room: LabelRoom | None = None) -> dict:
     """Markers at the means, in the components' colours and each of its own shape (colour is
-    never the only cue); empty components hollow and grey. With ``per_pixel`` (data units per
-    pixel) each number is placed beside its mean where no other mean's marker is, and inside
-    ``y_range`` (the panel's y range) when given, and means on one spot share one number."""
+    never the only cue); empty components hollow and grey. With ``room`` each number is
+    placed beside its own mean, clear of every other mean's marker on every panel size and
+    inside the panel, and means on one spot share one number."""
     means = np.round(params.means[:, :2], decimals)
     k_range = range(params.n_components)
     empty = params.empty
     texts = [str(k + 1) for k in k_range]
-    if per_pixel is not None:
-        texts = label_texts(stacks(means, STACKED_PX * per_pixel))
+    if room is not None:
+        texts = label_texts(stacks(means, STACKED_PX * room.per_pixel))
     hover = [
         f"Component {k + 1}<br>weight {params.weights[k]:.3f}"
         + ("<br>empty: weight 0" if empty[k] else "")
@@ -321,11 +234,7 @@ def means_update(
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
             "symbol": mean_symbols(params.n_components, empty),
         },
-        **(
-            {}
-            if per_pixel is None
-            else {"textposition": label_positions(means, per_pixel, y_range)}
-        ),
+        **({} if room is None else {"textposition": room.positions(means)}),
     }
 
 
@@ -373,12 +282,10 @@ def state_traces(
     layout: Layout,
     decimals: int,
     with_points: bool,
-    per_pixel: float | None = None,
-    y_range: Sequence[float] | None = None,
+    room: LabelRoom | None = None,
 ) -> tuple[list[dict], list[int]]:
     """The trace updates that show state ``index`` and the trace indices they replace
-    (``per_pixel``: data units per pixel, and ``y_range``: the data panel's y range, for the
-    places of the means' numbers)."""
+    (``room``: where the means' numbers are placed)."""
     state: Snapshot = timeline.states[index]
     updates: list[dict] = []
     targets: list[int] = []
@@ -390,7 +297,7 @@ def state_traces(
         for level in range(len(N_STDS)):
             updates.append(ellipse_update(state.params, k, level, decimals))
             targets.append(layout.ellipse(k, level))
-    updates.append(means_update(state.params, decimals, per_pixel, y_range))
+    updates.append(means_update(state.params, decimals, room))
     targets.append(layout.means)
     updates.extend(curve_updates(timeline, index))
     targets.extend([layout.curve, layout.current, layout.converged, layout.reseeded])
@@ -402,12 +309,11 @@ def frame(
     index: int,
     layout: Layout,
     decimals: int,
-    per_pixel: float | None = None,
-    y_range: Sequence[float] | None = None,
+    room: LabelRoom | None = None,
 ) -> dict:
     """The animation frame for state ``index`` (points only on the start and E states)."""
     with_points = timeline.stage(index) != "M"
-    data, traces = state_traces(timeline, index, layout, decimals, with_points, per_pixel, y_range)
+    data, traces = state_traces(timeline, index, layout, decimals, with_points, room)
     return {"name": str(index), "data": data, "traces": traces}
 
 
@@ -434,22 +340,47 @@ def base_traces(X: np.ndarray, layout: Layout, decimals: int) -> list[dict]:
         }
     ]
     for k in range(layout.n_components):
-        for level, n_std in enumerate(N_STDS):
+        for n_std in N_STDS:
             traces.append(
                 {
                     "type": "scatter",
                     "mode": "lines",
                     "name": f"Component {k + 1}",
-                    "legendgroup": f"c{k}",
-                    "showlegend": level == 0,
+                    "showlegend": False,  # the legend shows the means' shapes (legend_traces)
                     "hovertemplate": f"Component {k + 1}: {n_std} standard deviation"
                     + ("s" if n_std > 1 else "")
                     + "<extra></extra>",
                 }
             )
-    traces.append(means_base_trace(size=20))
+    traces.append(means_base_trace(size=MEAN_MARKER_PX))
     traces.extend(curve_base_traces())
+    traces.extend(legend_traces(layout.n_components))
     return traces
+
+
+def legend_traces(n_components: int) -> list[dict]:
+    """The legend's entries: every component's mean as the chart draws it, its shape in its
+    full colour (colour is never the only cue: the ellipses' darker lines were 13.5 apart
+    under deuteranopia), named by its number alone so that ten fit on one row. They hold
+    no data, so nothing of them is drawn in the panels."""
+    return [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": str(k + 1),
+            "x": [None],
+            "y": [None],
+            "marker": {
+                "symbol": symbol,
+                "size": LEGEND_MARKER_PX,
+                "color": component_hex(k),
+                "line": {"width": 1.5, "color": MEAN_OUTLINE},
+            },
+            "hoverinfo": "skip",
+            "showlegend": True,
+        }
+        for k, symbol in enumerate(mean_symbols(n_components))
+    ]
 
 
 def means_base_trace(size: float) -> dict:
@@ -460,7 +391,7 @@ def means_base_trace(size: float) -> dict:
         "name": "means",
         "showlegend": False,
         "textposition": "top right",
-        "textfont": {"size": 22, "color": MEAN_OUTLINE},
+        "textfont": {"size": LABEL_FONT_PX, "color": MEAN_OUTLINE},
         "marker": {"size": size, "line": {"width": 2.5, "color": MEAN_OUTLINE}},
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
@@ -616,26 +547,58 @@ def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
             side="right",
             tickformat=tick_format(ll_range),
         ),
+        # One row above the panels, even for ten components on a 1024x768 screen: the
+        # entries are the means' shapes and numbers under one title ("Component ● 1 ■ 2"),
+        # where "Component 1" ... wrapped to three rows and shrank the data panel.
         "legend": {
             "orientation": "h",
             "x": 0.0,
             "y": 1.02,
             "yanchor": "bottom",
+            "title": {"text": "Component", "side": "left", "font": {"size": 16}},
             "font": {"size": 16},
+            "itemwidth": 30,
+            "entrywidth": 26,  # the text's room: "10" at 16 px; ten entries in 500 px
             "itemclick": False,
             "itemdoubleclick": False,
         },
     }
 
 
-def figure_layout(X: np.ndarray, timeline: Timeline, feature_names: Sequence[str]) -> dict:
-    x_range, y_range = square_ranges(X)
-    # Equal scales so circles look round; Plotly widens the x range to fill the space
-    # (once, from the layout; frames never change it).
+# Equal scales so circles look round, kept by shrinking the panel to a square rather than
+# by widening a range: Plotly writes a widened range back into the figure, and the next
+# draw at another size (the page sizes the chart more than once while it loads, in an
+# order that varies) widened it again, so one load showed x -6.4..13.7 and the next
+# -10.7..18. Shrinking the panel leaves the ranges as built: the same picture every time.
+EQUAL_SCALE_X = {"constrain": "domain", "constraintoward": "center"}
+EQUAL_SCALE_Y = {
+    "scaleanchor": "x",
+    "scaleratio": 1,
+    "constrain": "domain",
+    "constraintoward": "top",
+}
+
+
+def run_view(X: np.ndarray, timeline: Timeline) -> tuple[list[float], list[float]]:
+    """The data panel's fixed x and y ranges: every point and every state's ellipses
+    (:func:`~emapp.build.geometry.view_ranges`)."""
+    params = [state.params for state in timeline.states]
+    means = np.concatenate([p.means[:, :2] for p in params])
+    spreads = np.concatenate(
+        [np.diagonal(p.full_covariances, axis1=1, axis2=2)[:, :2] for p in params]
+    )
+    reach = max(N_STDS) * np.sqrt(np.clip(spreads, 0.0, None))
+    return view_ranges(X, np.hstack([means - reach, means + reach]))
+
+
+def figure_layout(
+    timeline: Timeline, feature_names: Sequence[str], ranges: tuple[list[float], list[float]]
+) -> dict:
+    x_range, y_range = ranges
     return run_layout(
         timeline,
-        axis(feature_names[0], x_range),
-        axis(feature_names[1], y_range, scaleanchor="x", scaleratio=1),
+        axis(feature_names[0], x_range, **EQUAL_SCALE_X),
+        axis(feature_names[1], y_range, **EQUAL_SCALE_Y),
     )
 
 
@@ -654,17 +617,18 @@ def build_figure(
     """
     n_components = timeline.states[0].params.n_components
     layout = Layout(n_components)
-    x_range, y_range = square_ranges(X)
+    x_range, y_range = run_view(X, timeline)
     decimals = round_for(x_range[1] - x_range[0])
+    # The panel is a square (EQUAL_SCALE_*): a pixel is the span over its side.
     per_pixel = (y_range[1] - y_range[0]) / NOMINAL_PANEL_PX
+    room = LabelRoom(per_pixel, x_range, y_range, panel_zooms())
     traces = base_traces(X, layout, decimals)
-    start, targets = state_traces(timeline, 0, layout, decimals, True, per_pixel, y_range)
+    start, targets = state_traces(timeline, 0, layout, decimals, True, room)
     for update, target in zip(start, targets, strict=True):
         traces[target] = merge(traces[target], update)
-    frames = [
-        frame(timeline, i, layout, decimals, per_pixel, y_range) for i in range(len(timeline))
-    ]
-    return {"data": traces, "layout": figure_layout(X, timeline, feature_names), "frames": frames}
+    frames = [frame(timeline, i, layout, decimals, room) for i in range(len(timeline))]
+    layout_spec = figure_layout(timeline, feature_names, (x_range, y_range))
+    return {"data": traces, "layout": layout_spec, "frames": frames}
 
 
 def merge(base: dict, update: dict) -> dict:

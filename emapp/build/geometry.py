@@ -46,8 +46,43 @@ def square_ranges(X: np.ndarray, pad: float = 0.08) -> tuple[list[float], list[f
     return [centre[0] - half, centre[0] + half], [centre[1] - half, centre[1] + half]
 
 
+# The view is never wider than this many times the data's own window (square_ranges): a
+# component gone wide (a random start, one wandering off) must not shrink the data to a dot.
+WIDEST_VIEW = 1.5
+
+
+def view_ranges(
+    X: np.ndarray, boxes: np.ndarray, pad: float = 0.04, widest: float = WIDEST_VIEW
+) -> tuple[list[float], list[float]]:
+    """Square x and y ranges holding the data's window (:func:`square_ranges`) and the
+    ``boxes`` (rows of x low, y low, x high, y high: a whole run's ellipses), with ``pad`` of
+    room for the lines, but at most ``widest`` times the data's window across. Data with
+    no spread keep their window: their ellipses are only the fit's regularisation."""
+    x_range, y_range = square_ranges(X)
+    window = np.array([x_range, y_range]).T  # rows: low, high; columns: x, y
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    boxes = boxes[np.isfinite(boxes).all(axis=1)]
+    if len(boxes) == 0 or no_spread(X):
+        return x_range, y_range
+    centre, half = window.mean(axis=0), (window[1, 0] - window[0, 0]) / 2
+    low = np.maximum(np.minimum(window[0], boxes[:, :2].min(axis=0)), centre - widest * half)
+    high = np.minimum(np.maximum(window[1], boxes[:, 2:].max(axis=0)), centre + widest * half)
+    middle = (low + high) / 2
+    reach = float(np.max(high - low)) / 2 * (1 + pad)
+    reach = min(reach, widest * half) if reach > half else half
+    x, y = (float(c) for c in middle)
+    return [x - reach, x + reach], [y - reach, y + reach]
+
+
 # Data whose span is below this fraction of their size have no spread to show (rounding).
 NO_SPREAD = 1e-9
+
+
+def no_spread(X: np.ndarray) -> bool:
+    """Whether the plotted columns of ``X`` have no spread to show (:func:`visible_span`)."""
+    low, high = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
+    size = float(np.max(np.abs((low + high) / 2)))
+    return float(np.max(high - low)) <= NO_SPREAD * max(size, 1.0)
 
 
 def visible_span(span: float, size: float) -> float:

@@ -15,7 +15,8 @@ K + 1. the mixture density, the sum of those;
 K + 2. the points, as a jittered strip under the axis, coloured by their responsibilities;
 K + 3. the means, on top of their component's curve, labelled 1..K;
 K + 4 ... the log-likelihood panel's traces, as :mod:`emapp.build.figures` draws them (the curve,
-   the current point, the "converged" mark, ...).
+   the current point, the "converged" mark, ...);
+then the legend's entries, one per component, as :func:`emapp.build.figures.legend_traces`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from emapp.build.figures import (
     ellipse_colour,
     label_positions,
     label_texts,
+    legend_traces,
     means_base_trace,
     merge,
     round_for,
@@ -51,6 +53,7 @@ from emapp.build.geometry import visible_span
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams
 
+MEANS_SIZE = 18  # the means' markers, in pixels
 GRID_POINTS = 161  # the same x grid in every frame, so Plotly can glide one curve into the next
 MAX_BINS = 60
 MIN_BINS = 5
@@ -96,8 +99,12 @@ class HistogramLayout:
         return self.mixture + 3
 
     @property
-    def n_traces(self) -> int:
+    def legend(self) -> int:
         return self.curve + len(curve_base_traces())
+
+    @property
+    def n_traces(self) -> int:
+        return self.legend + self.n_components
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -224,7 +231,7 @@ def means_update(params: MixtureParams, x_dec: int, y_dec: int, top: float, x_sp
         "x": np.round(params.means[:, 0], x_dec).tolist(),
         "y": np.round(heights, y_dec).tolist(),
         "text": label_texts(stacks(pixels, STACKED_PX)),
-        "textposition": label_positions(pixels, 1.0, panel),
+        "textposition": label_positions(pixels, 1.0, panel, size=MEANS_SIZE),
         "hovertext": hover,
         "marker": {
             "color": [NEUTRAL_HEX if empty[k] else component_hex(k) for k in k_range],
@@ -253,6 +260,7 @@ def base_traces(
             "fill": "tozeroy",
             "fillcolor": BAR_COLOUR,
             "hoverinfo": "skip",
+            "legendrank": 2000,  # after the components' entries
         }
     ]
     for k in range(layout.n_components):
@@ -263,6 +271,7 @@ def base_traces(
                 "name": f"Component {k + 1}",
                 "x": grid_x,
                 "line": {"width": 3.5},
+                "showlegend": False,  # the legend shows the means' shapes (legend_traces)
                 "hovertemplate": f"Component {k + 1}: %{{y}}<extra></extra>",
             }
         )
@@ -273,6 +282,7 @@ def base_traces(
             "name": "mixture",
             "x": grid_x,
             "line": {"width": 3, "dash": "dash", "color": MIXTURE_COLOUR},
+            "legendrank": 2000,  # after the components' entries
             "hovertemplate": "mixture: %{y}<extra></extra>",
         }
     )
@@ -288,8 +298,9 @@ def base_traces(
             "showlegend": False,
         }
     )
-    traces.append(means_base_trace(size=18))
+    traces.append(means_base_trace(size=MEANS_SIZE))
     traces.extend(curve_base_traces())
+    traces.extend(legend_traces(layout.n_components))
     return traces
 
 

@@ -348,11 +348,16 @@ def style_axes(
     }
     x_title, y_title = plotly_literal(feature_names[0]), plotly_literal(feature_names[1])
     for col, anchor in ((1, "x"), (2, "x2")):
-        figure.update_xaxes(range=ranges[0], title_text=x_title, row=1, col=col, **common)
+        # constrain="domain": equal scales by a square panel, never by a range Plotly
+        # widens anew at each size the page draws it at (see figures.EQUAL_SCALE_X).
+        figure.update_xaxes(
+            range=ranges[0], title_text=x_title, row=1, col=col, constrain="domain", **common
+        )
         figure.update_yaxes(
             range=ranges[1],
             scaleanchor=anchor,
             scaleratio=1,
+            constrain="domain",
             row=1,
             col=col,
             **common,

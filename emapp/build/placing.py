@@ -19,6 +19,8 @@ import numpy as np
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols
 from emapp.build.figures import (
+    EQUAL_SCALE_X,
+    EQUAL_SCALE_Y,
     FIGURE_HEIGHT,
     FONT,
     MEAN_OUTLINE,
@@ -181,9 +183,10 @@ def placing_figure(
         ]
         layout = {
             **common,
-            "xaxis": {**axis(feature_names[0], x_range, fixedrange=True), "domain": DOMAIN},
-            "yaxis": axis(
-                feature_names[1], y_range, scaleanchor="x", scaleratio=1, fixedrange=True
-            ),
+            "xaxis": {
+                **axis(feature_names[0], x_range, fixedrange=True, **EQUAL_SCALE_X),
+                "domain": DOMAIN,
+            },
+            "yaxis": axis(feature_names[1], y_range, fixedrange=True, **EQUAL_SCALE_Y),
         }
     return {"data": data, "layout": layout}

@@ -23,7 +23,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols
-from emapp.build.figures import FONT, GRID, MEAN_OUTLINE, ellipse_colour
+from emapp.build.figures import (
+    EQUAL_SCALE_X,
+    EQUAL_SCALE_Y,
+    FONT,
+    GRID,
+    MEAN_OUTLINE,
+    ellipse_colour,
+)
 from emapp.build.geometry import ellipse_xy, square_ranges
 from emapp.build.names import plotly_literal
 from emapp.build.timeline import Timeline
@@ -487,13 +494,17 @@ def point_figure(
         plot_bgcolor="#FFFFFF",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
-        xaxis={**common, "range": x_range, "title": {"text": plotly_literal(feature_names[0])}},
+        xaxis={
+            **common,
+            **EQUAL_SCALE_X,
+            "range": x_range,
+            "title": {"text": plotly_literal(feature_names[0])},
+        },
         yaxis={
             **common,
+            **EQUAL_SCALE_Y,
             "range": y_range,
             "title": {"text": plotly_literal(feature_names[1])},
-            "scaleanchor": "x",
-            "scaleratio": 1,
         },
     )
     return figure
