@@ -350,13 +350,18 @@ FORMULAS_CUT = """() => {
 
 
 def test_every_formula_fits_its_column_at_1024(chromium, app_url) -> None:
-    """The "How EM works" panel beside the chart and the worked example's numbers, at the
-    smallest projector size (its M-step formula ran 80 px past the panel's edge)."""
+    """The "How EM works" panel beside the chart, the parameter table and the worked
+    example's numbers, at the smallest projector size (its M-step formula ran 80 px past
+    the panel's edge)."""
     context, page = open_page(chromium, app_url, 1024, 768)
     try:
         assert page.evaluate(FORMULAS_CUT) == [], "first page"
         press(page, "Step")
         wait_for_status(page, r"Iteration 1")
+        # The parameter table beside the explanation panel: seven columns of numbers used to
+        # scroll sideways, hiding the covariances.
+        table = page.locator(".em-table-scroll").first
+        assert table.evaluate("e => e.scrollWidth - e.clientWidth") <= 1, "table cut"
         page.get_by_role("tab", name="Worked example").click()
         page.get_by_text("E-step: which component explains point").wait_for()
         settle(page)

@@ -168,6 +168,14 @@ _TABLE_CSS = f"""
 .em-swatch {{ display: inline-block; min-width: 2.2rem; padding: 0.1rem 0.5rem;
   border-radius: 0.4rem; color: #fff; font-weight: 700; text-align: center; }}
 .em-table-caption {{ font-size: 0.95rem; color: #5C667A; margin-top: 0.4rem; }}
+/* Beside the explanation panel at 1024 x 768 the column is about 370 px: seven columns of
+   numbers then scrolled sideways and hid the covariances, so narrow columns set tighter. */
+.em-table-view {{ container-type: inline-size; }}
+@container (max-width: 520px) {{
+  .em-table {{ font-size: 0.94rem; }}
+  .em-table th, .em-table td {{ padding: 0.3rem 0.2rem; }}
+  .em-swatch {{ min-width: 1.6rem; padding: 0.1rem 0.3rem; }}
+}}
 """
 
 _player = st.components.v2.component("emapp_player", html=_PLAYER_HTML, css=_PLAYER_CSS, js=_JS)
