@@ -81,6 +81,7 @@ from emcore.init import (
     canonical_order,
     check_random_state,
     initial_params,
+    quantile_classes,
     seeded_random_state,
     standardise,
 )
@@ -797,7 +798,8 @@ def _starts(
     Every model of a K starts from the same partitions (each with its own M-step), as in
     mclust. With ``hc_first`` the first start of every K is the hierarchical agglomeration
     cut into K groups, and ``n_init - 1`` starts of ``method`` follow; otherwise ``n_init``
-    starts of ``method``. Identical partitions are tried once (K = 1 has only one).
+    starts of ``method``. On one column (unweighted) mclust's own start, quantile groups,
+    comes before them all. Identical partitions are tried once (K = 1 has only one).
 
     The agglomeration (:func:`emcore.hc.hc_tree`, mclust's VVV criterion on SVD-transformed
     data) is computed once per table, on the column-mean-filled rows when cells are missing,
@@ -808,6 +810,7 @@ def _starts(
     for k in ks:
         cell: list[_Start] = []
         if hc_first:
+            cell.extend(_quantile_start(X, k, sample_weight))
             if tree is not None and k <= tree.n_leaves:
                 # Responsibilities: a weighted row's copies may split between clusters.
                 cell.append(_Start("hc", resp=tree.responsibilities(k, sample_weight)))
@@ -818,6 +821,19 @@ def _starts(
             cell.extend(_random_starts(X, k, method, n_init, random_state, sample_weight))
         starts[k] = _distinct(cell)
     return starts
+
+
+def _quantile_start(X: np.ndarray, k: int, sample_weight: np.ndarray | None) -> list[_Start]:
+    """mclust's own start on one column (:func:`emcore.init.quantile_classes`), tried first,
+    before the agglomeration: on Old Faithful's eruptions alone, V with K = 5 and 6 ended
+    0.6-0.7 BIC units below mclust's without it. None for weighted rows (mclust has no
+    weights) or when a group would be empty."""
+    if X.shape[1] != 1 or sample_weight is not None or k < 2:
+        return []
+    labels = quantile_classes(X[:, 0], k)
+    if labels is None or len(np.unique(labels)) < k:
+        return []
+    return [_Start("quantiles", labels=labels)]
 
 
 def _hc_tree(X: np.ndarray, random_state, sample_weight: np.ndarray | None):
