@@ -838,12 +838,15 @@ def _quantile_start(X: np.ndarray, k: int, sample_weight: np.ndarray | None) -> 
 
 def _hc_tree(X: np.ndarray, random_state, sample_weight: np.ndarray | None):
     """mclust's hierarchical agglomeration of the table's rows, or None when there is none to
-    make (fewer than two rows of positive weight)."""
+    make (fewer than two rows of positive weight). As mclustBIC: the VVV criterion, or EII
+    (Ward's) when there are no more rows than columns, where VVV's scatter of a merged
+    cluster stays singular."""
     from emcore.hc import hc_tree
 
     rows = fill_column_means(X, sample_weight) if np.isnan(X).any() else X
+    model = "VVV" if len(rows) > rows.shape[1] else "EII"
     try:
-        return hc_tree(rows, random_state=random_state, sample_weight=sample_weight)
+        return hc_tree(rows, model, random_state=random_state, sample_weight=sample_weight)
     except ValueError:
         return None
 

@@ -316,3 +316,23 @@ def test_one_row_is_refused_with_a_sentence():
 def test_bad_input_is_refused_with_a_sentence(call, message):
     with pytest.raises(ValueError, match=message):
         call(data("iris"))
+
+
+def test_select_models_tree_on_wide_data_is_ward_as_mclusts() -> None:
+    """mclustBIC agglomerates by EII (Ward) when n <= d, where a merged cluster's VVV
+    scatter stays singular; select_model's hc start does the same (it used VVV always)."""
+    from emcore.hc import hc_tree
+    from emcore.selection import _hc_tree
+
+    rng = np.random.default_rng(3)
+    wide = np.r_[rng.normal(size=(6, 14)), rng.normal(3, 1, size=(6, 14))]  # 12 x 14
+    tall = wide[:, :4]
+    for X, model in ((wide, "EII"), (tall, "VVV")):
+        chosen = _hc_tree(X, 0, None)
+        expected = hc_tree(X, model)
+        for k in (2, 3, 5):
+            np.testing.assert_array_equal(chosen.responsibilities(k), expected.responsibilities(k))
+    ward, vvv = hc_tree(wide, "EII"), hc_tree(wide, "VVV")
+    assert any(
+        not np.array_equal(ward.responsibilities(k), vvv.responsibilities(k)) for k in range(2, 8)
+    ), "the data must tell the two criteria apart"
