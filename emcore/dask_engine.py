@@ -467,6 +467,7 @@ class DaskEM(EM):
         self._collapsed: set[int] = set()
         self._collapsed_for = 0
         self._resting_checks = 0
+        self._compared_from = 0
         self._column_variances = None
         self._record(resp=None, events=self._degeneracy_events(None))
 

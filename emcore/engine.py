@@ -171,7 +171,10 @@ def _check_count(name: str, value: object, least: int, optional: bool = False) -
         return
     whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not (whole and value >= least):
-        raise ValueError(f"{name} must be a whole number of at least {least}; got {value!r}.")
+        or_none = " (or None)" if optional else ""
+        raise ValueError(
+            f"{name} must be a whole number of at least {least}{or_none}; got {value!r}."
+        )
 
 
 @dataclass
@@ -272,6 +275,7 @@ class EM:
         self._collapsed: set[int] = set()
         self._collapsed_for = 0  # consecutive states with a collapsed component
         self._resting_checks = 0  # consecutive floor checks with a singular estimate
+        self._compared_from = 0  # the first log-likelihood the convergence test may compare
         self._column_variances: np.ndarray | None = None  # for the floor checks
         self._record(resp=None, events=self._degeneracy_events(None))
 
@@ -482,7 +486,8 @@ class EM:
             weights=weights, means=means, covariances=model.from_full(full, weights)
         )
         self._collapsed.discard(component)
-        self._collapsed_for = 0
+        self._collapsed_for = self._resting_checks = 0  # a fresh start for both stops
+        self._compared_from = len(self.log_likelihoods)  # convergence after an M-step only
         self.converged = self.stopped = False
         event = Event(
             self.iteration,
@@ -507,7 +512,10 @@ class EM:
         return self.log_likelihoods[-1] if self.stage == "E" else None
 
     def _convergence_events(self) -> tuple[Event, ...]:
-        if len(self.log_likelihoods) < 2 or self.iteration == 0:
+        # Two log-likelihoods of the same run of EM: not across a reseed (whose parameters
+        # are a new start), and not after a stop (the run ended on the collapse).
+        compared = len(self.log_likelihoods) - self._compared_from
+        if compared < 2 or self.iteration == 0 or self.stopped:
             return ()
         change = abs(self.log_likelihoods[-1] - self.log_likelihoods[-2]) / self.n_samples
         if self.converged or change >= self.tol:

@@ -143,3 +143,34 @@ def test_every_engine_stops_on_the_floor_check_alike():
         np.testing.assert_allclose(other.log_likelihoods, stepped.log_likelihoods, rtol=1e-9)
     plain = EM(data, start, tol=1e-5, max_iter=2 * FLOOR_CHECK_EVERY + 5, record="none").run()
     assert not plain.stopped and plain.iteration > stepped.iteration  # without patience
+
+
+def test_a_reseed_after_the_floor_stop_gets_two_fresh_checks():
+    data = _two_groups_in_ten_columns()
+    start = initial_params(data, 6, "EVE", "kmeans", random_state=0)
+    run = EM(data, start, tol=1e-5, max_iter=1000, collapse_patience=5).run()
+    assert run.stopped and run.iteration == 2 * FLOOR_CHECK_EVERY
+    run.reseed(0, rng=0)
+    assert not run.stopped and not run.converged
+    # It used to stop again at once (the reseed's own E-step fell on a check, and one more
+    # check made two); the reseeded parameters are judged afresh, at two checks in a row.
+    run.run(max_iter=FLOOR_CHECK_EVERY - 1)
+    assert not run.stopped and run.iteration == 3 * FLOOR_CHECK_EVERY - 1
+    run.run()
+    assert not run.stopped or run.iteration >= 3 * FLOOR_CHECK_EVERY
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_stopped_run_is_not_also_converged(seed):
+    # The E-step after a collapse stop could also pass the convergence test, and the table
+    # then said converged for a start that stopped (a fresh user's: full, K = 4, seed 2).
+    data = _two_groups_in_ten_columns()
+    start = initial_params(data, 4, "full", "random_from_data", random_state=seed)
+    run = EM(data, start, tol=1e-5, max_iter=300, collapse_patience=5).run()
+    assert run.stopped and not run.converged
+    assert "converged" not in [event.kind for event in run.events]
+
+
+def test_the_patience_sentence_says_none_is_allowed():
+    with pytest.raises(ValueError, match=r"at least 0 \(or None\)"):
+        EM(X, collapsing_params(), collapse_patience=-1)

@@ -197,3 +197,18 @@ def test_a_repeated_e_step_changes_nothing(record):
     run.run()  # with record="none" by fused passes after the hand steps: equal to rounding
     np.testing.assert_allclose(run.log_likelihoods, plain.log_likelihoods, rtol=1e-10)
     assert run.converged and run.iteration == plain.iteration
+
+
+def test_no_convergence_is_declared_across_a_reseed():
+    # The test compared the re-seeded parameters' log-likelihood with the one before the
+    # reseed: with a loose tol a reseed could end the run with no EM step (a fresh user's
+    # sweep: 4 of 200 reseeds at tol=0.01).
+    data, _ = make_blobs(300, centers=3, random_state=0)
+    start = initial_params(data, 5, "full", "k-means++", random_state=8)
+    run = EM(data, start, tol=0.01, record="params", max_iter=200).run()
+    for component in range(4):  # reseeds in a row, as a student clicking
+        run.reseed(component, rng=0)
+        assert not run.converged, f"reseed({component}) declared convergence"
+    before = run.iteration
+    run.run()
+    assert run.iteration > before
