@@ -31,7 +31,7 @@ from emcore.validation import (
     check_n_components,
     check_positive,
     check_sample_weight,
-    refuse_dates,
+    plain_values,
 )
 
 
@@ -359,7 +359,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         then refuse it with a message naming ``missing="em"``, or refuse rows of only NaN.
         """
         missing = check_missing(self.missing if missing is None else missing)
-        refuse_dates(X)  # scikit-learn's check would say "DTypePromotionError" or nothing
+        # scikit-learn's check would say "DTypePromotionError", fit dates as numbers or read
+        # a masked array's hidden values.
+        X = plain_values(X)
         min_samples = 2 if reset else 1
         X = validate_data(
             self,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import numbers
 
 import numpy as np
+import pandas as pd
 
 # What NaN cells in X mean: an error (the default), or missing values for EM to work around.
 MISSING_OPTIONS: tuple[str, ...] = ("error", "em")
@@ -169,9 +171,11 @@ def _rows(mask: np.ndarray) -> str:
 
 
 def refuse_dates(X: object) -> None:
-    """Refuse date, time and duration columns (NumPy kinds ``M`` and ``m``) in a DataFrame,
-    Series or array: as numbers they are nanoseconds since 1970 (about 1.6e18), a scale
-    that would swamp every other column, so what they should mean is the user's choice.
+    """Refuse date, time and duration values in a DataFrame, Series, array or list: columns
+    of NumPy kinds ``M`` and ``m`` or pandas periods, and date, time or duration objects
+    among other values. As numbers they are counts since 1970 (nanoseconds: about 1.6e18;
+    or days), a scale that would swamp every other column, so what they should mean is the
+    user's choice.
 
     Raises
     ------
@@ -180,10 +184,11 @@ def refuse_dates(X: object) -> None:
     """
     dtypes = getattr(X, "dtypes", None)
     if dtypes is not None and not isinstance(dtypes, np.dtype):  # a DataFrame's, per column
-        named = [str(name) for name, dtype in dtypes.items() if _is_date_kind(dtype)]
+        named = [str(name) for name, dtype in dtypes.items() if _dated(dtype, X[name])]
+    elif isinstance(X, np.ndarray | list | tuple) or hasattr(X, "dtype"):
+        named = ["X"] if _dated(getattr(X, "dtype", np.dtype(object)), X) else []
     else:
-        dtype = getattr(X, "dtype", None)
-        named = ["X"] if dtype is not None and _is_date_kind(dtype) else []
+        named = []
     if named:
         raise ValueError(
             f"X has date, time or duration values ({', '.join(named[:5])}), which are not "
@@ -193,12 +198,79 @@ def refuse_dates(X: object) -> None:
         )
 
 
-def _is_date_kind(dtype: object) -> bool:
-    return getattr(dtype, "kind", None) in ("M", "m")
+# scikit-learn's words first: its estimator checks look for them.
+COMPLEX_REFUSED = "Complex data not supported: X contains complex numbers; pass real numbers only."
+
+# Objects that NumPy would turn into counts since 1970 (or fail on): pandas' Timestamp and
+# Timedelta are subclasses of datetime's.
+_DATE_OBJECTS = (dt.date, dt.time, dt.timedelta, np.datetime64, np.timedelta64, pd.Period)
+
+
+def _dated(dtype: object, values: object) -> bool:
+    if getattr(dtype, "kind", None) in ("M", "m") or isinstance(dtype, pd.PeriodDtype):
+        return True
+    return getattr(dtype, "kind", None) == "O" and _any_instance(values, _DATE_OBJECTS)
+
+
+def _holds(X: object, kind: type) -> bool:
+    """Whether an object column or array of ``X`` holds a ``kind`` (pandas' interval
+    columns are objects to NumPy)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not isinstance(dtypes, np.dtype):
+        return any(
+            getattr(dtype, "kind", None) in ("O", None) or isinstance(dtype, pd.IntervalDtype)
+            for dtype in dtypes.values
+        ) and _any_instance(X.to_numpy(dtype=object), kind)
+    if isinstance(X, list | tuple) or getattr(getattr(X, "dtype", None), "kind", None) == "O":
+        return _any_instance(X, kind)
+    return False
+
+
+def _any_instance(values: object, kinds: type | tuple[type, ...]) -> bool:
+    try:
+        cells = np.asarray(values, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return False
+    return any(isinstance(cell, kinds) for cell in cells)
+
+
+def plain_values(X: object) -> object:
+    """``X`` as values NumPy reads as a plain array, or a sentence: dates refused
+    (:func:`refuse_dates`), a masked array's masked cells made NaN (missing values, as
+    ``missing`` then treats them; NumPy would read the hidden values), complex columns and
+    structured arrays refused.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong and what to do instead.
+    """
+    refuse_dates(X)
+    if _holds(X, pd.Interval):  # scikit-learn's check would raise float()'s TypeError
+        raise ValueError(
+            "X has intervals (pandas Interval), which are not single numbers: use their "
+            "midpoints (for example series.array.mid) or their ends as columns."
+        )
+    if isinstance(X, np.ma.MaskedArray):
+        if X.dtype.kind in "biuf":
+            return np.ma.filled(X.astype(np.float64), np.nan)
+        return np.ma.getdata(X)
+    dtypes = getattr(X, "dtypes", None)
+    kinds = [getattr(dtype, "kind", None) for dtype in getattr(dtypes, "values", [])]
+    if "c" in kinds or getattr(getattr(X, "dtype", None), "kind", None) == "c":
+        raise ValueError(
+            "Complex data not supported: X contains complex numbers; pass real numbers only."
+        )
+    if getattr(getattr(X, "dtype", None), "names", None):
+        raise ValueError(
+            "X is a structured array (named fields); pass a plain 2-D array of numbers, for "
+            "example numpy.column_stack of its fields, or a DataFrame."
+        )
+    return X
 
 
 def _as_numeric_array(X: object) -> np.ndarray:
-    refuse_dates(X)
+    X = plain_values(X)
     if hasattr(X, "to_numpy") and hasattr(X, "dtypes"):
         # pandas' nullable columns (Int64, Float64) hold pd.NA, which NumPy cannot convert:
         # as missing values they are NaN, which check_data then treats as any NaN.
@@ -215,8 +287,8 @@ def _as_numeric_array(X: object) -> np.ndarray:
         ) from None
     if array.dtype.kind in "biuf":
         return array.astype(np.float64, copy=False)
-    if array.dtype.kind == "c":
-        raise ValueError("X contains complex numbers; pass real numbers only.")
+    if array.dtype.kind == "c":  # e.g. a list of complex numbers
+        raise ValueError(COMPLEX_REFUSED)
     if array.ndim == 0 and array.dtype == object:  # a generator, a set, any other object
         raise ValueError(
             f"X could not be read as an array of numbers (it is a {type(X).__name__}). "

@@ -191,3 +191,62 @@ def test_date_and_time_columns_are_one_sentence_everywhere(kind, entry):
     select_model, or to raise NumPy's DTypePromotionError from scikit-learn's check."""
     with pytest.raises(ValueError, match="date, time or duration values"):
         entry(_dated_frames()[kind])
+
+
+def _odd_inputs():
+    import datetime
+
+    import pandas as pd
+
+    frame = pd.DataFrame(Z, columns=["a", "b"])
+    days = [datetime.date(2020, 1, 1) + datetime.timedelta(days=i) for i in range(30)]
+    return {
+        "period column": (frame.assign(b=pd.period_range("2020-01", periods=30, freq="D")), "date"),
+        "date objects": (frame.assign(b=days), "date"),
+        "datetime64 in a list": (
+            [[float(v), np.datetime64("2020-01-01")] for v in Z[:, 0]],
+            "date",
+        ),
+        "timedelta64 in a list": ([[float(v), np.timedelta64(3, "D")] for v in Z[:, 0]], "date"),
+        "interval column": (
+            frame.assign(b=pd.interval_range(0, 30, periods=30).to_numpy()),
+            "intervals",
+        ),
+        "structured array": (
+            np.array([tuple(row) for row in Z], dtype=[("a", "f8"), ("b", "f8")]),
+            "structured array",
+        ),
+        "complex column": (frame.assign(b=Z[:, 1] + 1j), "Complex data not supported"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_odd_inputs()))
+@pytest.mark.parametrize(
+    "entry",
+    [
+        lambda X: select_model(X, n_components=[1, 2], covariance_types="VVV"),
+        lambda X: GaussianMixture(2, random_state=0).fit(X),
+        lambda X: EM(X, initial_params(Z, 2, random_state=0)),
+    ],
+    ids=["select_model", "GaussianMixture.fit", "EM"],
+)
+def test_odd_values_are_a_sentence_everywhere(kind, entry):
+    """A fresh user's dtypes: periods, date objects and intervals gave float()'s TypeError
+    in GaussianMixture; dates in lists were fitted as days since 1970; a complex column lost
+    its imaginary part silently in EM; a structured array gave NumPy's cast error."""
+    X, words = _odd_inputs()[kind]
+    with pytest.raises(ValueError, match=words):
+        entry(X)
+
+
+def test_a_masked_arrays_masked_cells_are_missing_values():
+    # The mask used to be ignored: a masked cell's hidden value (here 1e6) was fitted.
+    data = np.ma.masked_array(Z.copy(), mask=np.zeros_like(Z, dtype=bool))
+    data[0, 0] = 1e6
+    data[0, 0] = np.ma.masked
+    with pytest.raises(ValueError, match='missing="em"'):
+        GaussianMixture(2, random_state=0).fit(data)
+    fitted = GaussianMixture(2, random_state=0, missing="em").fit(data)
+    assert np.abs(fitted.means_).max() < 10
+    with pytest.raises(ValueError, match='missing="em"'):
+        select_model(data, n_components=[1])
