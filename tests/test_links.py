@@ -195,6 +195,15 @@ def test_mclusts_letters_open_the_models_scikit_learn_names(letters: str, name: 
     assert encode(opened.settings) == ({} if name == "full" else {"cov": name})
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"), [("vev", "VEV"), ("Full", "full"), ("vvv", "full"), (" eee ", "tied")]
+)
+def test_a_model_typed_in_another_case_opens_that_model(typed: str, name: str) -> None:
+    # A link typed by hand ("cov=vev") used to open the default run with a bad-link note.
+    opened = decode({"cov": [typed]}, columns_of)
+    assert opened.settings.model.covariance_type == name and opened.note == ""
+
+
 def test_reseeds_are_not_part_of_a_link() -> None:
     link = LinkSettings(model=ModelSettings(reseeds=((4, 1),)))
     assert decode(as_query(encode(link)), columns_of).settings.model.reseeds == ()
@@ -218,7 +227,7 @@ TAMPERED = [
     {"spread": ["1e1"]},
     {"own": ["yes"]},
     {"cov": ["<script>alert(1)</script>"]},  # markup
-    {"cov": ["vev"]},  # the letters are capitals
+    {"cov": ["VXV"]},  # no such model (in any case)
     {"cov": ["VVX"]},
     {"init": ["**bold**"]},
     {"scenario": ["[link](http://example.com)"]},

@@ -255,6 +255,10 @@ def _covariance(text: str, name: str) -> str:
         return text
     if text in COVARIANCE_ALIASES:
         return COVARIANCE_ALIASES[text]
+    # A link typed by hand ("cov=vev", "cov=Full"): the model whose name it spells.
+    folded = {name.lower(): name for name in (*MODEL_CHOICES, *COVARIANCE_ALIASES)}
+    if text.strip().lower() in folded:
+        return _covariance(folded[text.strip().lower()], name)
     raise BadLink(f"“{name}” is not one of the covariance models")
 
 
