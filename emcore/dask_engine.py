@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from emcore.covariance import REGULARIZATIONS, effective_reg, safe_counts, scale_from_moments
-from emcore.engine import EM, _check_run_settings
+from emcore.engine import EM, _check_run_settings, singular_from_statistics
 from emcore.fast import (
     FLOAT64,
     MomentSpace,
@@ -260,6 +260,33 @@ def _block_reference_scatter(x, *w, params, means):
     differences, as :func:`emcore.steps.m_step`; it is a sum over rows, so chunks add up)."""
     _, weighted = _weighted_resp(x, w, params)
     return params.model.scatter_statistic(x, weighted, means).ravel()[None, :]
+
+
+def reference_scatter(X: Any, weights: Any, params: MixtureParams, means: np.ndarray) -> np.ndarray:
+    """One pass over the chunks: the covariance model's statistic ``W_k`` of the scatter
+    around ``means`` (K, d) under ``params``' responsibilities, in the model's shape (see
+    :meth:`emcore.covariance.CovarianceModel.scatter_statistic`). ``X`` and ``weights`` as
+    :func:`prepare` returns them."""
+    model, K = params.model, params.n_components
+    # The statistic's shape, whatever the model (zero rows: nothing computed).
+    shape = model.scatter_statistic(means[:0], np.empty((0, K)), means).shape
+    flat = _reduce(
+        X, weights, _block_reference_scatter, int(np.prod(shape)), params=params, means=means
+    )
+    return flat.reshape(shape)
+
+
+def m_step_statistics(X: Any, weights: Any, params: MixtureParams) -> tuple[np.ndarray, np.ndarray]:
+    """The next M-step's sufficient statistics of ``params`` over the chunks, two passes:
+    ``(W_k, N_k)``, the model's scatter statistic and the counts (K,), as
+    :func:`emcore.engine.singular_from_statistics` takes them (select_model judges a Dask
+    cell's fit by them, as a fit in memory by its responsibilities). ``X`` and ``weights``
+    as :func:`prepare` returns them."""
+    K, d = params.n_components, params.n_features
+    flat = _reduce(X, weights, _block_reference_counts, 1 + K + K * d, params=params)
+    nk, sums = flat[1 : 1 + K], flat[1 + K :].reshape(K, d)
+    means = sums / safe_counts(nk)[:, None]
+    return reference_scatter(X, weights, params, means), nk
 
 
 def _reduce(X: Any, weights: Any, function, size: int, **kwargs: Any) -> np.ndarray:
@@ -547,8 +574,23 @@ class DaskEM(EM):
             current = Pass(log_likelihood, moments=moments, origins=origins, dtype=plan.dtype)
         self.log_likelihoods.append(current.log_likelihood)
         self.stage = "E"
-        self._record(resp=None, events=self._convergence_events())
+        events = self._convergence_events()
+        events += self._floor_judged(lambda: self._singular_estimate(current))
+        self._record(resp=None, events=events)
         return current
+
+    def _singular_estimate(self, current: Pass | _ReferencePass) -> np.ndarray:
+        """:func:`emcore.engine.singular_from_statistics` of the next M-step's statistics:
+        the pass's moments' (no extra pass), or the reference's scatter (one pass)."""
+        params = self.params
+        if isinstance(current, _ReferencePass):
+            means = current.sums / safe_counts(current.nk)[:, None]
+            statistic, nk = self._reference_scatter(params, means), current.nk
+        else:
+            statistic, nk, _ = self._space.statistics(current.moments, current.origins)
+        return singular_from_statistics(
+            params, statistic, nk, self.summary.column_variances, self._reg
+        )
 
     def _m_step(self, current: Pass | _ReferencePass, previous: MixtureParams) -> MixtureParams:
         """:meth:`emcore.fast.FastEM.m_step` with its extra passes as Dask tasks: where the
@@ -593,21 +635,16 @@ class DaskEM(EM):
         model, nk = previous.model, current.nk
         empty = empty_components(nk, self.summary.point_unit)
         means = current.sums / safe_counts(nk)[:, None]
-        # The statistic's shape, whatever the model (zero rows: nothing computed).
-        shape = model.scatter_statistic(means[:0], np.empty((0, len(nk))), means).shape
-        flat = _reduce(
-            self.X,
-            self.sample_weight,
-            _block_reference_scatter,
-            int(np.prod(shape)),
-            params=previous,
-            means=means,
-        )
-        statistic = flat.reshape(shape)
+        statistic = self._reference_scatter(previous, means)
         covariances = model.estimate_from(
             statistic, nk, self._reg, self.regularization, previous.covariances
         )
         return assemble_params(nk, means, covariances, model, self._reg, previous, empty)
+
+    def _reference_scatter(self, params: MixtureParams, means: np.ndarray) -> np.ndarray:
+        """One pass: the covariance model's statistic of the scatter around ``means`` under
+        ``params``' responsibilities."""
+        return reference_scatter(self.X, self.sample_weight, params, means)
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,7 +26,7 @@ from emcore.covariance import (
     weighted_moments,
 )
 from emcore.fast import FastEM, Pass, _single_threaded_blas, check_dtype
-from emcore.missing import fill_column_means, missing_patterns
+from emcore.missing import Patterns, expected_statistics, fill_column_means, missing_patterns
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, m_step, total_log_likelihood
 from emcore.validation import (
@@ -99,22 +99,65 @@ def singular_estimate(
     sample_weight: np.ndarray | None,
     variances: np.ndarray,
     reg_covar: float,
+    patterns: Patterns | None = None,
 ) -> np.ndarray:
-    """Components (K,) whose unregularised M-step estimate from ``resp`` is singular (or
-    cannot be computed) in units of the data's variance, or has a variance below the
-    effective ``reg_covar``: the fit then rests on the floor. The iterative M-steps start
-    from the fit's (floored) covariances, so a flat component's estimate comes out small,
-    not exactly singular (measured: 1.7e-8 of the data's variance with the floor at 1e-6)."""
-    model = params.model
+    """Components (K,) whose unregularised M-step estimate from ``resp`` (n, K), the
+    responsibilities of ``params``, is singular: :func:`singular_from_statistics` of the
+    M-step's sufficient statistics. With NaN cells in ``X`` (``patterns``: its missingness
+    patterns, found here if None) they are the expected ones under ``params``
+    (:func:`emcore.missing.expected_statistics`), as EM's own M-step takes them."""
     weighted = resp if sample_weight is None else resp * sample_weight[:, None]
     nk = weighted.sum(axis=0)
-    means = weighted.T @ X / np.where(nk > 0, nk, 1.0)[:, None]
+    if patterns is None:
+        patterns = missing_patterns(X)
+    model = params.model
+    with np.errstate(all="ignore"):  # a singular scatter is what is being looked for
+        if patterns is None:
+            means = weighted.T @ X / np.where(nk > 0, nk, 1.0)[:, None]
+            statistic = model.scatter_statistic(X, weighted, means)
+        else:
+            scatter = expected_statistics(X, weighted, nk, params, patterns)[1]
+            statistic = model.statistic_from_scatter(scatter)
+    return singular_from_statistics(params, statistic, nk, variances, reg_covar)
+
+
+def singular_from_statistics(
+    params: MixtureParams,
+    statistic: np.ndarray,
+    nk: np.ndarray,
+    variances: np.ndarray,
+    reg_covar: float,
+) -> np.ndarray:
+    """Components (K,) whose unregularised maximum-likelihood covariance from the M-step's
+    sufficient statistics is singular (or cannot be computed) in units of the data's
+    variance, or has a variance below the effective ``reg_covar``: a fit of ``params`` whose
+    next M-step has these statistics rests on the floor.
+
+    Every engine has the statistics (the reference steps from the responsibilities, the
+    fused passes and Dask from their moments), so every engine can judge. The iterative
+    M-steps start from ``params``' (floored) covariances, so a flat component's estimate
+    comes out small, not exactly singular (measured: 1.7e-8 of the data's variance with the
+    floor at 1e-6).
+
+    Parameters
+    ----------
+    params : MixtureParams
+        The parameters the statistics were gathered under.
+    statistic : ndarray
+        ``W_k`` in the covariance model's form
+        (:meth:`emcore.covariance.CovarianceModel.scatter_statistic`).
+    nk : ndarray of shape (K,)
+        ``N_k = sum_i w_i r_ik``.
+    variances : ndarray of shape (d,)
+        The data's (weighted) column variances.
+    reg_covar : float
+        The effective ``reg_covar``.
+    """
+    model = params.model
     spread = np.sqrt(np.where(variances > 0, variances, 1.0))
     with np.errstate(all="ignore"):  # a singular scatter is what is being looked for
         try:
-            estimate = model.maximum_likelihood_from(
-                model.scatter_statistic(X, weighted, means), nk, params.covariances
-            )
+            estimate = model.maximum_likelihood_from(statistic, nk, params.covariances)
             full = model.to_full(estimate, params.n_components, params.n_features)
             standardised = np.linalg.eigvalsh(full / np.outer(spread, spread))[:, 0]
             smallest = np.linalg.eigvalsh(full)[:, 0]
@@ -581,27 +624,43 @@ class EM:
     def floor_check_due(self) -> bool:
         """Whether the E-step of the current parameters is one where, with
         ``collapse_patience``, the run is also judged by its unregularised estimate (every
-        :data:`FLOOR_CHECK_EVERY` iterations; complete data only): engines that do not keep
-        responsibilities keep them for this one."""
+        :data:`FLOOR_CHECK_EVERY` iterations): engines that do not keep responsibilities
+        keep them for this one, or judge from their pass's statistics (Dask)."""
         return (
             self.collapse_patience is not None
-            and self._patterns is None
             and self.iteration > 0
             and self.iteration % FLOOR_CHECK_EVERY == 0
         )
 
     def _floor_events(self, resp: np.ndarray | None) -> tuple[Event, ...]:
-        """The ``"stopped"`` event when, at two checks in a row, some component's
-        unregularised estimate is singular (:func:`singular_estimate`): the run rests on
-        ``reg_covar``, which select_model would judge degenerate at its end anyway."""
-        if resp is None or self.finished or not self.floor_check_due:
+        """:meth:`_floor_judged` from the current parameters' responsibilities ``resp`` (n, K),
+        if the engine has them (in memory)."""
+        if resp is None:
             return ()
-        if self._column_variances is None:
-            self._column_variances = weighted_moments(self.X, self.sample_weight)[1]
-        resting = singular_estimate(
-            self.params, self.X, resp, self.sample_weight, self._column_variances, self._reg
-        )
-        resting &= ~self.params.empty
+
+        def judge() -> np.ndarray:
+            if self._column_variances is None:
+                self._column_variances = weighted_moments(self.X, self.sample_weight)[1]
+            return singular_estimate(
+                self.params,
+                self.X,
+                resp,
+                self.sample_weight,
+                self._column_variances,
+                self._reg,
+                self._patterns,
+            )
+
+        return self._floor_judged(judge)
+
+    def _floor_judged(self, judge: Callable[[], np.ndarray]) -> tuple[Event, ...]:
+        """The ``"stopped"`` event when, at two checks in a row, some component's
+        unregularised estimate is singular (``judge()``, shape (K,) of bool: the engine's
+        :func:`singular_from_statistics`, asked only when a check is due): the run rests on
+        ``reg_covar``, which select_model would judge degenerate at its end anyway."""
+        if self.finished or not self.floor_check_due:
+            return ()
+        resting = judge() & ~self.params.empty
         self._resting_checks = self._resting_checks + 1 if resting.any() else 0
         if self._resting_checks < 2:
             return ()

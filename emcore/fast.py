@@ -485,6 +485,10 @@ class MomentSpace:
             self.data_moment,
         )
 
+    def statistics(self, moments: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:func:`statistics_from_moments` with this space's model: ``(W_k, N_k, offsets)``."""
+        return statistics_from_moments(moments, origins, self.model, self.data_moment)
+
     def shared_quadratic(self, params: MixtureParams) -> float:
         """``-1/2 sum_i (x_i - c)^T Lambda (x_i - c)``, left out of ``C`` (tied), else 0."""
         return self._shared_quadratic(params)
@@ -995,17 +999,31 @@ def params_from_moments(
     data_moment : callable
         Returns ``sum_i w_i (x_i - c)(x_i - c)^T`` around the centre (tied covariances).
     """
+    statistic, nk, offsets = statistics_from_moments(moments, origins, model, data_moment)
+    empty = empty_components(nk, unit)
+    covariances = model.estimate_from(statistic, nk, reg, regularization, previous.covariances)
+    means = origins + offsets
+    return assemble_params(nk, means, covariances, model, reg, previous, empty)
+
+
+def statistics_from_moments(
+    moments: np.ndarray,
+    origins: np.ndarray,
+    model: CovarianceModel,
+    data_moment: Callable[[], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The M-step's sufficient statistics from a fused pass's moments (see
+    :func:`params_from_moments`): ``(statistic, N_k, offsets)``, the covariance model's
+    statistic ``W_k`` (:meth:`emcore.covariance.CovarianceModel.scatter_statistic`), the
+    counts (K,) and the new means less ``origins`` (K, d)."""
     features = _FEATURES[model.family]
     d = origins.shape[1]
     q = features.n_quadratic(d)
     nk = moments[:, -1]
     sums = moments[:, q : q + d]
-    empty = empty_components(nk, unit)
     offsets = sums / safe_counts(nk)[:, None]  # the new means, around the origins
     statistic = features.scatter_statistic(moments[:, :q], sums, nk, offsets, data_moment)
-    covariances = model.estimate_from(statistic, nk, reg, regularization, previous.covariances)
-    means = origins + offsets
-    return assemble_params(nk, means, covariances, model, reg, previous, empty)
+    return statistic, nk, offsets
 
 
 def chunk_features(

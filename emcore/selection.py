@@ -73,6 +73,7 @@ from emcore.engine import (
     EM,
     singular_components,
     singular_estimate,
+    singular_from_statistics,
     standardised_smallest_variances,
 )
 from emcore.init import (
@@ -616,8 +617,11 @@ def _select_on_dask(
         )
     hc_first, method = _parse_init(settings["init_params"])
     types, ks = model_names(covariance_types), _component_grid(n_components)
-    means, variances = _dask_moments(X, sample_weight)
-    settings = {**settings, "means": means, "variances": variances}
+    from emcore.dask_engine import prepare
+
+    data = prepare(X, sample_weight)
+    means, variances = _dask_moments(*data)
+    settings = {**settings, "means": means, "variances": variances, "data": data}
     rows, models, done = [], {}, 0
     n_features = X.shape[1]
     for name in types:
@@ -642,14 +646,14 @@ def _select_on_dask(
     return selection
 
 
-def _dask_moments(X, sample_weight) -> tuple[np.ndarray, np.ndarray]:
+def _dask_moments(X, weights) -> tuple[np.ndarray, np.ndarray]:
     """The data's (weighted) column means and variances, shape (d,) each, from the Dask
     engine's own first pass, which checks every chunk (NaN, infinite or huge values, bad
     weights): bad data are a ValueError here, before any cell, as in memory, not a table
     of failed cells."""
-    from emcore.dask_engine import prepare, summarise
+    from emcore.dask_engine import summarise
 
-    summary = summarise(*prepare(X, sample_weight))
+    summary = summarise(X, weights)
     return summary.centre, summary.column_variances
 
 
@@ -673,8 +677,10 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
             random_state=settings["random_state"],
             regularization=settings["regularization"],
         )
-        try:
-            model.fit(X, sample_weight=sample_weight)
+        try:  # as fit, with the collapse stop and quiet (the table says), as in memory
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model._fit_dask(X, sample_weight, collapse_patience=COLLAPSE_PATIENCE)
         except (ValueError, ArithmeticError) as error:
             errors.append(_said(error))
             continue
@@ -692,7 +698,13 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
     reg = settings["reg_covar"]
     if settings["regularization"] == "floor":  # in units of the data's scale, as the fit's
         reg *= scale_from_moments(settings["means"], variances)
-    problem = degeneracy(model.params_, None, reg, variances=variances) or ""
+    # Judged by the next M-step's statistics (two passes), as a fit in memory by its
+    # responsibilities: a shared volume can hide a fit resting on the floor.
+    from emcore.dask_engine import m_step_statistics
+
+    statistics = m_step_statistics(*settings["data"], model.params_)
+    problem = degeneracy(model.params_, None, reg, variances=variances, statistics=statistics)
+    problem = problem or ""
     row = {
         **_identity(name, k),
         "log_likelihood": log_likelihood,
@@ -973,7 +985,7 @@ class _Outcome:
             context.reg,
             context.weights,
             variances=context.variances,
-            resp=self.run.estep.resp if context.filled is context.data else None,
+            resp=self.run.estep.resp,
         )
 
 
@@ -1329,6 +1341,7 @@ def degeneracy(
     *,
     variances: np.ndarray | None = None,
     resp: np.ndarray | None = None,
+    statistics: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> str | None:
     """Why a fit is degenerate, or None if it is not.
 
@@ -1338,12 +1351,15 @@ def degeneracy(
     near-singular density, not earned; mclust reports it as NA. ``variances``: the data's
     (weighted) column variances, if the caller has them.
 
-    With the fit's responsibilities ``resp`` (n, K) (and complete ``X``), a component also
-    collapsed when the model's unregularised maximum-likelihood estimate from them is
-    singular for it: in a model where components share a volume (EVI, EVE, EVV), the floor
-    that keeps a component flat in one column invertible is scaled up by the shared volume,
-    so the fitted covariance clears the test above while the fit still rests on ``reg_covar``
-    (mclust, which has no floor, reports such cells as NA).
+    With the fit's responsibilities ``resp`` (n, K), or the next M-step's sufficient
+    statistics ``statistics`` = ``(statistic, N_k)`` where the rows are not in memory (Dask:
+    see :func:`emcore.engine.singular_from_statistics`), a component also collapsed when the
+    model's unregularised maximum-likelihood estimate from them is singular for it: in a
+    model where components share a volume (EVI, EVE, EVV), the floor that keeps a component
+    flat in one column invertible is scaled up by the shared volume, so the fitted
+    covariance clears the test above while the fit still rests on ``reg_covar`` (mclust,
+    which has no floor, reports such cells as NA). With NaN cells in ``X`` the statistics
+    are the expected ones, as EM's M-step takes them.
     """
     problems = []
     empty = np.flatnonzero(params.empty)
@@ -1354,6 +1370,8 @@ def degeneracy(
     collapsed = _collapsed(params, variances, reg_covar)
     if resp is not None:
         collapsed |= singular_estimate(params, X, resp, sample_weight, variances, reg_covar)
+    elif statistics is not None:
+        collapsed |= singular_from_statistics(params, *statistics, variances, reg_covar)
     collapsed = np.flatnonzero(collapsed & ~params.empty)
     if collapsed.size:
         problems.append(f"component(s) {_one_based(collapsed)} collapsed (singular covariance)")

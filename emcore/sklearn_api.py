@@ -213,10 +213,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._store(best)
         return best.resp.argmax(axis=1)
 
-    def _best_run(self, engine, X, weights, warm, make_start, stacklevel: int = 3) -> EM:
+    def _best_run(
+        self,
+        engine,
+        X,
+        weights,
+        warm,
+        make_start,
+        stacklevel: int = 3,
+        collapse_patience: int | None = None,
+    ) -> EM:
         """A run of ``engine`` (:class:`EM` or the Dask engine's ``DaskEM``) from every start
         (``warm`` alone when given), the one with the highest log-likelihood kept; warns
-        when it did not converge (``stacklevel``: at the caller of :meth:`fit_predict`)."""
+        when it did not converge (``stacklevel``: at the caller of :meth:`fit_predict`).
+        ``collapse_patience``: EM's, for :func:`emcore.select_model` on Dask (a cell whose
+        start collapses stops, as in memory)."""
         progress = _Progress(self.verbose, self.verbose_interval)
         best: EM | None = None
         for init in range(1 if warm is not None else self.n_init):
@@ -232,6 +243,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 regularization=self.regularization,
                 sample_weight=weights,
                 missing=self.missing,
+                collapse_patience=collapse_patience,
             )
             self._iterate(run, progress)
             self._refuse_singular(run, X, weights, getattr(run, "column_variances", None))
@@ -247,11 +259,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return best
 
-    def _fit_dask(self, X, sample_weight):
+    def _fit_dask(self, X, sample_weight, collapse_patience: int | None = None):
         """:meth:`fit_predict` on a Dask array: the same starts, runs and checks, each EM
         iteration one tree-reduced pass over the chunks; starts other than user-given
         parameters are made on a few thousand rows drawn chunk-wise (all rows of small
-        data)."""
+        data). ``collapse_patience``: see :meth:`_best_run`."""
         from emcore.dask_engine import (
             MISSING_EM_REFUSED,
             DaskEM,
@@ -275,7 +287,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         # Checks every chunk (NaN, weights) before any start is drawn; shared by the starts.
         engine = partial(DaskEM, summary=summarise(Xd, column))
-        best = self._best_run(engine, Xd, weights, warm, make_start, stacklevel=4)
+        best = self._best_run(
+            engine, Xd, weights, warm, make_start, 4, collapse_patience=collapse_patience
+        )
         self._store(best)
         self.n_features_in_ = X.shape[1]
         if hasattr(self, "feature_names_in_"):

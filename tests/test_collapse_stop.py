@@ -174,3 +174,58 @@ def test_a_stopped_run_is_not_also_converged(seed):
 def test_the_patience_sentence_says_none_is_allowed():
     with pytest.raises(ValueError, match=r"at least 0 \(or None\)"):
         EM(X, collapsing_params(), collapse_patience=-1)
+
+
+# -- the floor check on every engine: judged from the M-step's sufficient statistics --------
+
+
+def _with_holes(data: np.ndarray, fraction: float = 0.05) -> np.ndarray:
+    holes = data.copy()
+    holes[np.random.default_rng(1).random(holes.shape) < fraction] = np.nan
+    return holes
+
+
+def test_with_missing_values_a_fit_resting_on_the_floor_is_judged_and_stopped():
+    # With 5% of the cells missing the floor check used to be skipped (it needed complete
+    # rows): EVV, K = 5 climbed for 419 iterations and was reported "ok". Its expected
+    # statistics (as EM's own M-step takes them) show the unregularised estimate singular.
+    holes = _with_holes(_two_groups_in_ten_columns())
+    row = select_model(holes, n_components=[5], covariance_types="EVV", missing="em").table
+    row = row.iloc[0]
+    assert row["status"] == "degenerate"
+    assert row["n_iter"] <= 2 * FLOOR_CHECK_EVERY
+
+
+def test_the_floor_check_with_missing_values_uses_the_expected_statistics():
+    holes = _with_holes(_two_groups_in_ten_columns())
+    start = initial_params(holes, 6, "EVE", "kmeans", random_state=0)
+    run = EM(holes, start, tol=1e-5, max_iter=400, collapse_patience=5, missing="em").run()
+    assert run.stopped and run.iteration == 2 * FLOOR_CHECK_EVERY
+    assert "rested on reg_covar" in run.events[-1].message
+
+
+def test_on_dask_the_floor_check_stops_the_run_where_the_memory_run_stops():
+    da = pytest.importorskip("dask.array")
+    from emcore.dask_engine import DaskEM
+
+    data = _two_groups_in_ten_columns()
+    start = initial_params(data, 6, "EVE", "kmeans", random_state=0)
+    settings = {"tol": 1e-5, "max_iter": 1000, "collapse_patience": 5, "record": "none"}
+    memory = EM(data, start, **settings).run()
+    chunked = DaskEM(da.from_array(data, chunks=25), start, **settings).run()
+    assert memory.stopped and chunked.stopped  # the Dask run used to climb 1,000 iterations
+    assert chunked.iteration == memory.iteration == 2 * FLOOR_CHECK_EVERY
+    np.testing.assert_allclose(chunked.log_likelihoods, memory.log_likelihoods, rtol=1e-9)
+
+
+def test_a_dask_table_judges_a_cell_resting_on_the_floor_as_memory_does():
+    # select_model on Dask judged a fit by its covariances alone: EVE, K = 6 was "ok" after
+    # 1,000 iterations where the table in memory says degenerate (mclust: NA).
+    da = pytest.importorskip("dask.array")
+    data = _two_groups_in_ten_columns()
+    memory = select_model(data, n_components=[6], covariance_types="EVE").table.iloc[0]
+    chunked = select_model(
+        da.from_array(data, chunks=20), n_components=[6], covariance_types="EVE"
+    ).table.iloc[0]
+    assert memory["status"] == chunked["status"] == "degenerate"
+    assert chunked["n_iter"] == memory["n_iter"] == 2 * FLOOR_CHECK_EVERY
