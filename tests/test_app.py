@@ -369,12 +369,10 @@ def test_a_few_stuck_components_get_a_button_each(components, labels) -> None:
     at = AppTest.from_function(reseed_panel, args=(components,)).run()
     assert [b.label for b in reseed_controls(at)] == labels
     assert [b.key for b in reseed_controls(at)] == [f"reseed_{k}" for k in components]
-    # Numbers alone say which component only beside "Re-seed:" and with the tooltip.
+    # Numbers alone say which component beside "Re-seed:"; no tooltip, which would lie over
+    # the notes (what a re-seed does is in the "?" list: tests/test_app_tooltips.py).
     assert len(components) == 1 or any(m.value == "**Re-seed:**" for m in at.markdown)
-    assert all(
-        f"Re-seed component {k + 1}" in b.help
-        for b, k in zip(reseed_controls(at), components, strict=True)
-    )
+    assert not any(b.help for b in reseed_controls(at))
     reseed_controls(at)[-1].click().run()
     assert at.session_state["chosen"] == [components[-1]]
 

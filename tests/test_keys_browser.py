@@ -68,7 +68,9 @@ def test_the_keys_press_the_buttons(page) -> None:
     page.wait_for_function("window.__emPlayer.playing && window.__emPlayer.shown >= 6")
     words = page.locator(".em-half-step")
     assert words.is_visible()
-    assert words.inner_text() in ("E-step: recolour", "M-step: move")
+    # The step's name over what it does: "E-step" over "recolour".
+    assert words.get_attribute("aria-label") in ("E-step: recolour", "M-step: move")
+    assert words.inner_text().split() in (["E-step", "recolour"], ["M-step", "move"])
     assert float(words.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 28
     page.keyboard.press(" ")
     page.wait_for_function("!window.__emPlayer.playing")

@@ -101,6 +101,13 @@ ELLIPSE_STYLES = (  # 1, 2 and 3 standard deviations: solid, then fainter and th
 )
 MEAN_OUTLINE = "#1F2430"
 LEGEND_MARKER_PX = 14  # Plotly draws a legend's symbol at most 16 px
+# The legend has this many columns, so at most two rows for the app's ten components
+# (MAX_COMPONENTS): ten in one row wrapped at 1024 px, and the panels moved down a row.
+LEGEND_COLUMNS = 5
+# The strip above the panels, in pixels, the same whatever K: the legend's two rows, and
+# during Play the half-step words at its right end (player.js), clear of every panel.
+TOP_STRIP_PX = 68
+LEGEND_TEXT_PX = 20
 POINT_OPACITY = 0.6
 CURVE_COLOUR = "#3B4A6B"
 CURRENT_COLOUR = "#E8590C"
@@ -361,13 +368,15 @@ def base_traces(X: np.ndarray, layout: Layout, decimals: int) -> list[dict]:
 def legend_traces(n_components: int) -> list[dict]:
     """The legend's entries: every component's mean as the chart draws it, its shape in its
     full colour (colour is never the only cue: the ellipses' darker lines were 13.5 apart
-    under deuteranopia), named by its number alone so that ten fit on one row. They hold
-    no data, so nothing of them is drawn in the panels."""
+    under deuteranopia), named by its number alone. They hold no data, so nothing of them
+    is drawn in the panels. Each is in the legend group of its column
+    (:func:`legend_column`), which lays them out in at most two rows."""
     return [
         {
             "type": "scatter",
             "mode": "markers",
             "name": str(k + 1),
+            "legendgroup": legend_column(k),
             "x": [None],
             "y": [None],
             "marker": {
@@ -381,6 +390,12 @@ def legend_traces(n_components: int) -> list[dict]:
         }
         for k, symbol in enumerate(mean_symbols(n_components))
     ]
+
+
+def legend_column(k: int) -> str:
+    """The legend group, so the column, of component ``k``: Plotly stacks a group's entries
+    in a horizontal legend, so 1 and 6 share a column, 2 and 7 the next, and so on."""
+    return f"column {k % LEGEND_COLUMNS}"
 
 
 def means_base_trace(size: float) -> dict:
@@ -531,7 +546,8 @@ def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
         "font": FONT,
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        # A fixed top margin: the legend's rows, one or two, fit in it and never push it.
+        "margin": {"l": 10, "r": 10, "t": TOP_STRIP_PX, "b": 10},
         # The same uirevision on every rerun keeps a zoom the student chose.
         "uirevision": "em",
         "hovermode": "closest",
@@ -547,18 +563,21 @@ def run_layout(timeline: Timeline, xaxis: dict, yaxis: dict) -> dict:
             side="right",
             tickformat=tick_format(ll_range),
         ),
-        # One row above the panels, even for ten components on a 1024x768 screen: the
-        # entries are the means' shapes and numbers under one title ("Component ● 1 ■ 2"),
-        # where "Component 1" ... wrapped to three rows and shrank the data panel.
+        # The legend sits in the strip above the panels (TOP_STRIP_PX), in columns of two
+        # (legend_traces): its height never moves the panels, whatever K, and the strip's
+        # right end stays free for the half-step words during Play. No title: "Component"
+        # beside it took the room those words need at 1024 px, and the means' own numbers
+        # and the table's swatches say what the numbers are.
         "legend": {
             "orientation": "h",
             "x": 0.0,
-            "y": 1.02,
+            "y": 1.0,
             "yanchor": "bottom",
-            "title": {"text": "Component", "side": "left", "font": {"size": 16}},
+            "traceorder": "grouped",
+            "tracegroupgap": 0,
             "font": {"size": 16},
             "itemwidth": 30,
-            "entrywidth": 26,  # the text's room: "10" at 16 px; ten entries in 500 px
+            "entrywidth": LEGEND_TEXT_PX,  # the text's room: "10" at 16 px
             "itemclick": False,
             "itemdoubleclick": False,
         },

@@ -60,6 +60,10 @@ MIN_BINS = 5
 BAR_COLOUR = "#D5DAE5"
 BAR_EDGE = "#B4BCCB"
 MIXTURE_COLOUR = "#1F2430"
+# The data's and the mixture's legend entries: a column of their own after the components'
+# (their names are longer than a number: each says how much room its text takes, or the
+# two names were written over each other).
+EXTRA_ENTRY = {"legendrank": 2000, "legendgroup": "data and mixture", "legendwidth": 122}
 STRIP_SEED = 0  # a fixed jitter: the strip looks the same on every rerun
 # Heights as fractions of the density axis's top: room above the tallest curve, and the
 # band under zero where the points are drawn.
@@ -260,7 +264,7 @@ def base_traces(
             "fill": "tozeroy",
             "fillcolor": BAR_COLOUR,
             "hoverinfo": "skip",
-            "legendrank": 2000,  # after the components' entries
+            **EXTRA_ENTRY,
         }
     ]
     for k in range(layout.n_components):
@@ -282,7 +286,7 @@ def base_traces(
             "name": "mixture",
             "x": grid_x,
             "line": {"width": 3, "dash": "dash", "color": MIXTURE_COLOUR},
-            "legendrank": 2000,  # after the components' entries
+            **EXTRA_ENTRY,
             "hovertemplate": "mixture: %{y}<extra></extra>",
         }
     )

@@ -37,6 +37,9 @@ PAGE_CSS = """
 .st-key-em-scrub-row > div:has(.st-key-em-reseeds) { flex: 0 1 auto; min-width: 0;
   overflow-x: auto; }  /* several re-seed buttons scroll sideways */
 .st-key-em-reseeds { flex-wrap: nowrap; }
+/* During Play the half-step words take the chart's top right, where Plotly's tool buttons
+   show on hover (player.js marks the chart): zooming mid-animation is no use anyway. */
+.js-plotly-plot.em-playing .modebar-container { display: none; }
 @media (max-width: 640px) {
   .block-container { padding: 3.2rem 1rem 2rem 1rem; }  /* under the header's buttons */
   .st-key-em-stage:has(.st-key-em-chart) { height: auto; }

@@ -32,15 +32,19 @@ from emapp.ui.session import (
     take_reseed_request,
 )
 
-# key -> (label, tooltip). The labels are the ones the issue asks for, word for word.
-BUTTONS: dict[str, tuple[str, str]] = {
-    "e_step": ("E-step", "Recolour the points: how much does each component explain each point?"),
-    "m_step": ("M-step", "Move the components to fit the points they are responsible for."),
-    "step": ("Step", "One full iteration: E-step and M-step, ending with fresh colours."),
-    "play": ("Play", "Animate the iterations to convergence, in the browser."),
-    "pause": ("Pause", "Stop the animation on the iteration on screen."),
-    "run": ("Run to convergence", "Jump to the end of the run."),
-    "reset": ("Reset", "Back to the starting point (same data, same start)."),
+# key -> label. The labels are the ones the issue asks for, word for word.
+# No button on the page has a tooltip (Streamlit's ``help``): Streamlit 1.67 shows a button's
+# help above it for as long as the pointer rests on it, click or not, with no way to dismiss
+# it, so a pressed stepping button kept its words over the page's title. What each button
+# does is said in the "?" list beside the status line (emapp/ui/player.py, BUTTON_HELP).
+BUTTONS: dict[str, str] = {
+    "e_step": "E-step",
+    "m_step": "M-step",
+    "step": "Step",
+    "play": "Play",
+    "pause": "Pause",
+    "run": "Run to convergence",
+    "reset": "Reset",
 }
 PRIMARY = {"step", "play"}
 RERUNS = "em_panel_reruns"
@@ -64,11 +68,10 @@ def is_disabled(key: str, playing: bool) -> bool:
 def controls_row(view: ViewState) -> None:
     """The buttons; presses are handled by callbacks before the panel is drawn again."""
     with st.container(horizontal=True, key=BUTTONS_KEY, gap="small"):
-        for key, (label, tooltip) in BUTTONS.items():
+        for key, label in BUTTONS.items():
             st.button(
                 label,
                 key=key,
-                help=tooltip,
                 type="primary" if key in PRIMARY else "secondary",
                 disabled=is_disabled(key, view.playing),
                 on_click=apply_action,
@@ -106,10 +109,6 @@ def scrub_key(view: ViewState) -> str:
     return f"{SCRUB}-{view.cursor}-{view.furthest}"
 
 
-RESEED_HELP = (
-    "Stuck component? Move it to the point the mixture explains worst, with a fresh round "
-    "covariance, and carry on from there. The log-likelihood curve marks it."
-)
 # Up to this many stuck components get a button each, labelled by number after "Re-seed:";
 # more get a drop-down and one button. Either way every control fits beside the slider at
 # 1024 px with the sidebar open, so none is hidden in a strip that scrolls sideways.
@@ -145,13 +144,8 @@ def reseed_controls(description: StateDescription) -> None:
 
 
 def reseed_button(k: int, label: str) -> None:
-    st.button(
-        label,
-        key=f"reseed_{k}",
-        help=f"Re-seed component {k + 1}. {RESEED_HELP}",
-        on_click=request_reseed,
-        args=(k,),
-    )
+    # No tooltip (see BUTTONS): what a re-seed does is in the "?" list.
+    st.button(label, key=f"reseed_{k}", on_click=request_reseed, args=(k,))
 
 
 def numbered_reseeds(components: tuple[int, ...]) -> None:
@@ -173,13 +167,7 @@ def reseed_picker(components: tuple[int, ...]) -> None:
         label_visibility="collapsed",
         width=170,
     )
-    st.button(
-        "Re-seed",
-        key=RESEED_CHOSEN,
-        help=f"Re-seed the chosen component. {RESEED_HELP}",
-        on_click=reseed_chosen,
-        args=(key,),
-    )
+    st.button("Re-seed", key=RESEED_CHOSEN, on_click=reseed_chosen, args=(key,))
 
 
 def reseed_chosen(key: str) -> None:

@@ -35,6 +35,14 @@ def on_screen(fit: FitExport) -> FitExport:
     return state_export(fit, index, run.descriptions[index].label)
 
 
+DOWNLOADS_SAID = (
+    "The CSV has every point with its hard label (the most responsible component), its "
+    "responsibilities resp_1..K and, when the data know it, its true cluster or species. "
+    "The JSON has the weights, means and covariances, and which state they are (its 'state' "
+    "block)."
+)
+
+
 def download_buttons(fit: FitExport) -> None:
     """The choice of state and two download buttons; the files are built only when clicked,
     and no rerun follows."""
@@ -62,8 +70,6 @@ def download_buttons(fit: FitExport) -> None:
         key="download_labels",
         on_click="ignore",
         width="stretch",
-        help="Every point with its hard label (the most responsible component), its "
-        "responsibilities resp_1..K and, when the data know it, its true cluster or species.",
     )
     st.download_button(
         f"Download fitted parameters (JSON, {said})",
@@ -73,5 +79,7 @@ def download_buttons(fit: FitExport) -> None:
         key="download_parameters",
         on_click="ignore",
         width="stretch",
-        help="Weights, means and covariances, and which state they are (its 'state' block).",
     )
+    # Said under the buttons, not in tooltips: a button's tooltip covers the control above
+    # it while the pointer rests on the button (see emapp/ui/controls.py, BUTTONS).
+    st.caption(DOWNLOADS_SAID)

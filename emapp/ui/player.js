@@ -139,31 +139,49 @@ function stateShown(reg, index) {
 // -- the half-step words: during Play the chart says which half just happened -------------
 
 const BADGE_COLOURS = { E: "#1C7ED6", M: "#E8590C" };
+// The words sit in the strip the figure keeps above its panels (TOP_STRIP_PX in
+// emapp/build/figures.py), at its right end: the legend takes its left end, so they cover
+// no point, ellipse or curve, and they take no room of their own, so nothing moves when
+// they come and go. The step's name is large (read from the back of the room), what it
+// does under it; both shrink to the strip's height, and to its free width on a narrow chart.
+const BADGE_NAME_PX = 29; // the step's name at most; what it does is BADGE_DOES of it
+const BADGE_DOES = 0.6;
+const BADGE_GAP = 8; // from the chart's right edge and from the legend
+const BADGE_LINES = 1.0 + BADGE_DOES * 1.1; // both lines' height, in the name's font size
+const BADGE_PAD_PX = 4; // the badge's own padding, top and bottom together
+// Clear of the panels' top: a tick label at the top of a panel reaches this far above it.
+const BADGE_CLEAR_PX = 12;
+const BADGE_TOP_PX = 2;
 
-// The words' element, in the corner of the chart's data panel (made once per chart).
+// The words' element in the chart's top strip (made once per chart).
 function badge(reg) {
   const gd = reg.gd;
   if (!gd || !gd._fullLayout) return null;
   let element = reg.badge;
   if (!element || element.parentNode !== gd) {
-    element = gd.ownerDocument.createElement("div");
+    const doc = gd.ownerDocument;
+    element = doc.createElement("div");
     element.className = "em-half-step";
     Object.assign(element.style, {
       position: "absolute",
       zIndex: "10",
       pointerEvents: "none",
       whiteSpace: "nowrap",
-      fontSize: "2.1rem",
       fontWeight: "700",
-      lineHeight: "1.2",
       color: "#1F2430",
-      background: "rgba(255, 255, 255, 0.9)",
-      borderLeft: "8px solid",
-      borderRadius: "0.4rem",
-      padding: "0.15rem 0.8rem",
-      boxShadow: "0 2px 8px rgba(31, 36, 48, 0.15)",
-      transform: "translateX(-100%)",
+      background: "#FFFFFF",
+      borderLeft: "7px solid",
+      borderRadius: "0.35rem",
+      padding: `${BADGE_PAD_PX / 2}px 0.6rem`,
+      boxShadow: "0 1px 5px rgba(31, 36, 48, 0.18)",
     });
+    const name = doc.createElement("div");
+    name.className = "em-half-step-name";
+    Object.assign(name.style, { fontSize: "1em", lineHeight: "1.0" });
+    const does = doc.createElement("div");
+    does.className = "em-half-step-does";
+    Object.assign(does.style, { fontSize: `${BADGE_DOES}em`, lineHeight: "1.1", fontWeight: "600" });
+    element.append(name, does);
     if (getComputedStyle(gd).position === "static") gd.style.position = "relative";
     gd.appendChild(element);
     reg.badge = element;
@@ -171,11 +189,17 @@ function badge(reg) {
   return element;
 }
 
+// While the words show, Plotly's tool buttons (which share the strip's right end, on
+// hover) are hidden: the page's CSS hides them in a chart marked PLAYING_CLASS.
+const PLAYING_CLASS = "em-playing";
+
 function hideBadge(reg) {
   if (reg.badge) reg.badge.style.display = "none";
+  if (reg.gd) reg.gd.classList.remove(PLAYING_CLASS);
 }
 
-// Show the words of state `index` while playing ("E-step: recolour", "M-step: move").
+// Show the words of state `index` while playing ("E-step: recolour" shows as "E-step" over
+// "recolour").
 function showBadge(reg, index) {
   const data = reg.data;
   const stage = data && data.stages[index];
@@ -183,18 +207,41 @@ function showBadge(reg, index) {
   if (!words) return hideBadge(reg);
   const element = badge(reg);
   if (!element) return undefined;
-  if (element.textContent !== words) {
-    element.textContent = words;
+  if (element.dataset.words !== words) {
+    const [name, ...does] = words.split(": ");
+    element.dataset.words = words;
     element.dataset.stage = stage;
+    element.setAttribute("aria-label", words);
+    element.firstChild.textContent = name;
+    element.lastChild.textContent = does.join(": ");
     element.style.borderLeftColor = BADGE_COLOURS[stage] || "#3B4A6B";
   }
-  const layout = reg.gd._fullLayout;
-  const size = layout._size;
-  const domain = (layout.xaxis && layout.xaxis.domain) || [0, 1];
-  element.style.left = `${size.l + size.w * domain[1] - 12}px`;
-  element.style.top = `${size.t + 12}px`;
   element.style.display = "block";
+  reg.gd.classList.add(PLAYING_CLASS);
+  placeBadge(reg.gd, element);
   return undefined;
+}
+
+// In the top strip, at its right end, as large as the strip's height and free width allow.
+function placeBadge(gd, element) {
+  const layout = gd._fullLayout;
+  const height = layout._size.t - BADGE_TOP_PX - BADGE_CLEAR_PX - BADGE_PAD_PX;
+  let size = Math.min(BADGE_NAME_PX, height / BADGE_LINES);
+  element.style.fontSize = `${size}px`;
+  const room = layout.width - BADGE_GAP - legendEnd(gd);
+  if (element.offsetWidth > room) {
+    size = Math.max(12, (size * room) / element.offsetWidth);
+    element.style.fontSize = `${size}px`;
+  }
+  element.style.left = `${layout.width - BADGE_GAP - element.offsetWidth}px`;
+  element.style.top = `${BADGE_TOP_PX}px`;
+}
+
+// Where the legend ends, with a gap after it, from the chart's left edge (0: no legend).
+function legendEnd(gd) {
+  const legend = gd.querySelector(".legend");
+  if (!legend || !gd._fullLayout.showlegend) return 0;
+  return legend.getBoundingClientRect().right - gd.getBoundingClientRect().left + BADGE_GAP;
 }
 
 // -- the iteration axis: it grows with the states visited ---------------------------------
@@ -791,6 +838,24 @@ function toggleKeyHelp(reg, open) {
   if (help) help.open = open === undefined ? !help.open : open;
 }
 
+// The "?" list lies over the notes and the chart: a press anywhere else closes it, so it
+// never stays over what the press was for (a button, the chart).
+function listenForClickAway(reg) {
+  const host = hostWindow();
+  if (host.__emKeysAway) return;
+  host.__emKeysAway = true;
+  host.addEventListener(
+    "pointerdown",
+    (event) => {
+      const help = reg.status && reg.status.querySelector(".em-keys");
+      if (!help || !help.open) return;
+      const path = event.composedPath ? event.composedPath() : [event.target];
+      if (!path.includes(help)) help.open = false;
+    },
+    true,
+  );
+}
+
 function onKey(reg, doc, event) {
   const data = reg.data;
   if (!data || event.defaultPrevented || event.isComposing) return false;
@@ -1000,6 +1065,7 @@ export default function (component) {
   listenForPause(reg);
   listenForSteps(reg);
   listenForKeys(reg);
+  listenForClickAway(reg);
   // The chart's frames update the status as they are shown; a new run starts at its start.
   showStatus(reg, reg.version === data.version ? reg.shown : data.target);
 

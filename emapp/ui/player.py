@@ -50,15 +50,32 @@ PLAY_KEY = "play"
 # browser moves the chart and sends the state it went to; see player.js). Space presses
 # Play or Pause, the arrows move one state back or forward.
 KEY_BUTTONS = {"e": "e_step", "m": "m_step", "s": "step", "r": "reset"}
-KEY_HELP = (
-    ("e", "E-step"),
-    ("m", "M-step"),
-    ("s", "Step (a whole iteration)"),
-    ("space", "Play / Pause"),
-    ("r", "Reset"),
-    ("← →", "one state back / forward"),
-    ("?", "show or hide this list"),
+# The "?" beside the status line opens what every button above the chart does, with its key:
+# the buttons have no tooltips (see emapp/ui/controls.py, BUTTONS). (key, button, what it does)
+BUTTON_HELP = (
+    ("e", "E-step", "recolour the points: how much does each component explain each point?"),
+    ("m", "M-step", "move the components to fit the points they are responsible for."),
+    ("s", "Step", "one full iteration, E-step and M-step, ending with fresh colours."),
+    ("space", "Play / Pause", "animate the iterations to convergence; stop on the one on screen."),
+    ("", "Run to convergence", "jump to the end of the run."),
+    ("r", "Reset", "back to the starting point (same data, same start)."),
+    (
+        "",
+        "Re-seed",
+        "offered for a stuck component: move it to the point the mixture explains worst, "
+        "with a fresh round covariance, and carry on. The curve marks it.",
+    ),
+    ("← →", "", "one state back / forward."),
+    ("?", "", "show or hide this list."),
 )
+
+
+def help_row(key: str, button: str, does: str) -> str:
+    """One line of the "?" list, as HTML: the key, the button's name, what it does."""
+    keys = f"<kbd>{html.escape(key)}</kbd>" if key else '<span class="em-nokey"></span>'
+    name = f"<b>{html.escape(button)}</b>: " if button else ""
+    return f'<div class="em-keys-row">{keys}<span>{name}{html.escape(does)}</span></div>'
+
 
 _JS = (Path(__file__).with_name("player.js")).read_text(encoding="utf-8")
 _FONT = 'font-family: var(--st-font, "Source Sans Pro", sans-serif); color: var(--st-text-color);'
@@ -68,9 +85,10 @@ _PLAYER_HTML = """
     <span class="em-iteration">Iteration 0 · starting point</span>
     <span class="em-loglik"></span>
     <details class="em-keys">
-      <summary title="Keyboard shortcuts" aria-label="Keyboard shortcuts">?</summary>
+      <summary title="What the buttons do, and their keys"
+        aria-label="What the buttons do, and their keys">?</summary>
       <div class="em-keys-list">
-        <div class="em-keys-title">Keys (when not typing in a box or an open list)</div>
+        <div class="em-keys-title">Buttons and keys (keys work when not typing in a box)</div>
         {rows}
       </div>
     </details>
@@ -79,9 +97,7 @@ _PLAYER_HTML = """
 </div>
 """.replace(
     "{rows}",
-    "\n        ".join(
-        f"<div><kbd>{html.escape(key)}</kbd> {html.escape(text)}</div>" for key, text in KEY_HELP
-    ),
+    "\n        ".join(help_row(*row) for row in BUTTON_HELP),
 )
 _PLAYER_CSS = f"""
 /* One height in every state, so the chart below never moves: the state on one line in type
@@ -103,9 +119,12 @@ _PLAYER_CSS = f"""
   border-radius: 50%; border: 2px solid #9AA3B5; color: #3B4A6B; font-weight: 700;
   font-size: 1.1rem; display: flex; align-items: center; justify-content: center; }}
 .em-keys summary::-webkit-details-marker {{ display: none; }}
-.em-keys-list {{ position: absolute; right: 0; top: 2.4rem; z-index: 1000; width: 19rem;
-  background: #FFFFFF; border: 1px solid #D5DAE5; border-radius: 0.5rem; padding: 0.6rem 0.8rem;
-  box-shadow: 0 4px 16px rgba(31, 36, 48, 0.15); font-size: 1.05rem; line-height: 1.7; }}
+.em-keys-list {{ position: absolute; right: 0; top: 2.4rem; z-index: 1000;
+  width: min(30rem, 80vw); background: #FFFFFF; border: 1px solid #D5DAE5;
+  border-radius: 0.5rem; padding: 0.6rem 0.8rem; box-shadow: 0 4px 16px rgba(31, 36, 48, 0.15);
+  font-size: 1.02rem; line-height: 1.35; }}
+.em-keys-row {{ display: grid; grid-template-columns: 3.6rem 1fr; align-items: baseline;
+  margin: 0.3rem 0; }}
 .em-keys-title {{ font-weight: 700; margin-bottom: 0.2rem; }}
 .em-keys kbd {{ display: inline-block; min-width: 1.6rem; text-align: center; padding: 0 0.35rem;
   border: 1px solid #9AA3B5; border-bottom-width: 2px; border-radius: 0.3rem;

@@ -196,12 +196,15 @@ def model_selection_panel(run: PreparedRun) -> None:
         on_click=request_comparison,
         args=(digest,),
         width="stretch",
-        help=f"Fits K = 1 … the largest K for all {len(MODELS)} covariance models, each from "
-        "mclust's hierarchical start (computed once), on all the columns EM ran on.",
     )
     request = st.session_state.get(REQUEST_KEY)
     if request is None or request[0] != digest:
-        st.caption("Press **Compare models** to fit every K and covariance model on these data.")
+        # The button's words are here, not in a tooltip (see emapp/ui/controls.py, BUTTONS).
+        st.caption(
+            f"Press **Compare models** to fit K = 1 … the largest K for all {len(MODELS)} "
+            "covariance models on these data, each from mclust's hierarchical start "
+            "(computed once), on all the columns EM ran on."
+        )
         return
     result = cached_comparison(digest, request[1], N_INIT, X)
     show_comparison(result, current_model(run))
@@ -249,8 +252,11 @@ def use_model_button(covariance_type: str, k: int, current: tuple[str, int]) -> 
         type="primary",
         on_click=use_model,
         args=(covariance_type, k),
-        help=f"Sets Components K and Covariance type in the sidebar: {short_name(covariance_type)} "
-        f"is {model_words(covariance_type)}.",
+    )
+    # Under the button, not in a tooltip (see emapp/ui/controls.py, BUTTONS).
+    st.caption(
+        f"Sets Components K and Covariance type in the sidebar: {short_name(covariance_type)} "
+        f"is {model_words(covariance_type)}."
     )
 
 
