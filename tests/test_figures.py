@@ -18,8 +18,16 @@ from emapp.build.colors import (
     palette_rgb,
     point_colors,
 )
-from emapp.build.figures import Layout, build_figure, run_view
+from emapp.build.figures import (
+    CURVE_DOMAIN,
+    DATA_DOMAIN,
+    Layout,
+    build_figure,
+    panel_layouts,
+    run_view,
+)
 from emapp.build.geometry import N_STDS, ellipse_axes, ellipse_xy, square_ranges
+from emapp.build.histogram import build_histogram_figure
 from emapp.build.timeline import ModelSettings, compute_timeline
 
 
@@ -158,6 +166,22 @@ def test_axes_are_fixed_for_the_whole_run(small_run) -> None:
     assert (layout["xaxis"]["range"], layout["yaxis"]["range"]) == run_view(X, timeline)
     for frame in figure["frames"]:
         assert "layout" not in frame  # no frame moves an axis
+
+
+def test_a_square_data_panel_leaves_the_spare_width_to_the_curve(small_run) -> None:
+    """The square sits at the left of its share (where the player keeps it), and the player
+    is told how to give the rest of a wide chart to the curve; a histogram keeps its share."""
+    X, _, figure = small_run
+    layout = figure["layout"]
+    assert layout["xaxis"]["constraintoward"] == "left"
+    places = panel_layouts(layout)
+    gap = CURVE_DOMAIN[0] - DATA_DOMAIN[1]
+    assert places["split"] == pytest.approx({"data_max": DATA_DOMAIN[1], "gap": gap})
+    assert places["wide"]["xaxis.constraintoward"] == "left"
+    assert places["narrow"]["xaxis.constraintoward"] == "center"  # centred on a phone
+    line = compute_timeline(X[:, :1], ModelSettings(n_components=2, seed=0), max_iterations=3)
+    histogram = build_histogram_figure(X[:, 0], line, "x")
+    assert "split" not in panel_layouts(histogram["layout"])
 
 
 def test_the_figure_is_valid_plotly() -> None:

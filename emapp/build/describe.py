@@ -25,7 +25,7 @@ import numpy as np
 
 from emapp.build.colors import NEUTRAL_HEX, component_hex, swatch_inks
 from emapp.build.covariance_models import model_label
-from emapp.build.state import STEP_ACTIONS, step_target
+from emapp.build.state import STEP_ACTIONS, stage_letter, step_target
 from emapp.build.timeline import Timeline, reseeded_component
 from emcore import Event, MixtureParams, Snapshot
 
@@ -154,13 +154,26 @@ def browser_text(descriptions: Sequence[StateDescription]) -> dict:
             distinct.append([[note.kind, note.sentence] for note in description.notes])
         notes_index.append(positions[description.notes])
     return {
-        "stages": "".join("S" if d.stage == "start" else d.stage for d in descriptions),
+        "stages": "".join(stage_letter(d.stage) for d in descriptions),
         "labels": [d.label for d in descriptions],
         "loglik": [d.loglik for d in descriptions],
         "notes": distinct,
         "notes_index": notes_index,
         "half_steps": HALF_STEPS,
     }
+
+
+def box_sentences(descriptions: Sequence[StateDescription]) -> list[str]:
+    """Every sentence the notes' box can show for this run, once each: every state's notes
+    and every refusal (said first in the box after a press that did nothing).
+
+    The box is as tall as the tallest of them needs (``player.js``, fitNotes): any one note
+    shows whole, and the box keeps that height whatever the state, so the chart under it
+    never moves when notes come and go.
+    """
+    sentences = {note.sentence for d in descriptions for note in d.notes}
+    sentences.update(sentence for d in descriptions for sentence in d.refusals.values())
+    return sorted(sentences)
 
 
 def with_refusal(text: dict, index: int, refusal: str | None) -> dict:

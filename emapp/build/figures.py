@@ -61,11 +61,13 @@ TITLE_SIZE = 19
 # The data panel and the log-likelihood panel, side by side (fractions of the width). Only
 # the panels' own tick labels stand in the gap between them.
 DATA_DOMAIN = [0.0, 0.63]
-CURVE_DOMAIN = [0.69, 1.0]
+PANEL_GAP = 0.06
+CURVE_DOMAIN = [DATA_DOMAIN[1] + PANEL_GAP, 1.0]
 # The panels' places as Plotly.relayout takes them: side by side (as built), and on a phone
 # held upright one above the other, the curve's axis on the left like the data's and no
 # legend (the table's swatches say which colour is which); the player switches between the
-# two (see player.js).
+# two (see player.js). A square data panel sits at the left of its share on a wide screen,
+# centred on a phone.
 PANEL_LAYOUTS = {
     "wide": {
         "xaxis.domain": DATA_DOMAIN,
@@ -84,14 +86,31 @@ PANEL_LAYOUTS = {
         "showlegend": False,
     },
 }
+SQUARE_PLACES = {"wide": "left", "narrow": "center"}  # xaxis.constraintoward
 
 
 def panel_layouts(layout: dict) -> dict:
     """:data:`PANEL_LAYOUTS` for a figure with ``layout``, each with the data panel's ranges as
     built: Plotly widens one of them to keep circles round, and must start from these again
-    when the panel's shape changes."""
+    when the panel's shape changes.
+
+    A square data panel (equal scales, :data:`EQUAL_SCALE_Y`) is as wide as the chart is
+    high, which on a wide screen is less than its share: ``split`` then tells the player to
+    give the rest to the curve (the data panel ends where the square does, the curve
+    starts ``gap`` after it), so no empty room is left beside the square. The player knows
+    the chart's size in pixels; the shares stay here."""
     ranges = {f"{name}.range": layout[name]["range"] for name in ("xaxis", "yaxis")}
-    return {size: {**places, **ranges} for size, places in PANEL_LAYOUTS.items()}
+    places = {size: {**spec, **ranges} for size, spec in PANEL_LAYOUTS.items()}
+    if not is_square(layout):
+        return places
+    for size, toward in SQUARE_PLACES.items():
+        places[size]["xaxis.constraintoward"] = toward
+    return {**places, "split": {"data_max": DATA_DOMAIN[1], "gap": PANEL_GAP}}
+
+
+def is_square(layout: dict) -> bool:
+    """Whether the data panel keeps equal scales (a 2-D view; a histogram does not)."""
+    return layout["yaxis"].get("scaleanchor") == "x"
 
 
 ELLIPSE_STYLES = (  # 1, 2 and 3 standard deviations: solid, then fainter and thinner
@@ -614,9 +633,12 @@ def figure_layout(
     timeline: Timeline, feature_names: Sequence[str], ranges: tuple[list[float], list[float]]
 ) -> dict:
     x_range, y_range = ranges
+    # The square at the left of its share, where the player keeps it once it has given the
+    # rest of the width to the curve (panel_layouts): the first draw already puts it there.
+    x_scale = {**EQUAL_SCALE_X, "constraintoward": SQUARE_PLACES["wide"]}
     return run_layout(
         timeline,
-        axis(feature_names[0], x_range, **EQUAL_SCALE_X),
+        axis(feature_names[0], x_range, **x_scale),
         axis(feature_names[1], y_range, **EQUAL_SCALE_Y),
     )
 

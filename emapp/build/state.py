@@ -27,11 +27,30 @@ STEP_ACTIONS = ("e_step", "m_step", "step", "run")
 # States each button moves forward by, from each stage. The engine runs the E-step first when
 # the responsibilities are stale, so an M-step from the start or an M state moves two states,
 # and a Step always ends on fresh colours (an E state).
+# This table is the rule's only copy: the browser moves the chart on the click by it too
+# (sent as :func:`step_rules`; see player.js, stepTarget).
 _AHEAD = {
     "e_step": {"start": 1, "M": 1},
     "m_step": {"start": 2, "E": 1, "M": 2},
     "step": {"start": 3, "E": 2, "M": 1},
 }
+# The one letter the browser knows each stage by (the player's ``stages`` string).
+STAGE_LETTERS = {"start": "S", "E": "E", "M": "M"}
+
+
+def stage_letter(stage: str) -> str:
+    """``"S"``, ``"E"`` or ``"M"``: how the browser names the stage ``stage``."""
+    return STAGE_LETTERS[stage]
+
+
+def step_rules() -> dict[str, dict[str, int]]:
+    """The stepping rules for the browser: states each of E-step, M-step and Step moves
+    forward from each stage, by stage letter. A stage missing from a button's table is one
+    it cannot move from (an E-step on fresh responsibilities)."""
+    return {
+        action: {stage_letter(stage): ahead for stage, ahead in rules.items()}
+        for action, rules in _AHEAD.items()
+    }
 
 
 @dataclass
@@ -149,8 +168,8 @@ def step_target(timeline: Timeline, index: int, action: str) -> int | None:
     """The state the stepping button ``action`` moves to from state ``index``.
 
     None when it cannot move: an E-step on fresh responsibilities, a step past the run's
-    last state, or Run to convergence at the end. ``player.js`` applies the same rules on
-    the click, before the rerun confirms them.
+    last state, or Run to convergence at the end. ``player.js`` applies the same table
+    (:func:`step_rules`) on the click, before the rerun confirms it.
     """
     if action == "run":
         return None if index >= timeline.last else timeline.last

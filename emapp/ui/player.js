@@ -77,15 +77,58 @@ function showStatus(reg, index) {
   const box = reg.status.querySelector(".em-notes");
   if (box.__notes !== notes) {
     box.__notes = notes;
-    box.replaceChildren(
-      ...notes.map(([kind, sentence]) => {
-        const note = document.createElement("div");
-        note.className = `em-note ${kind}`;
-        note.textContent = sentence;
-        return note;
-      }),
-    );
+    box.replaceChildren(...notes.map(([kind, sentence]) => noteElement(kind, sentence)));
   }
+}
+
+// -- the notes' box: as tall as the run's tallest note ------------------------------------
+
+// The box keeps one height in every state, so the chart under it never moves when notes come
+// and go. That height is what the run's tallest note needs at the box's width (every note
+// and refusal the run can show: data.box_sentences), and at least the log-likelihood's two
+// lines beside it: a fixed height left an empty band above the chart whenever the notes
+// were short, or none. Measured again when the box's width changes (the sidebar, the
+// window) or the run does, and once the page's fonts are in.
+function fitNotes(reg) {
+  const status = reg.status;
+  const sentences = reg.data && reg.data.box_sentences;
+  if (!status || !Array.isArray(sentences)) return;
+  const box = status.querySelector(".em-notes");
+  const probe = status.querySelector(".em-notes-probe");
+  const loglik = status.querySelector(".em-loglik");
+  if (!box || !probe || !loglik) return;
+  watchNotesWidth(reg, status, box); // a box drawn later, or hidden now, is fitted then
+  if (box.offsetWidth === 0) return;
+  const key = `${box.offsetWidth}\n${sentences.join("\n")}`;
+  if (status.__fitKey === key) return;
+  status.__fitKey = key;
+  probe.style.width = `${box.offsetWidth}px`;
+  probe.replaceChildren(...sentences.map((sentence) => noteElement("info", sentence)));
+  const heights = [...probe.children].map((note) => note.getBoundingClientRect().height);
+  probe.replaceChildren();
+  const lines = 2 * parseFloat(getComputedStyle(loglik).lineHeight);
+  const height = Math.ceil(Math.max(lines || 0, ...heights));
+  status.style.setProperty("--em-notes-fit", `${height}px`);
+}
+
+function watchNotesWidth(reg, status, box) {
+  if (status.__fitWatched) return;
+  status.__fitWatched = true;
+  const again = () => requestAnimationFrame(() => fitNotes(reg));
+  new ResizeObserver(again).observe(box);
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(() => {
+      status.__fitKey = null; // the same width, but other glyphs
+      again();
+    });
+  }
+}
+
+function noteElement(kind, sentence) {
+  const note = document.createElement("div");
+  note.className = `em-note ${kind}`;
+  note.textContent = sentence;
+  return note;
 }
 
 // The parameter table (a second component below the chart) follows the state on screen.
@@ -283,6 +326,8 @@ function attachChart(reg, gd, data) {
   reg.playing = false;
   reg.axisWanted = 0;
   reg.badge = null;
+  reg.fast = false; // nothing is drawn straight on this chart's SVG yet
+  reg.fastTargets = null;
   fitPanels(reg, data);
   if (gd.__emListening) return;
   gd.__emListening = true;
@@ -294,28 +339,58 @@ function attachChart(reg, gd, data) {
   gd.on("plotly_afterplot", () => fitPanels(reg, reg.data));
 }
 
-// -- a phone: the two panels one above the other ---------------------------------------------
+// -- the panels' places: stacked on a phone, the spare width to the curve -------------------
 
 // The figure has the data panel and the log-likelihood panel side by side; on a phone held
 // upright that leaves each a sliver, so there they are stacked (data.panels, from
-// emapp/build/figures.py; the page's CSS makes the chart tall enough for both). Checked when
-// the chart is attached or redrawn and when the screen crosses the width; never changed
+// emapp/build/figures.py; the page's CSS makes the chart tall enough for both). Side by side,
+// a square data panel is only as wide as the chart is high: on a wide screen that is less
+// than its share of the width, and the rest stood empty beside it. So the data panel ends
+// where its square does and the curve takes the rest (data.panels.split): only here is the
+// chart's size in pixels known. Checked when the chart is attached or redrawn (Streamlit
+// redraws it at every new size) and when the screen crosses the width; never changed
 // mid-animation.
 const NARROW_SCREEN = "(max-width: 640px)";
+const SAME_PLACE = 1e-3; // of the width: about a pixel, so a redraw settles at once
+
+// Where the panels go: data.panels' narrow or wide places, the wide ones fitted to the chart.
+function panelPlaces(gd, panels, narrow) {
+  if (narrow) return panels.narrow;
+  const split = panels.split;
+  const size = gd._fullLayout._size;
+  if (!split || !(size.w > 0) || !(size.h > 0)) return panels.wide;
+  // The data panel is as high as the plot area (its y domain is [0, 1]), so its square is
+  // that many pixels wide, at most its share.
+  const end = Math.min(split.data_max, size.h / size.w);
+  return { ...panels.wide, "xaxis.domain": [0, end], "xaxis2.domain": [end + split.gap, 1] };
+}
+
+// Whether axis `name` of `layout` has the domain `want` gives it. The data panel's domain is
+// read from the layout as given: Plotly's full layout holds it narrowed to the square.
+function sameDomain(layout, name, want) {
+  const now = layout[name] && layout[name].domain;
+  const wanted = want[`${name}.domain`];
+  return Array.isArray(now) && now.every((value, i) => Math.abs(value - wanted[i]) < SAME_PLACE);
+}
 
 function fitPanels(reg, data) {
   const gd = reg.gd;
   const panels = data && data.panels;
-  if (!gd || !gd._fullLayout || !panels) return;
+  if (!gd || !gd._fullLayout || !gd.layout || !panels) return;
   const narrow = window.matchMedia(NARROW_SCREEN);
   if (!reg.panelListener) {
     reg.panelListener = true;
     narrow.addEventListener("change", () => fitPanels(reg, reg.data));
   }
-  const want = narrow.matches ? panels.narrow : panels.wide;
-  const now = gd._fullLayout.xaxis2 && gd._fullLayout.xaxis2.domain;
-  if (!now || now.every((value, i) => Math.abs(value - want["xaxis2.domain"][i]) < 1e-9)) return;
-  if (reg.plotlyBusy > 0 || reg.playing) {
+  const want = panelPlaces(gd, panels, narrow.matches);
+  // The curve's height tells side by side from stacked (the figure as built leaves it to
+  // Plotly's default).
+  const sameKind = sameDomain(gd._fullLayout, "yaxis2", want);
+  if (sameKind && sameDomain(gd.layout, "xaxis", want) && sameDomain(gd.layout, "xaxis2", want)) {
+    return;
+  }
+  // Not under an animation, nor under direct drawing (it holds the axes' pixel scales).
+  if (reg.plotlyBusy > 0 || reg.playing || reg.fast) {
     setTimeout(() => fitPanels(reg, reg.data), 250);
     return;
   }
@@ -323,7 +398,11 @@ function fitPanels(reg, data) {
   const done = () => {
     reg.plotlyBusy -= 1;
   };
-  Promise.resolve(window.Plotly.relayout(gd, want)).then(done, done);
+  // Only the widths when the panels stay side by side: a zoom the student chose is kept.
+  const update = sameKind
+    ? { "xaxis.domain": want["xaxis.domain"], "xaxis2.domain": want["xaxis2.domain"] }
+    : want;
+  Promise.resolve(window.Plotly.relayout(gd, update)).then(done, done);
 }
 
 // -- steps and jumps: Plotly.animate -------------------------------------------------------
@@ -707,21 +786,19 @@ function listenForPause(reg) {
 
 // The stepping buttons are Streamlit buttons too: Python moves its cursor in the rerun the
 // click starts, and the chart would wait for that round trip. The browser knows the run's
-// states, so it starts moving the chart on pointer-down, by the same rules as
-// emapp/build/state.py; the rerun then confirms the same target (or corrects it, and wins).
-const STEP_RULES = {
-  e_step: (stage) => (stage === "E" ? 0 : 1),
-  m_step: (stage) => (stage === "E" ? 1 : 2),
-  step: (stage) => ({ S: 3, E: 2, M: 1 })[stage],
-};
-
+// states, so it starts moving the chart on pointer-down, by Python's own table of how far
+// each button goes from each stage (data.step_ahead, from step_rules in
+// emapp/build/state.py: no copy of the rule here); the rerun then confirms the same target
+// (or corrects it, and wins). A stage the table leaves out is one the button cannot move from.
 function stepTarget(data, key, from) {
   const last = data.stages.length - 1;
   if (key === "reset") return 0;
   if (key === "run") return last;
-  const ahead = STEP_RULES[key](data.stages[from]);
+  const rules = (data.step_ahead && data.step_ahead[key]) || {};
+  const ahead = rules[data.stages[from]];
+  if (!Number.isInteger(ahead) || ahead <= 0) return null;
   const target = from + ahead;
-  return ahead > 0 && target <= last ? target : null;
+  return target <= last ? target : null;
 }
 
 // Move the chart to `target` now and ask Python to follow with the component's numbered
@@ -1062,6 +1139,7 @@ export default function (component) {
   reg.data = data;
   reg.setStateValue = setStateValue;
   reg.status = parentElement.querySelector(".em-status");
+  fitNotes(reg);
   listenForPause(reg);
   listenForSteps(reg);
   listenForKeys(reg);

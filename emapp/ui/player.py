@@ -24,10 +24,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from emapp.build.describe import browser_text, with_refusal
+from emapp.build.describe import box_sentences, browser_text, with_refusal
 from emapp.build.figures import Layout, axis_ends, panel_layouts
 from emapp.build.prepare import PreparedRun
-from emapp.build.state import ViewState, play_sequence
+from emapp.build.state import ViewState, play_sequence, step_rules
 
 KEY = "player"
 TABLE_KEY = "parameter_table"
@@ -94,6 +94,7 @@ _PLAYER_HTML = """
     </details>
   </div>
   <div class="em-notes"></div>
+  <div class="em-notes-probe" aria-hidden="true"></div>
 </div>
 """.replace(
     "{rows}",
@@ -102,8 +103,11 @@ _PLAYER_HTML = """
 _PLAYER_CSS = f"""
 /* One height in every state, so the chart below never moves: the state on one line in type
    the back of the room reads; under it the log-likelihood, and beside that the notes in a
-   box of fixed height (it scrolls when they are many). */
-.em-status {{ {_FONT} --em-notes-height: clamp(5.8rem, 12.5vh, 7.5rem); padding: 0;
+   box of one height (it scrolls when they are many). That height is what the run's tallest
+   note needs at the box's width, and at least the log-likelihood's two lines: player.js
+   measures it (fitNotes) into --em-notes-fit; the clamp only stands in until then. */
+.em-status {{ {_FONT} --em-notes-height: var(--em-notes-fit, clamp(5.8rem, 12.5vh, 7.5rem));
+  padding: 0; position: relative;
   container-type: inline-size; display: grid; column-gap: 1rem; row-gap: 0.15rem;
   grid-template-columns: 17rem minmax(0, 1fr) auto;
   grid-template-rows: auto var(--em-notes-height); align-items: start; }}
@@ -152,6 +156,11 @@ _PLAYER_CSS = f"""
 @keyframes em-more-word {{ 0%, 96% {{ opacity: 1; }} 100% {{ opacity: 0; }} }}
 .em-note {{ flex: none; font-size: 1.02rem; line-height: 1.3; padding: 0.25rem 0.7rem;
   border-radius: 0.4rem; scroll-snap-align: start; }}
+/* Where fitNotes lays the run's notes out, unseen, as wide as the box and with the room a
+   scrollbar takes in it, to measure them. */
+.em-notes-probe {{ position: absolute; left: 0; top: 0; height: 0; visibility: hidden;
+  pointer-events: none; display: flex; flex-direction: column; overflow-x: hidden;
+  overflow-y: scroll; scrollbar-width: thin; }}
 /* A phone: everything under each other, as long as it needs (the page scrolls there). */
 @container (max-width: 560px) {{ .em-iteration {{ white-space: normal; }} }}
 @media (max-width: 640px) {{
@@ -254,6 +263,7 @@ def player_data(
         "chart": CHART_KEY,
         "pause_key": PAUSE_KEY,
         "step_keys": list(STEP_KEYS),
+        "step_ahead": step_rules(),  # the browser steps by Python's own table
         "play_key": PLAY_KEY,
         "key_buttons": KEY_BUTTONS,
         "furthest": view.furthest,
@@ -269,6 +279,7 @@ def player_data(
         "step_ms": STEP_MS,
         "step_hold_ms": STEP_HOLD_MS,
         **with_refusal(browser_text(run.descriptions), view.cursor, refusal),
+        "box_sentences": box_sentences(run.descriptions),  # what the notes' box must fit
         "traces": trace_indices(timeline.states[0].params.n_components),
     }
 
