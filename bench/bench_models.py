@@ -1,7 +1,7 @@
 """Time per EM iteration of each of mclust's 14 covariance models on the fast path.
 
     .venv/bin/python bench/bench_models.py [--size 100000x32x16] [--iterations 10]
-        [--repeats 3] [--quick] [--json PATH]
+        [--repeats 3] [--quick] [--json PATH] [--m-step]
 
 Each model runs ``--iterations`` fused EM iterations (:mod:`emcore.fast`, ``tol=0``) from
 the same start (k-means++ means, the data's covariance in the model's form) on the same
@@ -10,6 +10,11 @@ ratio to VVV's (scikit-learn's "full"), measured in the same run. The issue's ta
 ellipsoidal models within 1.5x of VVV at 100,000 x 32 x 16. The iterative M-steps (VEI, VEE,
 EVE, VVE, VEV) are the ones to watch: their inner iterations run on (K, d, d) statistics,
 while the pass over the data is the same kind as VVV's (diagonal models: as VVI's).
+
+``--m-step`` times the M-step alone instead (``estimate_from`` and ``assemble_params``, the
+same statistic each time), in microseconds: at the sizes of a BIC table (``--size 150x4x9``,
+iris's) its per-call cost on tiny (K, d, d) matrices, not the pass over the data, is what
+select_model spends its time on.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from sklearn.datasets import make_blobs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emcore import EM, MixtureParams, covariance_model
-from emcore.covariance import MCLUST_MODELS
+from emcore import EM, MixtureParams, covariance_model, e_step
+from emcore.covariance import MCLUST_MODELS, effective_reg
+from emcore.steps import assemble_params
 
 ELLIPSOIDAL = ("EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
 
@@ -49,6 +55,36 @@ def seconds_per_iteration(X: np.ndarray, params: MixtureParams, iterations: int)
     return (time.perf_counter() - began) / max(run.iteration, 1)
 
 
+def microseconds_per_m_step(X: np.ndarray, params: MixtureParams, calls: int) -> float:
+    """One M-step (statistic to parameters, floor regularisation) from ``params``'s
+    responsibilities, ``calls`` times: the mean time per call."""
+    model = params.model
+    resp = e_step(X, params).resp
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    statistic = model.scatter_statistic(X, resp, means)
+    reg = effective_reg(X, 1e-6, "floor")
+    empty = np.zeros(len(nk), dtype=bool)
+    began = time.perf_counter()
+    for _ in range(calls):
+        covariances = model.estimate_from(statistic, nk, reg, "floor", params.covariances)
+        assemble_params(nk, means, covariances, model, reg, params, empty)
+    return 1e6 * (time.perf_counter() - began) / calls
+
+
+def m_step_table(X: np.ndarray, starts: dict[str, MixtureParams], repeats: int) -> None:
+    times = {name: [] for name in MCLUST_MODELS}
+    for _ in range(repeats):  # in turns, so load from elsewhere falls on every model alike
+        for name in MCLUST_MODELS:
+            times[name].append(microseconds_per_m_step(X, starts[name], 200))
+    n, d = X.shape
+    k = starts["VVV"].n_components
+    print(f"Time per M-step at {n:,} x {d} x {k} ({repeats} repeats, min)")
+    print(f"{'model':6} {'us/M-step':>10}")
+    for name in MCLUST_MODELS:
+        print(f"{name:6} {min(times[name]):10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="100000x32x16", help="n x d x K")
@@ -56,12 +92,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 x 4 x 3, one repeat")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--m-step", action="store_true", help="time the M-step alone")
     args = parser.parse_args()
     size = "2000x4x3" if args.quick else args.size
     repeats = 1 if args.quick else args.repeats
     n, d, k = (int(part) for part in size.split("x"))
     X, _ = make_blobs(n_samples=n, n_features=d, centers=k, random_state=0)
     starts = {name: start(X, name, k) for name in MCLUST_MODELS}
+    if args.m_step:
+        m_step_table(X, starts, repeats)
+        return
     times: dict[str, list[float]] = {name: [] for name in MCLUST_MODELS}
     for name in MCLUST_MODELS:  # one untimed run each: imports, caches, thread pools
         seconds_per_iteration(X, starts[name], 1)

@@ -47,7 +47,9 @@ class MixtureParams:
         """Parameters with their precision factors computed from the covariances."""
         model = covariance_model(covariance_type)
         weights = np.asarray(weights, dtype=float)
-        means = np.atleast_2d(np.asarray(means, dtype=float))
+        means = np.asarray(means, dtype=float)
+        if means.ndim < 2:  # (atleast_2d costs 1 us even when there is nothing to do)
+            means = np.atleast_2d(means)
         covariances = np.asarray(covariances, dtype=float)
         expected = model.shape(*means.shape)
         if covariances.shape != expected:

@@ -229,10 +229,8 @@ def assemble_params(
         means = means.copy()
         means[empty] = fallback.means[empty]
         covariances = model.keep_previous(covariances, fallback.covariances, empty)
-    weights = np.where(empty, 0.0, nk)
-    return MixtureParams.from_covariances(
-        weights / weights.sum(), means, covariances, model.name, reg_covar
-    )
+        nk = np.where(empty, 0.0, nk)  # the weights: 0 for the empty components
+    return MixtureParams.from_covariances(nk / nk.sum(), means, covariances, model.name, reg_covar)
 
 
 def m_step(
