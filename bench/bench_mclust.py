@@ -84,15 +84,21 @@ def all_models() -> list[str]:
 
 def mclust_times(repeats: int) -> dict | None:
     """mclustBIC's times from the R script, or None (with a message) when R cannot run it."""
+    return run_r_json([str(R_SCRIPT), "--time-only", "--repeats", str(repeats)], "timed", 900)
+
+
+def run_r_json(arguments: list[str], what: str, timeout: float) -> dict | None:
+    """``Rscript *arguments``'s standard output read as JSON, or None with a message ("mclust
+    is not <what>: ...") when Rscript is missing or the script fails."""
     rscript = shutil.which("Rscript")
     if rscript is None:
-        print("Rscript not found: mclust is not timed (apt-get install r-cran-mclust).")
+        print(f"Rscript not found: mclust is not {what} (apt-get install r-cran-mclust).")
         return None
-    command = [rscript, str(R_SCRIPT), "--time-only", "--repeats", str(repeats)]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    command = [rscript, *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
     if result.returncode != 0:
         reason = result.stderr.strip().splitlines()[-1:] or ["no message"]
-        print(f"mclust is not timed: the R script failed ({reason[0]}).")
+        print(f"mclust is not {what}: the R script failed ({reason[0]}).")
         return None
     return json.loads(result.stdout)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from emcore.covariance import (
     REGULARIZATIONS,
+    CovarianceModel,
     Regularization,
     data_scale,
     effective_reg,
@@ -50,12 +51,29 @@ COLLAPSE_FRACTION = 1e-8
 SINGULAR_FRACTION = 1e-12
 
 # With collapse_patience, every this many iterations a run that has not converged is also
-# judged by its unregularised estimate (singular_estimate: one more M-step), which finds
-# what the covariances alone hide: with a volume shared by all components (EVI, EVE, EVV)
-# a component flat in one direction is held up by the shared volume times the floor, so
-# no "collapsed" event comes while the run climbs on (measured: 60 x 10 data, EVE with
-# K = 5..9, 1,000 iterations per start, all ending degenerate).
+# judged by its unregularised estimate (singular_estimate: one more M-step). With a volume
+# of its own a collapsing component also shows as "collapsed" (patience: a few iterations),
+# so for those models this check is a backstop and is kept rare: it costs an M-step.
 FLOOR_CHECK_EVERY = 50
+
+# ... and for models with one volume shared by components of their own shape (EVI, EVE,
+# EVV) every this many: there a component flat in one direction is held up by the shared
+# volume times the floor, so no "collapsed" event comes and this check is the only stop
+# (measured: 60 x 10 data, EVE with K = 5..9, 1,000 iterations per start before any check,
+# all ending degenerate). Checks 10 apart instead of 50 (bench/bench_wide.py, two groups of
+# normal points): select_model's 14 x 9 table 2.5x faster at 60 x 10 and 2x at 100 x 15; no
+# cell of iris, Old Faithful, six random blob tables or those two changed. The checks add
+# 2% to iris's and Old Faithful's tables (171 and 437 checks against 42 and 198); every 10
+# for all models would have added 7-8%.
+SHARED_VOLUME_CHECK_EVERY = 10
+
+
+def floor_check_every(model: CovarianceModel) -> int:
+    """Iterations between two judgements of a run by its unregularised estimate (with
+    ``collapse_patience``): :data:`SHARED_VOLUME_CHECK_EVERY` for a model whose shared
+    volume hides a collapse (mclust's EV* models: EVI, EVE, EVV), :data:`FLOOR_CHECK_EVERY`
+    otherwise."""
+    return SHARED_VOLUME_CHECK_EVERY if model.mclust_name[:2] == "EV" else FLOOR_CHECK_EVERY
 
 
 def standardised_smallest_variances(
@@ -259,7 +277,7 @@ class EM:
         for this many more iterations, with ``stopped`` set and a ``"stopped"`` event: such
         a run is climbing towards a point of unbounded likelihood, which only ``reg_covar``
         bounds, and mclust stops at the first singular covariance. Every
-        :data:`FLOOR_CHECK_EVERY` iterations such a run is also stopped when, at two checks
+        :func:`floor_check_every` iterations such a run is also stopped when, at two checks
         in a row, a component's unregularised estimate is singular (:func:`singular_estimate`;
         with a shared volume no "collapsed" event shows it). ``None`` (default): run on, so
         a front end can show the collapse and re-seed the component.
@@ -624,12 +642,12 @@ class EM:
     def floor_check_due(self) -> bool:
         """Whether the E-step of the current parameters is one where, with
         ``collapse_patience``, the run is also judged by its unregularised estimate (every
-        :data:`FLOOR_CHECK_EVERY` iterations): engines that do not keep responsibilities
+        :func:`floor_check_every` iterations): engines that do not keep responsibilities
         keep them for this one, or judge from their pass's statistics (Dask)."""
         return (
             self.collapse_patience is not None
             and self.iteration > 0
-            and self.iteration % FLOOR_CHECK_EVERY == 0
+            and self.iteration % floor_check_every(self.params.model) == 0
         )
 
     def _floor_events(self, resp: np.ndarray | None) -> tuple[Event, ...]:
@@ -666,8 +684,8 @@ class EM:
             return ()
         return self._stop(
             np.flatnonzero(resting).tolist(),
-            f"rested on reg_covar for {FLOOR_CHECK_EVERY} iterations (their unregularised "
-            "estimate is singular)",
+            f"rested on reg_covar for {floor_check_every(self.params.model)} iterations (their "
+            "unregularised estimate is singular)",
         )
 
     def _stop(self, components: list[int], why: str) -> tuple[Event, ...]:

@@ -66,6 +66,11 @@ def test_the_mclust_benchmark_runs_without_r():
     assert "select_model" in output or "mclust" in output
 
 
+def test_the_wide_data_benchmark_runs_without_r():
+    output = run_script("bench_wide.py", "--quick")
+    assert "| 30 x 4 |" in output and "EII,2" in output
+
+
 def test_the_dask_benchmark_runs_its_quick_sections():
     pytest.importorskip("dask.distributed")
     output = run_script("bench_dask.py", "--quick")

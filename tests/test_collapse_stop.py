@@ -7,9 +7,13 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from emcore import EM, MixtureParams, initial_params, select_model
-from emcore.engine import FLOOR_CHECK_EVERY
+from emcore.covariance import MCLUST_MODELS, covariance_model
+from emcore.engine import FLOOR_CHECK_EVERY, SHARED_VOLUME_CHECK_EVERY, floor_check_every
 from emcore.lockstep import run_together
 from emcore.selection import COLLAPSE_PATIENCE
+
+# The models of the floor-check tests below (EVE, EVV) share a volume: checks come this often.
+CHECK_EVERY = SHARED_VOLUME_CHECK_EVERY
 
 X, _ = make_blobs(n_samples=300, centers=3, random_state=2)
 # Three blobs and one far point, with a component sitting on the point from the start.
@@ -122,7 +126,22 @@ def test_a_shared_volume_fit_resting_on_the_floor_stops_at_the_second_check():
     table = select_model(_two_groups_in_ten_columns(), n_components=[6], covariance_types="EVE")
     row = table.table.iloc[0]
     assert row["status"] == "degenerate"
-    assert row["n_iter"] == 2 * FLOOR_CHECK_EVERY
+    assert row["n_iter"] == 2 * CHECK_EVERY
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_only_a_shared_volume_over_own_shapes_brings_the_floor_check_forward(name):
+    # With their own volume (or one shape for all) a collapsing component shows as
+    # "collapsed" within the patience, so the check, one more M-step, stays a backstop
+    # every 50 iterations; for EVI, EVE and EVV it is the only stop and comes every 10
+    # (the runs of the test above used to climb 100 iterations before it stopped them).
+    hidden = name in {"EVI", "EVE", "EVV"}
+    expected = SHARED_VOLUME_CHECK_EVERY if hidden else FLOOR_CHECK_EVERY
+    assert floor_check_every(covariance_model(name)) == expected
+    start = initial_params(DATA, 2, name, "kmeans", random_state=0)
+    run = EM(DATA, start, tol=0.0, collapse_patience=5)  # tol=0: no convergence first
+    run.run(max_iter=SHARED_VOLUME_CHECK_EVERY)
+    assert run.floor_check_due == hidden
 
 
 def test_every_engine_stops_on_the_floor_check_alike():
@@ -136,12 +155,12 @@ def test_every_engine_stops_on_the_floor_check_alike():
     fused = run(record="none").run()
     together = run(record="none")
     assert run_together([together]) == {}
-    assert stepped.stopped and stepped.iteration == 2 * FLOOR_CHECK_EVERY
+    assert stepped.stopped and stepped.iteration == 2 * CHECK_EVERY
     assert "rested on reg_covar" in stepped.events[-1].message
     for other in (fused, together):
         assert other.stopped and other.iteration == stepped.iteration
         np.testing.assert_allclose(other.log_likelihoods, stepped.log_likelihoods, rtol=1e-9)
-    plain = EM(data, start, tol=1e-5, max_iter=2 * FLOOR_CHECK_EVERY + 5, record="none").run()
+    plain = EM(data, start, tol=1e-5, max_iter=2 * CHECK_EVERY + 5, record="none").run()
     assert not plain.stopped and plain.iteration > stepped.iteration  # without patience
 
 
@@ -149,15 +168,15 @@ def test_a_reseed_after_the_floor_stop_gets_two_fresh_checks():
     data = _two_groups_in_ten_columns()
     start = initial_params(data, 6, "EVE", "kmeans", random_state=0)
     run = EM(data, start, tol=1e-5, max_iter=1000, collapse_patience=5).run()
-    assert run.stopped and run.iteration == 2 * FLOOR_CHECK_EVERY
+    assert run.stopped and run.iteration == 2 * CHECK_EVERY
     run.reseed(0, rng=0)
     assert not run.stopped and not run.converged
     # It used to stop again at once (the reseed's own E-step fell on a check, and one more
     # check made two); the reseeded parameters are judged afresh, at two checks in a row.
-    run.run(max_iter=FLOOR_CHECK_EVERY - 1)
-    assert not run.stopped and run.iteration == 3 * FLOOR_CHECK_EVERY - 1
+    run.run(max_iter=CHECK_EVERY - 1)
+    assert not run.stopped and run.iteration == 3 * CHECK_EVERY - 1
     run.run()
-    assert not run.stopped or run.iteration >= 3 * FLOOR_CHECK_EVERY
+    assert not run.stopped or run.iteration >= 3 * CHECK_EVERY
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -193,14 +212,14 @@ def test_with_missing_values_a_fit_resting_on_the_floor_is_judged_and_stopped():
     row = select_model(holes, n_components=[5], covariance_types="EVV", missing="em").table
     row = row.iloc[0]
     assert row["status"] == "degenerate"
-    assert row["n_iter"] <= 2 * FLOOR_CHECK_EVERY
+    assert row["n_iter"] <= 2 * CHECK_EVERY
 
 
 def test_the_floor_check_with_missing_values_uses_the_expected_statistics():
     holes = _with_holes(_two_groups_in_ten_columns())
     start = initial_params(holes, 6, "EVE", "kmeans", random_state=0)
     run = EM(holes, start, tol=1e-5, max_iter=400, collapse_patience=5, missing="em").run()
-    assert run.stopped and run.iteration == 2 * FLOOR_CHECK_EVERY
+    assert run.stopped and run.iteration % CHECK_EVERY == 0  # at a check (the 5th here)
     assert "rested on reg_covar" in run.events[-1].message
 
 
@@ -214,7 +233,7 @@ def test_on_dask_the_floor_check_stops_the_run_where_the_memory_run_stops():
     memory = EM(data, start, **settings).run()
     chunked = DaskEM(da.from_array(data, chunks=25), start, **settings).run()
     assert memory.stopped and chunked.stopped  # the Dask run used to climb 1,000 iterations
-    assert chunked.iteration == memory.iteration == 2 * FLOOR_CHECK_EVERY
+    assert chunked.iteration == memory.iteration == 2 * CHECK_EVERY
     np.testing.assert_allclose(chunked.log_likelihoods, memory.log_likelihoods, rtol=1e-9)
 
 
@@ -228,4 +247,4 @@ def test_a_dask_table_judges_a_cell_resting_on_the_floor_as_memory_does():
         da.from_array(data, chunks=20), n_components=[6], covariance_types="EVE"
     ).table.iloc[0]
     assert memory["status"] == chunked["status"] == "degenerate"
-    assert chunked["n_iter"] == memory["n_iter"] == 2 * FLOOR_CHECK_EVERY
+    assert chunked["n_iter"] == memory["n_iter"] == 2 * CHECK_EVERY
