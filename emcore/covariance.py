@@ -284,6 +284,12 @@ class CovarianceModel(ABC):
     # ``scatter_statistic``): the fused pass (emcore.fast) accumulates the matching features.
     family: ClassVar[str]
 
+    # Whether the model ties components together beyond what its storage shows (mclust's E
+    # and I letters): then an array of the right shape need not be one of its covariances
+    # (EII is stored as K variances that must be equal), and a given one is fitted to the
+    # model by :meth:`from_full`. scikit-learn's four models are their storage: False.
+    constrained: ClassVar[bool] = False
+
     def estimate(
         self,
         X: np.ndarray,
@@ -449,9 +455,25 @@ class CovarianceModel(ABC):
         return self.maximum_likelihood_from(self.statistic_from_scatter(scatter), nk)
 
     def from_full(self, full: np.ndarray, nk: np.ndarray | None = None) -> np.ndarray:
-        """This model's covariances closest to a (K, d, d) stack: its maximum-likelihood
-        estimate from scatters ``N_k full_k`` (``nk`` weights the components, 1 each by
-        default)."""
+        """This model's covariances closest to full matrices: its maximum-likelihood estimate
+        from scatters ``N_k full_k``.
+
+        Every model's result satisfies the model (equal volumes, shapes or orientations
+        where its letters say E, identity shape for I), and a stack that already does comes
+        back unchanged (to rounding): ``from_full(to_full(x)) == x``.
+
+        Parameters
+        ----------
+        full : ndarray of shape (K, d, d)
+            Symmetric positive-definite matrices.
+        nk : ndarray of shape (K,), optional
+            How much each component counts (its weight or ``N_k``); 1 each by default.
+
+        Returns
+        -------
+        ndarray
+            In this model's storage.
+        """
         full = np.asarray(full, dtype=float)
         weights = np.ones(len(full)) if nk is None else np.asarray(nk, dtype=float)
         # A component of weight 0 still gets a matrix (its own, barely counted).
@@ -716,6 +738,20 @@ class _ConstrainedModel(CovarianceModel):
     volume far smaller than one component's spread); there the M-step keeps the covariances
     invertible rather than exact.
     """
+
+    constrained = True
+
+    def from_full(self, full, nk=None):
+        full = np.asarray(full, dtype=float)
+        if (full == full[:1]).all():
+            # Equal matrices satisfy every model, so the estimate is their storage's form
+            # (the trace, the diagonal, the matrix), exactly: the iterative estimates (VEI,
+            # VEE, VEV) would move the "random" start by an ulp.
+            return super().from_full(full, nk)
+        # Otherwise the base's maximum-likelihood projection, not the storage class's:
+        # those (VII's trace, VVI's diagonal, VVV's copy) keep each component's own volume
+        # and shape, outside this model (EII from variances 1 and 9 must give one variance).
+        return CovarianceModel.from_full(self, full, nk)
 
     def estimate_from(self, statistic, nk, reg_covar, regularization="add", previous=None):
         # A component with its own volume or shape can shrink onto a point or a line; with

@@ -62,13 +62,21 @@ from emcore.fast import (
 )
 from emcore.init import initial_params
 from emcore.missing import missing_patterns
-from emcore.params import MixtureParams
+from emcore.params import MixtureParams, check_params
 from emcore.steps import assemble_params, e_step, empty_components, total_log_likelihood
 from emcore.validation import (
+    ALL_ZERO_WEIGHTS,
+    COMPLEX_REFUSED,
     LARGEST_MAGNITUDE,
+    SMALLEST_MAGNITUDE,
+    check_choice,
+    check_column_scale,
     check_missing,
     check_positive,
+    check_shape,
+    check_weight_shape,
     check_weight_total,
+    check_weight_values,
     refuse_dates,
 )
 
@@ -145,21 +153,29 @@ def from_npy(path: str | Path, chunk_rows: int = 1_000_000) -> Any:
     return da.map_blocks(read, chunks=(rows, (d,)), dtype=dtype, meta=np.empty((0, d), dtype))
 
 
-def prepare(X: Any, sample_weight: Any, n_features: int | None = None) -> tuple[Any, Any]:
+def prepare(
+    X: Any, sample_weight: Any, n_features: int | None = None, min_samples: int = 1
+) -> tuple[Any, Any]:
     """``X`` as float64 chunked by whole rows, and the weights as a Dask column (n, 1) chunked
-    like ``X``'s rows (or None). Lazy: nothing is computed."""
+    like ``X``'s rows (or None). Lazy: nothing is computed.
+
+    The shape is checked by the in-memory checks' own code (:func:`emcore.validation.
+    check_shape`: 2-D, rows and columns, at least ``min_samples`` rows; the weights one per
+    row), so both engines refuse the same data with the same sentence.
+    """
     import dask.array as da
 
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D Dask array (n_samples, n_features); got {X.ndim}-D.")
-    refuse_dates(X)  # the sentence every entry point gives
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must hold numbers; got a Dask array of dtype {X.dtype}.")
-    if any(np.isnan(size) for size in X.chunks[0]):
+    if X.ndim == 2 and any(np.isnan(size) for size in X.chunks[0]):
         raise ValueError(
             "X's row chunk sizes are unknown; call X.compute_chunk_sizes() (or build it with "
             "known chunks) first."
         )
+    check_shape(X.shape, min_samples)
+    refuse_dates(X)  # the sentence every entry point gives
+    if X.dtype.kind == "c":
+        raise ValueError(COMPLEX_REFUSED)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers; got a Dask array of dtype {X.dtype}.")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"X has {X.shape[1]} features, but the model was fitted with {n_features}."
@@ -171,10 +187,7 @@ def prepare(X: Any, sample_weight: Any, n_features: int | None = None) -> tuple[
         return X, None
     if not isinstance(sample_weight, da.Array):
         sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64))
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"sample_weight must have shape ({X.shape[0]},); got {sample_weight.shape}."
-        )
+    check_weight_shape(sample_weight.shape, X.shape[0])
     sample_weight = sample_weight.astype(np.float64).rechunk((X.chunks[0],))
     return X, sample_weight[:, None]
 
@@ -206,20 +219,16 @@ def _check_block(x: np.ndarray, w: np.ndarray | None, start: int, missing: str =
             "variances and densities cannot be computed. Rescale those columns (for example "
             "to other units) or drop the rows."
         )
-    if w is not None and (not np.isfinite(w).all() or (w < 0).any()):
-        raise ValueError(
-            f"sample_weight has negative, NaN or infinite values in the chunk of rows {start} "
-            f"to {stop - 1}; weights must be finite and non-negative."
-        )
-    if w is not None:
-        with np.errstate(over="ignore"):  # an overflowing total is what is being refused
-            check_weight_total(float(w.sum(dtype=np.float64)))  # the whole's is at least this
+    if w is not None:  # as in memory; a chunk's total is at most the whole's
+        check_weight_values(w, start, whole=False)
 
 
 def _block_summary(x, *w, origin, block_info=None):
     """The data's one pass: ``[sum w, rows of positive weight, sum w (x - o),
-    sum w (x - o)(x - o)^T]`` of a chunk around a provisional origin ``o``, flat; the chunk
-    is checked first."""
+    sum w (x - o)(x - o)^T, per column: cells not 0, cells of at least 10^-100]`` of a
+    chunk around a provisional origin ``o``, flat; the chunk is checked first. The counts
+    find the columns :func:`emcore.validation.check_column_scale` refuses (every value
+    below 10^-100, not all 0), which only the whole data can tell."""
     weights = w[0][:, 0] if w else None
     _check_block(x, weights, _location(block_info)[0])
     centred = x - origin
@@ -229,7 +238,10 @@ def _block_summary(x, *w, origin, block_info=None):
     else:
         totals = [weights.sum(), np.count_nonzero(weights)]
         weighted = centred * weights[:, None]
-    return np.concatenate([totals, weighted.sum(axis=0), (weighted.T @ centred).ravel()])[None, :]
+    magnitude = np.abs(x)
+    scales = [(magnitude > 0).sum(axis=0), (magnitude >= SMALLEST_MAGNITUDE).sum(axis=0)]
+    moments = [weighted.sum(axis=0), (weighted.T @ centred).ravel()]
+    return np.concatenate([totals, *moments, *scales])[None, :]
 
 
 def _block_pass(x, *w, plan, model, centre):
@@ -335,14 +347,15 @@ def summarise(X: Any, weights: Any) -> DataSummary:
         warnings.simplefilter("ignore", RuntimeWarning)
         origin = np.asarray(X[:first_rows].mean(axis=0).compute(), dtype=np.float64)
     origin = np.where(np.isfinite(origin), origin, 0.0)
-    sums = _reduce(X, weights, _block_summary, 2 + d + d * d, origin=origin)
+    sums = _reduce(X, weights, _block_summary, 2 + d + d * d + 2 * d, origin=origin)
     total, counted = float(sums[0]), int(sums[1] + 0.5)
     if total <= 0:
-        raise ValueError("sample_weight sums to 0: no row counts.")
+        raise ValueError(ALL_ZERO_WEIGHTS)
     check_weight_total(total)
+    _check_column_scale(X, sums[-2 * d :].reshape(2, d))
     shift = sums[2 : 2 + d] / total
     centre = origin + shift
-    moment = sums[2 + d :].reshape(d, d) - total * np.outer(shift, shift)
+    moment = sums[2 + d : 2 + d + d * d].reshape(d, d) - total * np.outer(shift, shift)
     moment = (moment + moment.T) / 2
     variances = np.maximum(np.diag(moment) / total, 0.0)
     scale = scale_from_moments(centre, variances)
@@ -355,6 +368,17 @@ def summarise(X: Any, weights: Any) -> DataSummary:
         column_variances=variances,
         scale=scale,
     )
+
+
+def _check_column_scale(X: Any, counts: np.ndarray) -> None:
+    """:func:`emcore.validation.check_column_scale` from the pass's counts (2, d): cells not
+    0 and cells of at least 10^-100 per column. Only a column it refuses costs one more pass
+    (for its largest value, which the sentence names)."""
+    tiny = (counts[0] > 0) & (counts[1] == 0)
+    if tiny.any():
+        largest = np.zeros(X.shape[1])
+        largest[tiny] = abs(X[:, np.flatnonzero(tiny)]).max(axis=0).compute()
+        check_column_scale(largest)
 
 
 # -- starts -------------------------------------------------------------------------------------
@@ -455,6 +479,7 @@ class DaskEM(EM):
     summary: DataSummary | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        check_params(self.params)  # before anything reads its shapes, as EM does
         if self.record != "none":
             raise ValueError("EM on a Dask array keeps no history: use record='none'.")
         if check_missing(self.missing) != "error":
@@ -463,10 +488,7 @@ class DaskEM(EM):
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
         _check_run_settings(self.max_iter, self.record, self.history_limit, self.collapse_patience)
-        if self.regularization not in REGULARIZATIONS:
-            raise ValueError(
-                f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
-            )
+        check_choice("regularization", self.regularization, REGULARIZATIONS)
         if self.summary is None:
             self.summary = summarise(self.X, self.sample_weight)
         if self.summary.counted_rows < self.params.n_components:
@@ -520,7 +542,8 @@ class DaskEM(EM):
         if callback is not None:
             raise ValueError("EM on a Dask array takes no callback.")
         self._dtype = pass_dtype(check_dtype(dtype), self._data_variance)
-        target = self.iteration + (self.max_iter if max_iter is None else max_iter)
+        target = self.iteration + self._budget(max_iter)
+        self._refuse_not_finite()  # a run stopped on NaN has nothing left to evaluate
         # BLAS on one thread for the whole run, the client's M-steps included (as
         # :meth:`emcore.engine.EM.run`'s fused runs).
         with _single_threaded_blas():
@@ -533,6 +556,7 @@ class DaskEM(EM):
                 self.stage = "M"
                 self._record(resp=None, events=self._degeneracy_events(previous))
                 self._current = self._evaluate()
+        self._refuse_not_finite()  # NaN is a sentence, never a fit (as EM.run)
         return self
 
     # -- passes ----------------------------------------------------------------------------------
@@ -714,10 +738,7 @@ def weighted_total(log_prob: Any, sample_weight: Any) -> tuple[float, float]:
     else:
         if not isinstance(sample_weight, da.Array):
             sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64))
-        if sample_weight.shape != log_prob.shape:
-            raise ValueError(
-                f"sample_weight must have shape {log_prob.shape}; got {sample_weight.shape}."
-            )
+        check_weight_shape(sample_weight.shape, log_prob.shape[0])
         arrays = (log_prob, sample_weight.astype(np.float64).rechunk(log_prob.chunks))
     parts = da.map_blocks(
         _block_weighted_total,
@@ -728,5 +749,5 @@ def weighted_total(log_prob: Any, sample_weight: Any) -> tuple[float, float]:
     )
     total, n = parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
     if n <= 0:
-        raise ValueError("sample_weight sums to 0: no row counts.")
+        raise ValueError(ALL_ZERO_WEIGHTS)
     return float(total), float(n)

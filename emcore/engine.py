@@ -11,6 +11,7 @@ can be recorded as a :class:`Snapshot`, so a front end can scrub back and forth.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ from emcore.covariance import (
 )
 from emcore.fast import FastEM, Pass, _single_threaded_blas, check_dtype
 from emcore.missing import Patterns, expected_statistics, fill_column_means, missing_patterns
-from emcore.params import MixtureParams
+from emcore.params import MixtureParams, check_params
 from emcore.steps import EStep, e_step, m_step, total_log_likelihood
 from emcore.validation import (
+    check_choice,
     check_data,
     check_missing,
     check_observed_columns,
@@ -185,6 +187,34 @@ def singular_from_statistics(
     return ~((standardised > COLLAPSE_FRACTION) & (smallest > reg_covar))
 
 
+def _finite_params(params: MixtureParams) -> bool:
+    """Whether every weight, mean and covariance of ``params`` is a finite number."""
+    return bool(
+        np.isfinite(params.weights).all()
+        and np.isfinite(params.means).all()
+        and np.isfinite(params.covariances).all()
+    )
+
+
+def _generator(rng: object) -> np.random.Generator:
+    """``np.random.default_rng(rng)``, with a sentence for what it cannot take.
+
+    Raises
+    ------
+    ValueError
+        For anything but a seed (a whole number >= 0), a Generator or None.
+    """
+    try:
+        if isinstance(rng, bool):  # default_rng would take True as the seed 1
+            raise TypeError
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"rng must be a seed (a whole number of at least 0), a NumPy Generator or None; "
+            f"got {rng!r}."
+        ) from None
+
+
 @dataclass(frozen=True)
 class Event:
     """Something worth telling the user that happened at one iteration."""
@@ -222,8 +252,7 @@ def _check_run_settings(
     _check_count("max_iter", max_iter, 0)
     _check_count("history_limit", history_limit, 0, optional=True)
     _check_count("collapse_patience", collapse_patience, 0, optional=True)
-    if record not in RECORDS:
-        raise ValueError(f"record must be one of {', '.join(map(repr, RECORDS))}; got {record!r}.")
+    check_choice("record", record, RECORDS)
 
 
 def _check_count(name: str, value: object, least: int, optional: bool = False) -> None:
@@ -303,8 +332,12 @@ class EM:
     converged: bool = field(default=False, init=False)
     stopped: bool = field(default=False, init=False)
     truncated: bool = field(default=False, init=False)
+    # Why the run stopped on a log-likelihood or parameters that are not finite numbers, or
+    # None. A class default (not a field), so engines with their own __post_init__ have it.
+    _not_finite = None
 
     def __post_init__(self) -> None:
+        check_params(self.params)
         self.missing = check_missing(self.missing)
         self.X = check_data(
             self.X, self.params.n_components, self.params.n_features, missing=self.missing
@@ -321,10 +354,7 @@ class EM:
         self.reg_covar = check_positive("reg_covar", self.reg_covar)
         self.tol = check_positive("tol", self.tol)
         _check_run_settings(self.max_iter, self.record, self.history_limit, self.collapse_patience)
-        if self.regularization not in REGULARIZATIONS:
-            raise ValueError(
-                f"regularization must be 'floor' or 'add'; got {self.regularization!r}."
-            )
+        check_choice("regularization", self.regularization, REGULARIZATIONS)
         # The data's scale costs a pass over X: measured once per run and handed to every
         # step that needs it (the effective reg_covar, the collapse floor, the fast passes).
         self._data_variance = data_scale(self.X, self.sample_weight)
@@ -354,6 +384,7 @@ class EM:
         returns the same responsibilities and records nothing, so the log-likelihood is not
         listed twice (a repeated value would read as a change of 0: converged).
         """
+        self._refuse_not_finite()  # a run stopped on NaN has nothing left to evaluate
         if self.stage == "E" and self.estep is not None:
             return self.estep.resp
         estep = e_step(self.X, self.params, self._patterns)
@@ -366,10 +397,12 @@ class EM:
         self.stage = "E"
         events = self._convergence_events() + self._floor_events(estep.resp)
         self._record(resp=self.estep.resp, events=events)
+        self._refuse_not_finite()
         return self.estep.resp
 
     def m_step(self) -> MixtureParams:
         """Update the parameters from the current responsibilities."""
+        self._refuse_not_finite()
         if self.stage != "E":
             self.e_step()
         resp = self.estep.resp
@@ -424,7 +457,13 @@ class EM:
         ``dtype``): the fused passes evaluate every point on all d coordinates at once,
         while each missingness pattern needs its own marginal and conditional Gaussians.
         """
-        budget = self.max_iter if max_iter is None else max_iter
+        budget = self._budget(max_iter)
+        self._refuse_not_finite()
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                "callback must be a function called with the run after every iteration (or "
+                f"None); got {type(callback).__name__}."
+            )
         fused = self.record == "none" and callback is None
         dtype = check_dtype(dtype)  # a wrong one is named before anything else is said of it
         if fused and self._patterns is None:
@@ -439,6 +478,18 @@ class EM:
             if callback is not None:
                 callback(self)
         return self
+
+    def _budget(self, max_iter: object) -> int:
+        """The iterations :meth:`run` may do: ``max_iter``, checked as the constructor checks
+        its own (a whole number >= 0), or the run's ``max_iter`` for None.
+
+        Raises
+        ------
+        ValueError
+            For 1.5 (which ran 2 iterations), -3 (which ran none, silently), True, "10".
+        """
+        _check_count("max_iter", max_iter, 0, optional=True)
+        return self.max_iter if max_iter is None else int(max_iter)
 
     def _run_fused(self, budget: int, dtype: type | np.dtype) -> EM:
         """:meth:`run` by fused passes: the same states, events and stops as :meth:`step`.
@@ -477,6 +528,7 @@ class EM:
                 if self.stage == "E":
                     self._updated(fast.m_step(current or fast.e_step(self.params), self.params))
                 current = evaluate()
+        self._refuse_not_finite()
         if self.stage == "E" and self.estep is None:
             self.estep = fast.full_e_step(current or fast.e_step(self.params), self.params)
         return self
@@ -514,11 +566,15 @@ class EM:
 
         This is the explicit cure for an empty or collapsed component; EM never does it by
         itself. The weights are shared out again equally between it and the others' mass.
+        The covariances are then fitted to the model (:meth:`CovarianceModel.from_full`,
+        weighted by the new weights), so a model with shared parts keeps them shared: with
+        EII the one variance becomes the weighted mean of the others' and the fresh one's.
 
         Raises
         ------
         ValueError
-            If ``component`` is not one of 0..K-1.
+            If ``component`` is not one of 0..K-1, or ``rng`` is not a seed (a whole number
+            >= 0), a NumPy Generator or None.
         """
         count = self.params.n_components
         whole = isinstance(component, numbers.Integral) and not isinstance(component, bool)
@@ -526,7 +582,7 @@ class EM:
             raise ValueError(
                 f"component must be a component's index, 0 to {count - 1}; got {component!r}."
             )
-        rng = np.random.default_rng(rng)
+        rng = _generator(rng)
         scores = self.estep.log_prob if self.estep is not None else rng.random(len(self.X))
         if self.sample_weight is not None:  # a row of weight 0 is not in the data
             scores = np.where(self.sample_weight > 0, scores, np.inf)
@@ -550,6 +606,7 @@ class EM:
         self._collapsed_for = self._resting_checks = 0  # a fresh start for both stops
         self._compared_from = len(self.log_likelihoods)  # convergence after an M-step only
         self.converged = self.stopped = False
+        self._not_finite = None  # judged again at the E-step below
         event = Event(
             self.iteration,
             "reseeded",
@@ -573,14 +630,27 @@ class EM:
         return self.log_likelihoods[-1] if self.stage == "E" else None
 
     def _convergence_events(self) -> tuple[Event, ...]:
+        """Judge the newest log-likelihood: the ``"converged"`` event when it is the first to
+        change by less than ``tol`` per point, or a ``"stopped"`` one when it (or, before a
+        convergence is declared, a parameter) is not a finite number.
+
+        Every engine (stepping, fused passes, lockstep, Dask) decides convergence here, so
+        none can report a fit on NaN as converged: NaN compares False with everything, and
+        ``change >= tol`` on a NaN change had said "converged".
+        """
+        latest = self.log_likelihoods[-1]
+        if not math.isfinite(latest):
+            return self._stop_not_finite(f"its log-likelihood is {latest}")
         # Two log-likelihoods of the same run of EM: not across a reseed (whose parameters
         # are a new start), and not after a stop (the run ended on the collapse).
         compared = len(self.log_likelihoods) - self._compared_from
         if compared < 2 or self.iteration == 0 or self.stopped:
             return ()
-        change = abs(self.log_likelihoods[-1] - self.log_likelihoods[-2]) / self.n_samples
-        if self.converged or change >= self.tol:
+        change = abs(latest - self.log_likelihoods[-2]) / self.n_samples
+        if self.converged or not change < self.tol:
             return ()
+        if not _finite_params(self.params):  # checked once per run: it costs a few us
+            return self._stop_not_finite("its parameters hold NaN or infinity")
         self.converged = True
         return (
             Event(
@@ -687,6 +757,36 @@ class EM:
             f"rested on reg_covar for {floor_check_every(self.params.model)} iterations (their "
             "unregularised estimate is singular)",
         )
+
+    def _stop_not_finite(self, what: str) -> tuple[Event, ...]:
+        """Stop the run (never converged) with a ``"stopped"`` event saying why.
+
+        :meth:`run`, :meth:`e_step` and :meth:`m_step` then raise it
+        (:meth:`_refuse_not_finite`); engines that drive runs themselves
+        (:func:`emcore.lockstep.run_together`) find the run finished, not converged.
+        """
+        if self._not_finite is not None:
+            return ()
+        self.stopped = True
+        self._not_finite = (
+            f"EM stopped at iteration {self.iteration}: {what}, so there is no fit to report. "
+            "The starting parameters or an M-step left the range of floating-point numbers: "
+            "give finite starting values with positive-definite covariances, a positive "
+            "reg_covar, or data of a less extreme scale."
+        )
+        return (Event(self.iteration, "stopped", None, self._not_finite),)
+
+    def _refuse_not_finite(self) -> None:
+        """Raise the sentence of :meth:`_stop_not_finite` if the run stopped on NaN: at its
+        end, and at every later attempt to step it (until a :meth:`reseed`).
+
+        Raises
+        ------
+        ValueError
+            Saying at which iteration and what is not finite.
+        """
+        if self._not_finite is not None:
+            raise ValueError(self._not_finite)
 
     def _stop(self, components: list[int], why: str) -> tuple[Event, ...]:
         self.stopped = True

@@ -59,16 +59,32 @@ rows of weight 0 are left out. Weights that are not counts cannot be copied: eac
 positive weight is then a starting cluster of ``w / mean(w)`` coincident points with no
 scatter (the standardisation, the SVD and ``alpha`` are weighted alike), and the M-step
 takes the weights as given; equal such weights give the unweighted tree.
+
+**A common scale of the weights does not matter.** Ward's criterion (EII) does not depend
+on it: multiplying every size by ``c`` multiplies every cost ``n_i n_j / (n_i + n_j) |d|^2``
+by ``c``, and the order of the merges stays. VVV's does: with sizes ``c n`` the scatters
+are ``c W``, and ``|W / n|`` stays but the regularising part ``(tr W + alpha) / n`` does
+not (``alpha`` is per point), nor does the rule ``n > p``; the weighted standardisation
+(denominator ``sum w - 1``) rescales the view, which moves ``|W|`` (degree ``2p``) against
+the trace (degree 2). So the weights are brought to one scale first: whole numbers are
+divided by their greatest common divisor (the fewest copies with the same ratios: weights
+of 10^12 each are one copy per row, the unweighted tree), other weights by their mean. A
+whole number of copies too large for 64-bit integers (weights 1 and 10^19) is drawn from
+exactly, with Python integers. The start's M-step is then taken on the tree's leaves, each
+row weighing as many copies of it as the tree holds (:meth:`HierarchicalTree.row_weights`),
+so a subset of 2,000 copies out of 10^14 is 2,000 points, not 10^-11 of each row.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from emcore.covariance import Regularization
+from emcore.covariance import Regularization, data_scale
 from emcore.params import MixtureParams
 from emcore.steps import e_step, m_step
 
@@ -143,46 +159,50 @@ class HierarchicalTree:
         k = _check_cut(n_components, self.n_leaves)
         return _first_appearance(_cut(self.merges, self.n_leaves, k))
 
-    def responsibilities(
-        self, n_components: int, sample_weight: np.ndarray | None = None
-    ) -> np.ndarray:
+    def responsibilities(self, n_components: int) -> np.ndarray:
         """The cut as responsibilities of the caller's rows, for an M-step.
 
-        Row i's entry for cluster c is the share of its weight that its leaves in c carry:
-        1 for the cluster of an unweighted row, ``copies in c / w_i`` for a row whose
+        Row i's entry for cluster c is the share of its leaves that lie in c: 1 for the
+        cluster of a row that is one leaf, ``copies in c / copies`` for a row whose
         whole-number weight made copies (they can fall in different clusters, as the
-        repeated rows can), 0 everywhere for a row the subset rule did not draw.
-        ``m_step(X, resp, ..., sample_weight=sample_weight)`` is then mclust's M-step on
-        the tree's leaves.
+        repeated rows can), 0 everywhere for a row with no leaf (outside the subset, or of
+        weight 0). ``m_step(X, resp, ..., sample_weight=tree.row_weights())`` is then
+        mclust's M-step on the tree's leaves (:func:`init_from_tree`).
 
         Parameters
         ----------
         n_components : int
-        sample_weight : ndarray of shape (n_samples,), optional
-            The weights the tree was built with.
 
         Returns
         -------
         ndarray of shape (n_samples, n_components)
+            Rows sum to 1, or to 0 for rows with no leaf.
 
         Raises
         ------
         ValueError
-            As :meth:`labels`, or for weights of another length.
+            As :meth:`labels`.
         """
         labels = self.labels(n_components)
-        leaf_weights = np.ones(self.n_leaves) if self.leaf_weights is None else self.leaf_weights
-        resp = np.zeros((self.n_samples, n_components))
-        np.add.at(resp, (self.rows, labels), leaf_weights)
-        if sample_weight is None:
-            return resp
-        weights = np.asarray(sample_weight, dtype=float)
-        if weights.shape != (self.n_samples,):
-            raise ValueError(
-                f"sample_weight must have one weight per row, {self.n_samples}; got shape "
-                f"{weights.shape}."
-            )
-        return resp / np.where(weights > 0, weights, 1.0)[:, None]
+        shares = np.zeros((self.n_samples, n_components))
+        np.add.at(shares, (self.rows, labels), self._leaf_masses())
+        totals = shares.sum(axis=1, keepdims=True)
+        return shares / np.where(totals > 0, totals, 1.0)
+
+    def row_weights(self) -> np.ndarray:
+        """Each row's weight in the start's M-step: what its leaves weigh, shape (n_samples,).
+
+        The number of its copies that are leaves (1 for an unweighted row in the tree), or
+        its own weight for weights that are not whole numbers; 0 for a row with no leaf.
+        Measured in leaves, not in the caller's weights: a subset of 2,000 copies of rows
+        weighing 10^12 each is 2,000 points, which is what the M-step on the leaves sees.
+        """
+        weights = np.zeros(self.n_samples)
+        np.add.at(weights, self.rows, self._leaf_masses())
+        return weights
+
+    def _leaf_masses(self) -> np.ndarray:
+        return np.ones(self.n_leaves) if self.leaf_weights is None else self.leaf_weights
 
 
 def agglomerate(
@@ -293,9 +313,11 @@ def hc_tree(
         For that draw only (the tree itself is deterministic). Rows are drawn from their
         lexicographic order, so the subset does not depend on the order of the rows.
     sample_weight : ndarray of shape (n,), optional
-        Non-negative weights, some positive. Whole numbers count each row as that many
-        points (copies, the tree of the repeated rows); other weights make each row a
-        starting cluster of its weight relative to their mean. See the module notes.
+        Non-negative weights, some positive. Whole numbers, divided by their greatest
+        common divisor, count each row as that many points (copies, the tree of the
+        repeated rows); other weights make each row a starting cluster of its weight
+        relative to their mean. Either way a common scale of the weights does not change
+        the tree. See the module notes.
 
     Returns
     -------
@@ -376,10 +398,12 @@ def hc_partitions(
     _check_tree_rows(tree, X)
     partitions = {}
     for k in ks:
-        resp = tree.responsibilities(k, sample_weight)
+        resp = tree.responsibilities(k)
         labels = np.where(resp.any(axis=1), resp.argmax(axis=1), -1)
-        if (labels < 0).any():
-            labels = _extend_by_e_step(X, labels, resp, sample_weight)
+        outside = labels < 0
+        if outside.any():  # mclust's extension: one E-step of the leaves' VVV M-step
+            params = init_from_tree(X, tree, k, "full", sample_weight=sample_weight)
+            labels[outside] = e_step(X[outside], params).resp.argmax(axis=1)
         partitions[int(k)] = labels
     return partitions
 
@@ -454,6 +478,8 @@ def init_from_tree(
     reg_covar: float = 1e-6,
     regularization: Regularization = "floor",
     sample_weight: np.ndarray | None = None,
+    *,
+    scale: float | None = None,
 ) -> MixtureParams:
     """mclust's start for K components: the tree's cut, then one M-step on the tree's leaves.
 
@@ -469,7 +495,12 @@ def init_from_tree(
     n_components : int
     covariance_type, reg_covar, regularization : as :func:`emcore.steps.m_step`
     sample_weight : ndarray of shape (n,), optional
-        The weights the tree was built with; they weigh the M-step.
+        The weights the tree was built with. The M-step weighs each row by its leaves
+        (:meth:`HierarchicalTree.row_weights`: copies, or the weight itself when it is not a
+        whole number); these weights measure the data's scale for the ``"floor"``.
+    scale : float, optional
+        :func:`emcore.covariance.data_scale` of ``X`` and ``sample_weight``, if the caller
+        has it.
 
     Returns
     -------
@@ -479,17 +510,23 @@ def init_from_tree(
     ------
     ValueError
         If the tree was built on another number of rows or cannot be cut into
-        ``n_components`` clusters (more than its leaves).
+        ``n_components`` clusters (more than its leaves), or for weights that are not
+        non-negative numbers, one per row.
     """
     _check_tree_rows(tree, X)
-    resp = tree.responsibilities(n_components, sample_weight)
+    weights = _check_tree_weights(sample_weight, len(X))
+    if scale is None and regularization == "floor":
+        # The floor EM on all the rows will use, not one measured on the tree's leaves.
+        scale = data_scale(X, weights)
+    leaf_weights = tree.row_weights()
     return m_step(
         X,
-        resp,
+        tree.responsibilities(n_components),
         covariance_type,
         reg_covar,
         regularization=regularization,
-        sample_weight=sample_weight,
+        scale=scale,
+        sample_weight=None if (leaf_weights == 1.0).all() else leaf_weights,
     )
 
 
@@ -507,8 +544,9 @@ def init_hc(
     The VVV tree on the SVD view of the rows (a subset of 2,000 drawn with ``rng`` beyond
     that), cut at ``n_components``, then one M-step of ``covariance_type``: see
     :func:`hc_tree` and :func:`init_from_tree`. Rows of weight 0 are removed by the caller;
-    the other weights are the starting clusters' sizes (rescaled to mean 1) and weigh the
-    M-step. Each call builds the tree anew: to fit many K or covariance types from one
+    the others are copies (whole numbers, divided by their greatest common divisor) or
+    starting clusters' sizes (rescaled to mean 1), so a common scale of the weights does not
+    change the start. Each call builds the tree anew: to fit many K or covariance types from one
     tree, build it once with :func:`hc_tree` and call :func:`init_from_tree`.
     """
     tree = hc_tree(X, random_state=rng, sample_weight=sample_weight)
@@ -893,29 +931,48 @@ def _draw_leaves(
     ):
         raise ValueError(f"max_rows must be a whole number of at least 2; got {max_rows!r}.")
     if max_rows is None or total <= max_rows:
-        return np.repeat(np.arange(len(X)), counts)
+        return np.repeat(np.arange(len(X)), counts.astype(np.int64))
     # Imported here: emcore.init registers this module's start, so it imports this module.
     from emcore.init import as_generator
 
     canonical = np.lexsort(X.T[::-1])  # stable: equal rows keep their order
+    generator = as_generator(random_state)
+    if counts.dtype == object:  # beyond int64: the same draw, with Python integers
+        return _draw_huge(canonical, list(counts[canonical]), int(max_rows), generator)
     ends = np.cumsum(counts[canonical])
-    drawn = as_generator(random_state).choice(total, size=int(max_rows), replace=False)
+    drawn = generator.choice(total, size=int(max_rows), replace=False)
     position = np.searchsorted(ends, drawn, side="right")  # which row of the sorted ones
     rows = canonical[position]
     copy = drawn - (ends[position] - counts[canonical][position])
     return rows[np.lexsort((copy, rows))]
 
 
-def _extend_by_e_step(
-    X: np.ndarray, labels: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None
+def _draw_huge(
+    canonical: np.ndarray, sorted_counts: list[int], size: int, generator: np.random.Generator
 ) -> np.ndarray:
-    """Labels for the rows marked -1 (outside the subset): the most responsible component
-    of one E-step of the VVV model fitted by one M-step to the tree's leaves (``resp``)."""
-    params = m_step(X, resp, "full", sample_weight=sample_weight)
-    outside = labels < 0
-    extended = labels.copy()
-    extended[outside] = e_step(X[outside], params).resp.argmax(axis=1)
-    return extended
+    """``size`` copies drawn without replacement from more than 2^62, as rows, increasing.
+
+    Each draw is a uniform whole number below the total, made of 32-bit words and rejected
+    when it falls beyond (at most half the time); a repeat is drawn again, which keeps the
+    draw uniform over sets of copies (repeats are rare: 2,000 of 2^62).
+    """
+    ends = list(np.cumsum(np.array(sorted_counts, dtype=object)))
+    total = ends[-1]
+    bits = total.bit_length()
+    n_words = -(-bits // 32)
+    drawn: set[int] = set()
+    while len(drawn) < size:
+        value = 0
+        for word in generator.integers(0, 2**32, size=n_words, dtype=np.uint64):
+            value = (value << 32) | int(word)
+        value >>= 32 * n_words - bits
+        if value < total:
+            drawn.add(value)
+    leaves = []
+    for position in drawn:
+        index = bisect_right(ends, position)  # which row of the sorted ones
+        leaves.append((int(canonical[index]), position - (ends[index] - sorted_counts[index])))
+    return np.array([row for row, _ in sorted(leaves)], dtype=np.intp)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -955,13 +1012,34 @@ def _check_tree_weights(sample_weight: object, n_rows: int) -> np.ndarray | None
     return weights
 
 
+# Whole-number counts up to this total are drawn from with NumPy's 64-bit integers.
+_INT64_TOTAL = 2**62
+
+
 def _whole_counts(weights: np.ndarray | None, n_rows: int) -> np.ndarray | None:
-    """Whole-number weights as counts (None: all 1); None for weights that are not counts."""
+    """Whole-number weights as the fewest copies with the same ratios, shape (n_rows,).
+
+    All 1 without weights; None for weights that are not whole numbers. Divided by their
+    greatest common divisor, so a common whole-number scale does not change the tree (see
+    the module notes). int64, or Python integers (dtype object) when their total is too
+    large for int64.
+    """
     if weights is None:
         return np.ones(n_rows, dtype=np.int64)
     if (weights != np.round(weights)).any():
         return None
-    return weights.astype(np.int64)
+    if weights.max() < 2.0**53:  # exact in int64, and their gcd by NumPy
+        counts = weights.astype(np.int64)
+        counts //= np.gcd.reduce(counts[counts > 0])
+        if int(counts.max()) * n_rows < _INT64_TOTAL:
+            return counts
+        return np.array([int(count) for count in counts], dtype=object)
+    whole = [int(weight) for weight in weights]  # a float that is a whole number is exact
+    divisor = math.gcd(*whole)
+    counts = [count // divisor for count in whole]
+    if sum(counts) < _INT64_TOTAL:
+        return np.array(counts, dtype=np.int64)
+    return np.array(counts, dtype=object)
 
 
 def _check_cut(n_components: object, n_leaves: int) -> int:

@@ -56,7 +56,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emcore.covariance import Regularization, covariance_model, effective_reg, weighted_moments
+from emcore.covariance import (
+    CovarianceModel,
+    Regularization,
+    covariance_model,
+    effective_reg,
+    weighted_moments,
+)
 from emcore.hc import init_hc
 from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
@@ -247,6 +253,20 @@ INIT_METHODS: dict[str, Initializer] = {
 }
 
 
+def check_init_method(method: object) -> str:
+    """``method`` if it names one of :data:`INIT_METHODS`.
+
+    Raises
+    ------
+    ValueError
+        For anything else (an unknown name, a list, None), listing the choices.
+    """
+    if not (isinstance(method, str) and method in INIT_METHODS):
+        choices = ", ".join(repr(name) for name in INIT_METHODS)
+        raise ValueError(f"Unknown initialisation {method!r}. Choose one of {choices}.")
+    return method
+
+
 def initial_params(
     X: np.ndarray,
     n_components: int,
@@ -271,8 +291,12 @@ def initial_params(
     random_state : int, Generator, RandomState or None
     reg_covar : float
     weights, means, precisions : ndarray, optional
-        User-given starting values; ``precisions`` are precision matrices in the covariance
-        type's storage, as scikit-learn's ``precisions_init``.
+        User-given starting values, finite; ``precisions`` are precision matrices in the
+        covariance type's storage, as scikit-learn's ``precisions_init``. For a model with
+        an E or I letter (EII, EEI, VEI, ...) the precisions are first fitted to the model,
+        as :class:`emcore.Mixture` fits given covariances: its maximum-likelihood estimate
+        from their covariances, weighted by the start's weights (unequal EII variances
+        become their weighted mean). Precisions that satisfy the model are kept.
     regularization : {"floor", "add"}
     sample_weight : ndarray of shape (n,), optional
         Checked frequency weights (see the module docstring); rows of weight 0 are left out.
@@ -284,12 +308,10 @@ def initial_params(
     Raises
     ------
     ValueError
-        For an unknown method, badly shaped user-given values, fewer rows of positive
-        weight than components, or (with NaN cells) a column with no observed value.
+        For an unknown method, badly shaped or non-finite user-given values, fewer rows of
+        positive weight than components, or (with NaN cells) a column with no observed value.
     """
-    if method not in INIT_METHODS:
-        choices = ", ".join(repr(name) for name in INIT_METHODS)
-        raise ValueError(f"Unknown initialisation {method!r}. Choose one of {choices}.")
+    check_init_method(method)
     model = covariance_model(covariance_type)
     X, sample_weight = _counted_rows(X, sample_weight, n_components)
     if np.isnan(X).any():  # missing values: starts see the mean-filled data (module notes)
@@ -328,9 +350,29 @@ def initial_params(
         reg = effective_reg(X, reg_covar, regularization, sample_weight=sample_weight)
         return MixtureParams.from_covariances(weights, means, start.covariances, model.name, reg)
     precisions = _check_precisions(precisions, model, n_components, X.shape[1])
-    return MixtureParams.from_precisions_cholesky(
-        weights, means, model.cholesky_from_precisions(precisions), model.name
-    )
+    return _given_precisions_start(weights, means, precisions, model)
+
+
+def _given_precisions_start(
+    weights: np.ndarray, means: np.ndarray, precisions: np.ndarray, model: CovarianceModel
+) -> MixtureParams:
+    """The start with user-given (checked) precisions, in ``model``'s storage.
+
+    scikit-learn's four models are their storage: the precisions are kept as given. A
+    constrained model (an E or I letter) fits them to itself first, as :class:`Mixture`
+    does with given covariances: its maximum-likelihood estimate from them, weighted by
+    ``weights`` (:meth:`~emcore.covariance.CovarianceModel.from_full`). Precisions that
+    already satisfy the model come back unchanged (to rounding); others would start EM
+    outside the model, with more free parameters than its BIC counts.
+    """
+    if not model.constrained:
+        return MixtureParams.from_precisions_cholesky(
+            weights, means, model.cholesky_from_precisions(precisions), model.name
+        )
+    n_components, n_features = means.shape
+    full = model.to_full(model.inverse(precisions), n_components, n_features)
+    covariances = model.from_full(full, weights)
+    return MixtureParams.from_covariances(weights, means, covariances, model.name)
 
 
 def _floored_for(
@@ -376,6 +418,8 @@ def _check_weights(weights: object, n_components: int) -> np.ndarray:
     weights = np.asarray(weights, dtype=float)
     if weights.shape != (n_components,):
         raise ValueError(f"weights_init must have shape ({n_components},); got {weights.shape}.")
+    if not np.isfinite(weights).all():
+        raise ValueError("weights_init must be finite numbers (no NaN or infinity).")
     if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, atol=1e-6):
         raise ValueError("weights_init must be non-negative and sum to 1.")
     return weights
@@ -392,11 +436,24 @@ def _check_means(means: object, n_components: int, n_features: int) -> np.ndarra
     return means
 
 
-def _check_precisions(precisions: object, model, n_components: int, n_features: int) -> np.ndarray:
+def _check_precisions(
+    precisions: object, model: CovarianceModel, n_components: int, n_features: int
+) -> np.ndarray:
+    """User-given precisions in ``model``'s storage, as floats.
+
+    Raises
+    ------
+    ValueError
+        If their shape is not the storage's, a value is NaN or infinite (the eigenvalue
+        test below would pass NaN: ``NaN <= 0`` is False, and EM would run on NaN), or a
+        matrix is not symmetric positive-definite.
+    """
     precisions = np.asarray(precisions, dtype=float)
     shape = model.shape(n_components, n_features)
     if precisions.shape != shape:
         raise ValueError(f"precisions_init must have shape {shape}; got {precisions.shape}.")
+    if not np.isfinite(precisions).all():
+        raise ValueError("precisions_init must be finite numbers (no NaN or infinity).")
     full = model.to_full(precisions, n_components, n_features)
     symmetric = np.allclose(full, np.swapaxes(full, -1, -2))
     if not symmetric or (np.linalg.eigvalsh(full) <= 0).any():

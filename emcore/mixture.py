@@ -31,7 +31,7 @@ import numpy as np
 
 from emcore.covariance import covariance_model, weighted_moments
 from emcore.engine import EM, singular_components
-from emcore.params import MixtureParams
+from emcore.params import MixtureParams, check_params
 from emcore.steps import e_step, log_gaussian, log_likelihood, m_step
 from emcore.validation import check_data, check_positive, check_sample_weight
 
@@ -163,16 +163,21 @@ class Gauss:
         return f"Gauss(mu={fmt(self.mu)}, cov={cov}, pi={self.pi:.3g})"
 
 
-def _own_copy(params: object) -> MixtureParams:
+def _own_copy(params: object, what: str = "A Mixture's parameters") -> MixtureParams:
     """A copy of ``params`` with read-only arrays, for a Mixture to hold: its parameters then
     change only by its own steps or a new assignment, never through an array it shares with
-    an estimator, a history or the caller."""
-    if not isinstance(params, MixtureParams):
-        raise TypeError(
-            "A Mixture's parameters must be a MixtureParams (for example "
-            "MixtureParams.from_covariances(weights, means, covariances, covariance_type)); "
-            f"got {type(params).__name__}."
-        )
+    an estimator, a history or the caller.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not a MixtureParams.
+    ValueError
+        If its arrays disagree in shape or hold NaN or infinity (see
+        :func:`emcore.params.check_params`; ``what`` names them in the message): a Mixture
+        never holds parameters EM could only turn into NaN.
+    """
+    check_params(params, what)
     arrays = {
         field.name: _read_only(np.array(getattr(params, field.name)))
         for field in dataclasses.fields(params)
@@ -225,8 +230,8 @@ class Mixture(Sequence[Gauss]):
         scikit-learn's names for four of them (:data:`emcore.COVARIANCE_TYPES`):
         "spherical" = VII, "diag" = VVI, "tied" = EEE, "full" = VVV. The components' ``cov``
         are always full d x d matrices; the given ones are first fitted to the model (its
-        maximum-likelihood estimate from them: "diag" keeps their diagonals, "tied" their
-        weighted average, ...).
+        maximum-likelihood estimate from them, weighted by the components' pi: "diag" keeps
+        their diagonals, "tied" their weighted average, EII the weighted mean variance, ...).
     reg_covar : float
         Added to covariance diagonals so they stay invertible. With 0, a fit or M-step in
         which a component collapses (a singular covariance) raises a ValueError that says
@@ -263,6 +268,11 @@ class Mixture(Sequence[Gauss]):
         weights = np.array([c.pi for c in components])
         if weights.sum() <= 0:
             raise ValueError("At least one component needs a positive weight pi.")
+        if not np.isfinite(weights.sum()):  # each pi is finite, their sum can overflow
+            raise ValueError(
+                "The components' weights pi add up to more than floating-point numbers hold; "
+                "give them on a smaller scale (they are normalised to sum to 1)."
+            )
         full = np.stack([c.cov for c in components])
         params = MixtureParams.from_covariances(
             weights / weights.sum(),
@@ -377,7 +387,7 @@ class Mixture(Sequence[Gauss]):
         )
         if self.reg_covar == 0:
             refuse_singular(params, weighted_moments(X, weights)[1])
-        self._commit(_own_copy(params), self.resp)
+        self._commit(_own_copy(params, "The M-step's new parameters"), self.resp)
         return self
 
     def log_likelihood(self, X: np.ndarray, sample_weight=None, missing: str = "error") -> float:

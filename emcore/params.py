@@ -135,3 +135,66 @@ class MixtureParams:
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
         }
+
+
+# The arrays of a MixtureParams, in the order a message names them.
+_ARRAYS: tuple[str, ...] = ("weights", "means", "covariances", "precisions_cholesky")
+
+
+def check_params(params: object, what: str = "The starting parameters") -> MixtureParams:
+    """``params`` if it is a :class:`MixtureParams` whose arrays fit together and are all
+    finite numbers: what a run may start from (EM's ``params``, a Mixture's, a warm start).
+
+    A NaN or an infinity there makes every later value NaN, and a run on NaN must not be
+    reported as anything: it is refused before it starts.
+
+    Parameters
+    ----------
+    params : object
+    what : str
+        How the message names them, e.g. ``"A Mixture's parameters"``.
+
+    Returns
+    -------
+    MixtureParams
+        ``params`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not a MixtureParams.
+    ValueError
+        If its arrays' shapes disagree (weights (K,), means (K, d), covariances and
+        precision factors in the model's storage) or one holds NaN or infinity.
+    """
+    if not isinstance(params, MixtureParams):
+        raise TypeError(
+            f"{what} must be a MixtureParams (for example "
+            "MixtureParams.from_covariances(weights, means, covariances, covariance_type) or "
+            f"emcore.initial_params(X, n_components)); got {type(params).__name__}."
+        )
+    means = np.asarray(params.means)
+    if means.ndim != 2:
+        raise ValueError(f"{what}' means must have shape (K, d); got {means.shape}.")
+    storage = params.model.shape(*means.shape)
+    expected = {
+        "weights": (means.shape[0],),
+        "covariances": storage,
+        "precisions_cholesky": storage,
+    }
+    for name, shape in expected.items():
+        got = np.shape(getattr(params, name))
+        if got != shape:
+            raise ValueError(
+                f"{what}' {name} must have shape {shape} for {means.shape[0]} components in "
+                f"{means.shape[1]} dimensions; got {got}."
+            )
+    for name in _ARRAYS:
+        if not np.isfinite(getattr(params, name)).all():
+            raise ValueError(
+                f"{what}' {name} must be finite numbers; they hold NaN or infinity, from "
+                "which EM could only compute NaN."
+            )
+    if (np.asarray(params.weights) < 0).any():
+        raise ValueError(f"{what}' weights must be at least 0; got {params.weights!r}.")
+    return params

@@ -76,6 +76,7 @@ from emcore.engine import (
     singular_from_statistics,
     standardised_smallest_variances,
 )
+from emcore.hc import HierarchicalTree, hc_tree, init_from_tree
 from emcore.init import (
     INIT_METHODS,
     as_generator,
@@ -89,9 +90,10 @@ from emcore.init import (
 from emcore.lockstep import LOCKSTEP_MAX_ELEMENTS, run_together
 from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
-from emcore.sklearn_api import GaussianMixture
+from emcore.sklearn_api import MIN_FIT_SAMPLES, GaussianMixture
 from emcore.steps import m_step, total_log_likelihood
 from emcore.validation import (
+    check_choice,
     check_data,
     check_missing,
     check_n_components,
@@ -497,7 +499,8 @@ def select_model(
                 "missing": missing,
             },
         )
-    data = check_data(X, missing=check_missing(missing))
+    # At least two rows, as every fit (GaussianMixture's, and a table on Dask) asks.
+    data = check_data(X, missing=check_missing(missing), min_samples=MIN_FIT_SAMPLES)
     weights = check_sample_weight(sample_weight, len(data))
     if np.isnan(data).any():  # said once here, not as a failed row for every fit
         check_observed_columns(data, weights)
@@ -537,7 +540,9 @@ def select_model(
         # k-means with more clusters than distinct points, EM that stops at max_iter: the
         # table says what happened ("converged", "status"), a warning per cell would not.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        starts = _starts(data, fitted_ks, hc_first, method, n_init, random_state, weights)
+        starts, start_notes = _starts(
+            data, fitted_ks, hc_first, method, n_init, random_state, weights
+        )
         task = _KTask(context, types, criterion, keep_models, order)
         for cells in _map_ks(task, [(k, starts[k]) for k in fitted_ks], n_jobs):
             for name, k, row, run in cells:
@@ -553,6 +558,7 @@ def select_model(
                 if progress is not None:
                     progress(done, total, _pair_label(name, k))
     rows.sort(key=order.key)  # the table in the order asked for: models, then K
+    lost = start_notes + _lost_start_notes(rows)
     selection = _assemble(rows, criterion, context.n_samples, n_init)
     selection.init_params = init_params
     best = selection.best
@@ -561,8 +567,32 @@ def select_model(
     kept = runs if keep_models else {key: runs[key] for key in [best_key] if key is not None}
     selection.models = {key: _estimator(X, key, run, settings) for key, run in kept.items()}
     selection.best_model = None if best_key is None else selection.models[best_key]
-    selection.notes = data_notes(counted, max(ks)) + _weight_notes(weights)
+    selection.notes = data_notes(counted, max(ks)) + _weight_notes(weights) + lost
     return selection
+
+
+# A row's starts that raised while another start fitted it: (start, reason) pairs.
+LOST_STARTS = "lost_starts"
+
+
+def _lost_start_notes(rows: list[dict]) -> tuple[str, ...]:
+    """Notes naming every start that raised in a cell another start fitted, by start and
+    reason (without them the ``start`` column would show "kmeans 2" under
+    ``init_params='hc'`` and nothing would say why)."""
+    failures: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        for start, error in row.get(LOST_STARTS, ()):
+            cell = _pair_label(row["covariance_type"], row["n_components"])
+            failures.setdefault((start, error), []).append(cell)
+    notes = []
+    for (start, error), cells in failures.items():
+        shown = ", ".join(cells[:6]) + (f" and {len(cells) - 6} more" if len(cells) > 6 else "")
+        count = f"{len(cells)} cell" + ("s" if len(cells) > 1 else "")
+        notes.append(
+            f"The '{start}' start failed in {count} ({shown}) that another start fitted: "
+            f"{error}. The start column names the start each cell kept."
+        )
+    return tuple(notes)
 
 
 def _weight_notes(weights: np.ndarray | None) -> tuple[str, ...]:
@@ -619,7 +649,7 @@ def _select_on_dask(
     types, ks = model_names(covariance_types), _component_grid(n_components)
     from emcore.dask_engine import prepare
 
-    data = prepare(X, sample_weight)
+    data = prepare(X, sample_weight, min_samples=MIN_FIT_SAMPLES)  # as in memory
     means, variances = _dask_moments(*data)
     settings = {**settings, "means": means, "variances": variances, "data": data}
     rows, models, done = [], {}, 0
@@ -643,6 +673,7 @@ def _select_on_dask(
     best_key = None if best is None else (best.covariance_type, best.n_components)
     selection.models = {best_key: models[best_key]} if best_key is not None else {}
     selection.best_model = None if best_key is None else models[best_key]
+    selection.notes = _lost_start_notes(rows)
     return selection
 
 
@@ -682,12 +713,12 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model._fit_dask(X, sample_weight, collapse_patience=COLLAPSE_PATIENCE)
         except (ValueError, ArithmeticError) as error:
-            errors.append(_said(error))
+            errors.append((init, _said(error)))
             continue
         if best is None or model.lower_bound_ > best[0].lower_bound_:
             best = (model, init)
     if best is None:
-        return errors[0]
+        return errors[0][1]
     model, init = best
     log_likelihood = model.lower_bound_ * float(
         X.shape[0] if sample_weight is None else sample_weight.sum().compute()
@@ -716,6 +747,7 @@ def _fit_dask_cell(X, sample_weight, name, k, hc_first, method, settings):
         "status": "degenerate" if problem else "ok",
         "note": problem,
         "start": init,
+        LOST_STARTS: errors,  # said in the table's notes, as in memory
     }
     return row, model
 
@@ -765,17 +797,16 @@ def _all_models() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Start:
-    """A start for every model of one K: a hard partition (``labels``, shape (n,)) or
-    responsibilities (``resp``, shape (n, K): a weighted row's copies may be split between
-    clusters), from which each model takes its own M-step; or, for methods that give
-    parameters rather than a partition ("k-means++", "random", ...), the method and the
-    seed to call it with."""
+    """A start for every model of one K: a hard partition (``labels``, shape (n,)) or the
+    hierarchical ``tree`` (cut at K: a weighted row's copies may be split between clusters),
+    from which each model takes its own M-step; or, for methods that give parameters rather
+    than a partition ("k-means++", "random", ...), the method and the seed to call it with."""
 
     name: str
     labels: np.ndarray | None = None
     method: str | None = None
     seed: int | None = None
-    resp: np.ndarray | None = None
+    tree: HierarchicalTree | None = None
 
 
 def _parse_init(init_params: str) -> tuple[bool, str]:
@@ -804,8 +835,9 @@ def _starts(
     n_init: int,
     random_state,
     sample_weight: np.ndarray | None,
-) -> dict[int, list[_Start]]:
-    """The starts of every cell, per K, made once for the whole table.
+) -> tuple[dict[int, list[_Start]], tuple[str, ...]]:
+    """The starts of every cell, per K, made once for the whole table, and a note if the
+    hierarchical start could not be made for some K.
 
     Every model of a K starts from the same partitions (each with its own M-step), as in
     mclust. With ``hc_first`` the first start of every K is the hierarchical agglomeration
@@ -815,24 +847,38 @@ def _starts(
 
     The agglomeration (:func:`emcore.hc.hc_tree`, mclust's VVV criterion on SVD-transformed
     data) is computed once per table, on the column-mean-filled rows when cells are missing,
-    and cut at every K. Whole-number weights give the tree of the repeated rows.
+    and cut at every K. Whole-number weights give the tree of the repeated rows. Where
+    there is no tree, or it has fewer leaves than K, the first k-means start stands in,
+    and the note says so.
     """
     starts: dict[int, list[_Start]] = {}
     tree = _hc_tree(X, random_state, sample_weight) if hc_first else None
+    stand_ins = []
     for k in ks:
         cell: list[_Start] = []
         if hc_first:
             cell.extend(_quantile_start(X, k, sample_weight))
-            if tree is not None and k <= tree.n_leaves:
-                # Responsibilities: a weighted row's copies may split between clusters.
-                cell.append(_Start("hc", resp=tree.responsibilities(k, sample_weight)))
+            if isinstance(tree, HierarchicalTree) and k <= tree.n_leaves:
+                cell.append(_Start(HC, tree=tree))
             else:  # no tree (e.g. one row): k-means start 1 of the sequence stands in
+                stand_ins.append(k)
                 cell.extend(_random_starts(X, k, "kmeans", 1, random_state, sample_weight))
             cell.extend(_random_starts(X, k, method, n_init, random_state, sample_weight, skip=1))
         else:
             cell.extend(_random_starts(X, k, method, n_init, random_state, sample_weight))
         starts[k] = _distinct(cell)
-    return starts
+    return starts, _stand_in_note(stand_ins, tree)
+
+
+def _stand_in_note(ks: list[int], tree: HierarchicalTree | str | None) -> tuple[str, ...]:
+    """The note for the K whose hierarchical start a k-means start replaced."""
+    if not ks:
+        return ()
+    why = tree if isinstance(tree, str) else f"its tree has only {tree.n_leaves} leaves"
+    return (
+        f"The hierarchical start ('hc') could not be made for K = {_ranges(ks)} ({why}); "
+        "the first k-means start stands in for it there.",
+    )
 
 
 def _quantile_start(X: np.ndarray, k: int, sample_weight: np.ndarray | None) -> list[_Start]:
@@ -848,19 +894,19 @@ def _quantile_start(X: np.ndarray, k: int, sample_weight: np.ndarray | None) -> 
     return [_Start("quantiles", labels=labels)]
 
 
-def _hc_tree(X: np.ndarray, random_state, sample_weight: np.ndarray | None):
-    """mclust's hierarchical agglomeration of the table's rows, or None when there is none to
-    make (fewer than two rows of positive weight). As mclustBIC: the VVV criterion, or EII
-    (Ward's) when there are no more rows than columns, where VVV's scatter of a merged
-    cluster stays singular."""
-    from emcore.hc import hc_tree
-
+def _hc_tree(
+    X: np.ndarray, random_state, sample_weight: np.ndarray | None
+) -> HierarchicalTree | str:
+    """mclust's hierarchical agglomeration of the table's rows, or why there is none (e.g.
+    fewer than two rows of positive weight), for the table's notes. As mclustBIC: the VVV
+    criterion, or EII (Ward's) when there are no more rows than columns, where VVV's
+    scatter of a merged cluster stays singular."""
     rows = fill_column_means(X, sample_weight) if np.isnan(X).any() else X
     model = "VVV" if len(rows) > rows.shape[1] else "EII"
     try:
         return hc_tree(rows, model, random_state=random_state, sample_weight=sample_weight)
-    except ValueError:
-        return None
+    except ValueError as error:
+        return str(error)
 
 
 def _random_starts(
@@ -1178,7 +1224,11 @@ def _cell(
         note = errors[0] if errors else "no start"
         return _empty_row(covariance_type, n_components, d, "failed", note), None
     kept = _first_best(outcomes)
-    return _row(context, covariance_type, n_components, kept), kept.run
+    row = _row(context, covariance_type, n_components, kept)
+    # Starts that raised while others fitted: not a column (the table's DataFrame drops the
+    # key), but said in the table's notes (:func:`_lost_start_notes`), never silently.
+    row[LOST_STARTS] = [(a.start, a.error) for a in attempts if a.run is None]
+    return row, kept.run
 
 
 # Starts whose log-likelihoods differ by less than this (relative) reached the same fit: the
@@ -1214,11 +1264,20 @@ def _start_run(context: _Context, covariance_type: str, n_components: int, start
     """A fresh EM run for one cell from one start (nothing iterated yet)."""
     settings = context.settings
     reg_covar, regularization = settings["reg_covar"], settings["regularization"]
-    if start.labels is not None or start.resp is not None:
-        resp = start.resp
-        if resp is None:
-            resp = np.zeros((len(context.data), n_components))
-            resp[np.arange(len(context.data)), start.labels] = 1.0
+    if start.tree is not None:  # the M-step on the tree's leaves, as GaussianMixture's
+        params = init_from_tree(
+            context.filled,
+            start.tree,
+            n_components,
+            covariance_type,
+            reg_covar,
+            regularization,
+            context.weights,
+            scale=context.scale,
+        )
+    elif start.labels is not None:
+        resp = np.zeros((len(context.data), n_components))
+        resp[np.arange(len(context.data)), start.labels] = 1.0
         # The model's own M-step from the partition (mclust's start), on mean-filled data
         # when cells are missing, floored as EM on the data itself will floor.
         params = m_step(
@@ -1563,7 +1622,7 @@ def n_parameters(covariance_type: str, n_components: int, n_features: int) -> in
 def _check_criterion(criterion: str, extra: tuple[str, ...] = ()) -> str:
     choices = CRITERIA + extra
     name = criterion.lower() if isinstance(criterion, str) else criterion
-    if name not in choices:
+    if not (isinstance(name, str) and name in choices):
         raise ValueError(f"criterion must be one of {', '.join(choices)}; got {criterion!r}.")
     return name
 
@@ -1596,10 +1655,7 @@ def _component_grid(n_components: int | Iterable[int]) -> list[int]:
 def _check_settings(data: np.ndarray, settings: dict, method: str) -> None:
     # One throwaway estimator checks the shared settings once, so a typo raises at once
     # instead of turning every fit into a "failed" row.
-    if settings["regularization"] not in REGULARIZATIONS:
-        raise ValueError(
-            f"regularization must be 'floor' or 'add'; got {settings['regularization']!r}."
-        )
+    check_choice("regularization", settings["regularization"], REGULARIZATIONS)
     shared = {key: value for key, value in settings.items() if key != "regularization"}
     probe = GaussianMixture(1, **{**shared, "init_params": method})
     probe._check_parameters(data)

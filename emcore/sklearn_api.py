@@ -26,13 +26,19 @@ from emcore.mixture import Mixture, refuse_singular
 from emcore.params import MixtureParams
 from emcore.steps import EStep, e_step, total_log_likelihood
 from emcore.validation import (
+    check_choice,
     check_data,
     check_missing,
     check_n_components,
     check_positive,
     check_sample_weight,
+    check_shape,
     plain_values,
 )
+
+# Rows a fit needs, in memory and on Dask alike (scikit-learn's rule for GaussianMixture: a
+# covariance cannot be estimated from one row).
+MIN_FIT_SAMPLES = 2
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -68,7 +74,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         identity-like covariances. ``"hc"`` is R mclust's start, a model-based hierarchical
         agglomeration cut at ``n_components`` (:mod:`emcore.hc`).
     weights_init, means_init, precisions_init : array-like, optional
-        User-given starting parameters (precisions in the covariance type's storage).
+        User-given starting parameters, finite numbers (precisions in the covariance type's
+        storage). For a model with an E or I letter (EII, EEI, VEI, ...) the precisions are
+        first fitted to the model, as :class:`emcore.Mixture` fits given covariances: its
+        maximum-likelihood estimate from their covariances, weighted by the start's weights
+        (unequal EII precisions become one variance, their weighted mean). Precisions that
+        already satisfy the model are kept.
     random_state : int, RandomState or None
         Seed for the starts and for :meth:`sample`.
     warm_start : bool, default=False
@@ -274,11 +285,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         if check_missing(self.missing) == "em":
             raise ValueError(MISSING_EM_REFUSED)
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-D array (n_samples, n_features); got {X.ndim}-D.")
+        # The checks of fit in memory (:meth:`_validate`), in the same order: the shape
+        # (at least MIN_FIT_SAMPLES rows, a column), then the settings; the values are
+        # checked chunk by chunk by the first pass (summarise).
+        Xd, column = prepare(X, sample_weight, min_samples=MIN_FIT_SAMPLES)
         self._check_parameters(X)
         warm = self._warm_start_params(X)
-        Xd, column = prepare(X, sample_weight)
         weights = None if column is None else column[:, 0]
         seeds = seeded_check_random_state(self.random_state)
 
@@ -376,16 +388,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # scikit-learn's check would say "DTypePromotionError", fit dates as numbers or read
         # a masked array's hidden values.
         X = plain_values(X)
-        min_samples = 2 if reset else 1
+        min_samples = MIN_FIT_SAMPLES if reset else 1
+        if getattr(X, "shape", None) is not None:  # arrays and frames: judged as on Dask
+            check_shape(X.shape, min_samples)
+        # The shape is judged by emcore's check_shape (via check_data), which the Dask path
+        # shares, not by scikit-learn's (whose words it keeps): one rule for both engines.
         X = validate_data(
             self,
             X,
             dtype=[np.float64, np.float32],
-            ensure_min_samples=min_samples,
+            ensure_min_samples=0,
+            ensure_min_features=0,
             ensure_all_finite="allow-nan",
             reset=reset,
         )
-        return check_data(np.asarray(X, dtype=np.float64), missing=missing, to_fit=reset)
+        return check_data(
+            np.asarray(X, dtype=np.float64), missing=missing, to_fit=reset, min_samples=min_samples
+        )
 
     def _check_parameters(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
         check_missing(self.missing)
@@ -401,9 +420,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 )
         if not isinstance(self.verbose, int | np.integer) or self.verbose < 0:
             raise ValueError(f"verbose must be 0, 1 or 2; got {self.verbose!r}.")
-        if self.init_params not in INIT_METHODS:
-            choices = ", ".join(repr(name) for name in INIT_METHODS)
-            raise ValueError(f"init_params must be one of {choices}; got {self.init_params!r}.")
+        check_choice("init_params", self.init_params, tuple(INIT_METHODS))
         counted = X.shape[0] if weights is None else int(np.count_nonzero(weights))
         if counted < self.n_components:
             rows = "n_samples" if weights is None else "rows of positive sample_weight"

@@ -43,6 +43,7 @@ from emcore.covariance import (
 )
 from emcore.missing import Patterns, expected_statistics, marginal_distances, missing_patterns
 from emcore.params import MixtureParams
+from emcore.validation import check_weight_shape
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -284,8 +285,10 @@ def m_step(
     Raises
     ------
     ValueError
-        If every component is empty, or ``X`` has NaN cells and ``previous`` is None.
+        If every component is empty, or ``X`` has NaN cells and ``previous`` is None, or
+        for inputs that do not fit together (:func:`check_m_step_inputs`).
     """
+    check_m_step_inputs(X, resp, sample_weight)
     model = covariance_model(covariance_type)
     reg_covar = effective_reg(X, reg_covar, regularization, scale, sample_weight)
     weighted = resp if sample_weight is None else resp * sample_weight[:, None]
@@ -309,6 +312,38 @@ def m_step(
     if previous is None and empty.any():
         previous = data_params(X, len(nk), model.name, sample_weight=sample_weight)
     return assemble_params(nk, means, covariances, model, reg_covar, previous, empty)
+
+
+def check_m_step_inputs(
+    X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None = None
+) -> None:
+    """Refuse, with a sentence, inputs an M-step cannot use: ``X`` not 2-D, ``resp`` not
+    one row of K >= 1 responsibilities per row of ``X``, responsibilities that are negative
+    or not finite (they would make NaN weights, silently), or weights not one per row.
+
+    Cheap next to the M-step itself (one pass over the (n, K) responsibilities).
+
+    Raises
+    ------
+    ValueError
+    """
+    X, resp = np.asarray(X), np.asarray(resp)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}.")
+    if resp.ndim != 2 or resp.shape[0] != len(X) or resp.shape[1] < 1:
+        raise ValueError(
+            f"resp must have shape ({len(X)}, n_components): one row of responsibilities "
+            f"per row of X, at least one component; got shape {resp.shape}."
+        )
+    if not np.isfinite(resp).all():
+        raise ValueError(
+            "resp has NaN or infinite responsibilities; they must be finite numbers >= 0 "
+            "(from an E-step, or 0/1 for a partition)."
+        )
+    if (resp < 0).any():
+        raise ValueError("resp has negative responsibilities; they must be numbers >= 0.")
+    if sample_weight is not None:
+        check_weight_shape(np.shape(sample_weight), len(X))
 
 
 def data_params(

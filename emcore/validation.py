@@ -12,10 +12,31 @@ import pandas as pd
 MISSING_OPTIONS: tuple[str, ...] = ("error", "em")
 
 
+def check_choice(
+    name: str, value: object, choices: tuple[str, ...], error: type[ValueError] = ValueError
+) -> str:
+    """``value`` if it is one of the strings ``choices``, else ``error`` (a ValueError) with
+    a sentence that lists them.
+
+    Only strings are compared: ``value in choices`` on a NumPy array compares element-wise
+    and raises "truth value ... is ambiguous", and on a list raises "unhashable type" for a
+    dict of choices, instead of saying what is wrong.
+    """
+    if not (isinstance(value, str) and value in choices):
+        listed = ", ".join(map(repr, choices))
+        raise error(f"{name} must be one of {listed}; got {_short_repr(value)}.")
+    return value
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_missing(missing: object) -> str:
     """``"error"`` or ``"em"``, else a ValueError that lists them."""
-    if not isinstance(missing, str) or missing not in MISSING_OPTIONS:
-        raise ValueError(f"missing must be 'error' or 'em'; got {missing!r}.")
+    if not (isinstance(missing, str) and missing in MISSING_OPTIONS):
+        raise ValueError(f"missing must be 'error' or 'em'; got {_short_repr(missing)}.")
     return missing
 
 
@@ -26,6 +47,7 @@ def check_data(
     missing: str = "error",
     *,
     to_fit: bool = True,
+    min_samples: int = 1,
 ):
     """``X`` as a float64 array of shape (n_samples, n_features), finite or NaN.
 
@@ -42,6 +64,8 @@ def check_data(
         Data to fit (not new points for a fitted model): a column whose values are all
         smaller than 10^-100 (not all 0) is also refused, as its variances leave float64's
         range.
+    min_samples : int, default=1
+        The fewest rows accepted (:func:`check_shape`).
 
     Raises
     ------
@@ -49,14 +73,7 @@ def check_data(
         With a message that says what is wrong and what to do about it.
     """
     array = _as_numeric_array(X)
-    if array.ndim != 2:
-        hint = " For a single feature use X.reshape(-1, 1)." if array.ndim == 1 else ""
-        raise ValueError(
-            f"X must be a 2-D array of shape (n_samples, n_features); got {array.ndim}-D "
-            f"data of shape {array.shape}.{hint}"
-        )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"X is empty (shape {array.shape}); it needs rows and columns of numbers.")
+    check_shape(array.shape, min_samples)
     if not np.isfinite(array).all():
         _check_non_finite(array, check_missing(missing))
     _check_magnitude(array)
@@ -101,10 +118,55 @@ def _check_magnitude(array: np.ndarray) -> None:
         )
 
 
+def check_shape(shape: tuple[int, ...], min_samples: int = 1) -> None:
+    """Refuse data of the wrong shape: not 2-D, no rows or no columns, fewer rows than
+    ``min_samples``. One sentence for arrays in memory and Dask arrays alike (whose shape
+    is known before any chunk is read). The words are scikit-learn's, which its estimator
+    checks look for, followed by what to do.
+
+    Raises
+    ------
+    ValueError
+    """
+    if len(shape) != 2:
+        hint = (
+            " Reshape your data: for a single feature use X.reshape(-1, 1), for a single "
+            "sample X.reshape(1, -1)."
+            if len(shape) == 1
+            else ""
+        )
+        raise ValueError(
+            f"X must be a 2D array of shape (n_samples, n_features); got {len(shape)}-D "
+            f"data of shape {tuple(int(size) for size in shape)}.{hint}"
+        )
+    n_samples, n_features = (int(size) for size in shape)
+    found = f"shape=({n_samples}, {n_features})"
+    if n_features == 0:
+        raise ValueError(
+            f"X is empty: found array with 0 feature(s) ({found}) while a minimum of 1 is "
+            "required. Pass rows and columns of numbers."
+        )
+    least = max(1, min_samples)
+    if n_samples < least:
+        empty = "X is empty: f" if n_samples == 0 else "F"
+        why = " (a covariance needs two rows)" if least > 1 else ""
+        raise ValueError(
+            f"{empty}ound array with {n_samples} sample(s) ({found}) while a minimum of "
+            f"{least} is required{why}. Pass more rows of numbers."
+        )
+
+
 def _check_column_scale(array: np.ndarray) -> None:
     """Refuse columns whose values are all so small (not all 0) that their variances leave
     float64's range, naming the columns."""
-    largest = np.where(np.isnan(array), 0.0, np.abs(array)).max(axis=0)
+    check_column_scale(np.where(np.isnan(array), 0.0, np.abs(array)).max(axis=0))
+
+
+def check_column_scale(largest: np.ndarray) -> None:
+    """Refuse columns whose values are all so small (not all 0) that their variances leave
+    float64's range, from each column's largest magnitude (d,), naming the columns. Shared
+    by data in memory and on Dask (which finds the magnitudes chunk by chunk)."""
+    largest = np.asarray(largest, dtype=float)
     tiny = (largest > 0) & (largest < SMALLEST_MAGNITUDE)
     if tiny.any():
         raise ValueError(
@@ -255,6 +317,7 @@ def plain_values(X: object) -> object:
         if X.dtype.kind in "biuf":
             return np.ma.filled(X.astype(np.float64), np.nan)
         return np.ma.getdata(X)
+    X = missing_as_nan(X)
     dtypes = getattr(X, "dtypes", None)
     kinds = [getattr(dtype, "kind", None) for dtype in getattr(dtypes, "values", [])]
     if "c" in kinds or getattr(getattr(X, "dtype", None), "kind", None) == "c":
@@ -267,6 +330,48 @@ def plain_values(X: object) -> object:
             "example numpy.column_stack of its fields, or a DataFrame."
         )
     return X
+
+
+def missing_as_nan(X: object) -> object:
+    """``X`` with pandas' missing-value markers in object cells (``pd.NA``, None) as NaN.
+
+    Nullable columns (Int64, Float64) convert their ``pd.NA`` themselves; an object column
+    or array holding ``pd.NA`` made NumPy's ``float()`` raise a TypeError instead. As NaN
+    they are missing values like any other (refused, or fitted with ``missing="em"``).
+    Every reader of X goes through :func:`plain_values`, so this is the one place. ``X`` is
+    returned as it is when it has no such cell (never the caller's object changed).
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if isinstance(X, pd.DataFrame):
+        columns = [i for i, dtype in enumerate(dtypes) if dtype.kind == "O"]
+        if not columns or not X.iloc[:, columns].isna().to_numpy().any():
+            return X
+        frame = X.copy()
+        for i in columns:
+            column = frame.iloc[:, i]
+            frame.isetitem(i, column.where(column.notna(), np.nan))
+        return frame
+    if isinstance(X, pd.Series):
+        return X.where(X.notna(), np.nan) if X.dtype.kind == "O" and X.isna().any() else X
+    if isinstance(X, np.ndarray | list | tuple) and not _numeric_array(X):
+        try:
+            cells = np.asarray(X, dtype=object)
+            missing = pd.isna(cells)
+        except (TypeError, ValueError):
+            return X  # ragged or unreadable: said by the reader
+        if isinstance(missing, np.ndarray) and missing.any():
+            return np.where(missing, np.nan, cells)
+    return X
+
+
+def _numeric_array(X: object) -> bool:
+    """Whether ``X`` (an array or a list) reads as numbers, so it holds no pandas marker."""
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):
+            return True  # ragged or unreadable: left to the reader, which says so
+    return X.dtype.kind in "biufc"
 
 
 def _as_numeric_array(X: object) -> np.ndarray:
@@ -354,32 +459,49 @@ def check_sample_weight(sample_weight: object, n_samples: int) -> np.ndarray | N
         raise ValueError("sample_weight must be numbers, one per row of X.") from None
     if weights.ndim == 0:
         weights = np.full(n_samples, float(weights))
-    if weights.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), one weight per row of X; "
-            f"got shape {weights.shape}."
-        )
-    _check_weight_values(weights)
+    check_weight_shape(weights.shape, n_samples)
+    check_weight_values(weights)
     if (weights == 1.0).all():
         return None
     return weights.copy()  # never the caller's array: nothing here may change it
 
 
-def _check_weight_values(weights: np.ndarray) -> None:
+def check_weight_shape(shape: tuple[int, ...], n_samples: int) -> None:
+    """Refuse weights that are not one per row (in memory and on Dask alike)."""
+    if tuple(shape) != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per row of X; "
+            f"got shape {tuple(int(size) for size in shape)}."
+        )
+
+
+ALL_ZERO_WEIGHTS = "sample_weight is all zero: at least one row must have a positive weight."
+
+
+def check_weight_values(weights: np.ndarray, first_row: int = 0, whole: bool = True) -> None:
+    """Refuse NaN, infinite or negative weights (naming their rows, counted from 0 in the
+    whole data: ``first_row`` is the first row of a chunk) and a total beyond 10^100;
+    ``whole``: the weights are all of them, which must not be all zero (a Dask chunk's may
+    be, the engine checks their sum)."""
     for bad, what in (
         (np.isnan(weights), "NaN"),
         (np.isinf(weights), "infinite values"),
         (weights < 0, "negative values"),
     ):
         if bad.any():
-            rows = ", ".join(str(int(i)) for i in np.flatnonzero(bad)[:5])
+            rows = ", ".join(str(first_row + int(i)) for i in np.flatnonzero(bad)[:5])
             more = ", ..." if bad.sum() > 5 else ""
-            raise ValueError(
-                f"sample_weight contains {what} (rows {rows}{more}, counted from 0); every "
-                "weight must be a finite number >= 0 (how many times its row counts)."
+            chunk = (
+                ""
+                if whole
+                else f" in the chunk of rows {first_row} to {first_row + len(weights) - 1}"
             )
-    if not (weights > 0).any():
-        raise ValueError("sample_weight is all zero: at least one row must have a positive weight.")
+            raise ValueError(
+                f"sample_weight contains {what} (rows {rows}{more}, counted from 0){chunk}; "
+                "every weight must be a finite number >= 0 (how many times its row counts)."
+            )
+    if whole and not (weights > 0).any():
+        raise ValueError(ALL_ZERO_WEIGHTS)
     with np.errstate(over="ignore"):  # an overflowing total is what is being refused
         check_weight_total(float(weights.sum(dtype=np.float64)))
 

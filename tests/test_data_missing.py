@@ -90,3 +90,19 @@ def test_app_build_fits_rows_with_gaps_and_exports_them_empty():
         rows = [line.split(",") for line in text.splitlines()[1:]]
         empty = sum(cell == "" for row in rows for cell in row[: len(columns)])
         assert empty == data.missing.sum()  # the gaps stay empty
+
+
+def test_penguins_keep_drops_only_the_two_birds_with_no_measurement_and_says_so():
+    """Penguins' two incomplete birds have every measurement empty: "keep" cannot keep them,
+    so both settings give the same complete rows, and the docstring says so (it said they
+    were kept as NaN)."""
+    default = load_dataset("penguins")
+    kept = load_dataset("penguins", missing="keep")
+    assert kept.shape == default.shape == (342, 4)
+    assert not np.isnan(kept.to_numpy()).any()
+    report = kept.attrs["report"]
+    assert report.kept_rows_missing == 0 and report.dropped_rows_missing == 2
+    assert "2 rows with missing values" in report.summary()
+    doc = " ".join(load_dataset.__doc__.split())
+    assert "two incomplete birds (rows 4 and 272 of its file) have every measurement empty" in doc
+    assert "keeps penguins' two birds with some measurements" not in doc

@@ -257,7 +257,8 @@ def test_rows_of_weight_zero_are_left_out():
     tree = hc_tree(X, sample_weight=weights)
     assert np.array_equal(tree.merges, hc_tree(X[weights > 0]).merges)
     assert not np.isin(np.flatnonzero(weights == 0), tree.rows).any()
-    assert (tree.responsibilities(3, weights)[weights == 0] == 0).all()
+    assert (tree.responsibilities(3)[weights == 0] == 0).all()
+    assert (tree.row_weights()[weights == 0] == 0).all()
 
 
 def test_weights_that_are_not_counts_only_matter_by_their_ratios():

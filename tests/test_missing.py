@@ -588,3 +588,41 @@ def test_starts_are_those_of_the_mean_filled_data(method):
     filled = initial_params(fill_column_means(X_GAPS), 3, "full", method, random_state=0)
     np.testing.assert_array_equal(ours.means, filled.means)
     np.testing.assert_array_equal(ours.covariances, filled.covariances)
+
+
+def _object_column_with_na():
+    import pandas as pd
+
+    values = np.random.default_rng(4).normal(size=(40, 2))
+    frame = pd.DataFrame(values, columns=["a", "b"])
+    frame["a"] = frame["a"].astype(object)
+    frame.loc[[3, 17], "a"] = pd.NA
+    expected = values.copy()
+    expected[[3, 17], 0] = np.nan
+    return frame, expected
+
+
+@pytest.mark.parametrize("marker", ["pd.NA", "None"])
+def test_pd_na_in_an_object_column_is_a_missing_value_everywhere(marker):
+    """pd.NA (or None) in an object column reads as NaN, like a nullable column's pd.NA: one
+    rule (emcore.validation.missing_as_nan) for every reader of X."""
+    import pandas as pd
+
+    frame, expected = _object_column_with_na()
+    if marker == "None":
+        frame.loc[[3, 17], "a"] = None
+    reference = GaussianMixture(2, missing="em", random_state=0).fit(expected)
+    fitted = GaussianMixture(2, missing="em", random_state=0).fit(frame)
+    np.testing.assert_allclose(fitted.means_, reference.means_)
+    np.testing.assert_allclose(fitted.score_samples(frame), reference.score_samples(expected))
+    table = select_model(frame, n_components=[1, 2], covariance_types=["VVV"], missing="em")
+    same = select_model(expected, n_components=[1, 2], covariance_types=["VVV"], missing="em")
+    np.testing.assert_allclose(table.table["bic"], same.table["bic"])
+    as_list = frame.astype(object).to_numpy().tolist()
+    np.testing.assert_allclose(
+        GaussianMixture(2, missing="em", random_state=0).fit(as_list).means_, reference.means_
+    )
+    with pytest.raises(ValueError, match=r'X contains NaN in 2 row\(s\)\. .*missing="em"'):
+        GaussianMixture(2).fit(frame)
+    assert frame["a"].isna().sum() == 2 and frame["a"].dtype == object  # left as given
+    assert pd.isna(frame.loc[3, "a"])

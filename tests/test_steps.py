@@ -108,3 +108,26 @@ def test_an_emptied_component_far_away_adds_nothing_to_the_pooled_scatter():
     resp[5, 2], resp[5, 0] = EMPTY_POINTS / 10, 1.0 - EMPTY_POINTS / 10
     params = m_step(data, resp, "tied", reg_covar=0.0, regularization="add")
     np.testing.assert_allclose(params.covariances, pooled_scatter(data, labels) / 20, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("resp", "said"),
+    [
+        (np.ones(200), r"resp must have shape \(200, n_components\)"),
+        (np.ones((199, 3)), r"got shape \(199, 3\)"),
+        (np.ones((200, 0)), r"at least one component"),
+        (np.full((200, 3), np.nan), r"NaN or infinite responsibilities"),
+        (np.full((200, 3), np.inf), r"NaN or infinite responsibilities"),
+        (-np.ones((200, 3)), r"negative responsibilities"),
+    ],
+)
+def test_m_step_refuses_responsibilities_it_cannot_use(resp, said):
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    with pytest.raises(ValueError, match=said):
+        m_step(X, resp, "full", 1e-6)
+
+
+def test_m_step_refuses_weights_of_another_length():
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(200,\)"):
+        m_step(X, np.ones((200, 2)), "full", 1e-6, sample_weight=np.ones(3))
