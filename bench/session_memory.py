@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import emapp.build.timeline as timeline_module  # noqa: E402
 import emapp.ui.runs  # noqa: E402
-from emapp.build.blobs import BlobSettings, make_blobs  # noqa: E402
+from emapp.build.blobs import BlobSettings, coordinate_names, make_blobs  # noqa: E402
 from emapp.build.colors import MAX_COMPONENTS  # noqa: E402
 from emapp.build.describe import table_data  # noqa: E402
 from emapp.build.prepare import PreparedRun, prepare, settings_tuple  # noqa: E402
@@ -133,7 +133,7 @@ def build_run(points: int, model: ModelSettings, worst: bool) -> tuple[PreparedR
     key = ("blobs", settings_tuple(blobs), settings_tuple(model))
     with traced() as memory, forced_to_cap(worst):
         start = time.perf_counter()
-        run = prepare(key, make_blobs(blobs), ("x₁", "x₂"), model)
+        run = prepare(key, make_blobs(blobs), coordinate_names(2), model)
         seconds = time.perf_counter() - start
     return run, {**memory, "seconds": round(seconds, 2)}
 

@@ -3,6 +3,8 @@ opening a link (AppTest). The browser side is in tests/test_keys_browser.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from apptest_page import APP
 from hypothesis import given, settings
@@ -25,7 +27,7 @@ from emapp.build.links import (
     widget_values,
 )
 from emapp.build.prepare import settings_tuple
-from emapp.build.presets import PRESET_NAMES, PRESETS
+from emapp.build.presets import PRESET_NAMES, PRESETS, is_applied, preset_by_name
 from emapp.build.projection import VIEWS
 from emapp.build.timeline import CLICK_INIT, ModelSettings
 from emcore import DATASETS, INIT_METHODS
@@ -136,10 +138,8 @@ def test_a_link_writes_short_readable_names() -> None:
         blobs=BlobSettings(n_points=500, spread=1.5),
         model=ModelSettings(n_components=4, init="k-means++", seed=7),
         speed=12,
-        scenario="Overlapping",
     )
     assert encode(link) == {
-        "scenario": "Overlapping",
         "points": "500",
         "spread": "1.5",
         "k": "4",
@@ -147,6 +147,71 @@ def test_a_link_writes_short_readable_names() -> None:
         "seed": "7",
         "speed": "12",
     }
+
+
+def test_a_scenario_link_writes_only_the_changes_since_choosing_it() -> None:
+    preset = preset_by_name("Overlapping")
+    link = LinkSettings(
+        blobs=replace(preset.blobs, n_points=500),
+        model=replace(preset.model, n_components=4),
+        scenario="Overlapping",
+    )
+    assert encode(link) == {"scenario": "Overlapping", "points": "500", "k": "4"}
+    unchanged = LinkSettings(blobs=preset.blobs, model=preset.model, scenario="Overlapping")
+    assert encode(unchanged) == {"scenario": "Overlapping"}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=PRESET_NAMES)
+def test_a_link_naming_only_a_scenario_opens_that_scenario(preset) -> None:
+    """``?scenario=Overlapping`` used to open the default data with the scenario's pill
+    lit, and the sidebar said a setting had been changed."""
+    opened = decode({"scenario": [preset.name]}, columns_of)
+    assert opened.note == ""
+    assert opened.settings == LinkSettings(
+        blobs=preset.blobs, model=preset.model, scenario=preset.name
+    )
+    assert is_applied(preset, widget_values(opened.settings))
+
+
+# One changed setting of each kind a link can carry: (query name, value, the field it sets).
+SCENARIO_CHANGES = [
+    ("points", "1000", "blobs", "n_points", 1000),
+    ("clusters", "5", "blobs", "n_clusters", 5),
+    ("spread", "0.5", "blobs", "spread", 0.5),
+    ("stretch", "3.5", "blobs", "stretch", 3.5),
+    ("rotation", "75", "blobs", "rotation", 75.0),
+    ("own", "0", "blobs", "own_orientation", False),
+    ("data_seed", "42", "blobs", "seed", 42),
+    ("dims", "2", "blobs", "dimensions", 2),
+    ("k", "5", "model", "n_components", 5),
+    ("cov", "VII", "model", "covariance_type", "spherical"),
+    ("init", "random", "model", "init", "random"),
+    ("seed", "9", "model", "seed", 9),
+]
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=PRESET_NAMES)
+@pytest.mark.parametrize(("param", "text", "part", "name", "value"), SCENARIO_CHANGES)
+def test_a_scenario_links_other_settings_go_on_top_of_it(preset, param, text, part, name, value):
+    opened = decode({"scenario": [preset.name], param: [text]}, columns_of)
+    assert opened.note == ""
+    expected = LinkSettings(blobs=preset.blobs, model=preset.model, scenario=preset.name)
+    expected = replace(expected, **{part: replace(getattr(expected, part), **{name: value})})
+    assert opened.settings == expected
+    assert decode(as_query(encode(expected)), columns_of).settings == expected
+    assert is_applied(preset, widget_values(opened.settings)) == (
+        expected.blobs == preset.blobs and expected.model == preset.model
+    )
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=PRESET_NAMES)
+def test_a_scenario_link_to_other_data_keeps_the_scenarios_model(preset) -> None:
+    query = {"scenario": [preset.name], "source": ["datasets"], "dataset": ["iris"], "speed": ["5"]}
+    opened = decode(query, columns_of)
+    assert opened.note == ""
+    assert opened.settings.model == preset.model and opened.settings.speed == 5
+    assert opened.settings.source == "Real data sets" and opened.settings.dataset == "iris"
+    assert decode(as_query(encode(opened.settings)), columns_of).settings == opened.settings
 
 
 def test_slider_floats_keep_every_digit() -> None:
@@ -399,6 +464,27 @@ def test_a_data_set_link_restores_its_columns() -> None:
     )
     assert at.session_state["standardise"] is True
     assert {k: v for k, v in at.query_params.items()} == query
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=PRESET_NAMES)
+def test_a_scenario_link_opens_the_scenarios_run_and_lesson(preset) -> None:
+    at = open_with({"scenario": preset.name})
+    run = at.session_state["em_run"]
+    assert run.key[1:] == (settings_tuple(preset.blobs), settings_tuple(preset.model))
+    assert [i.value for i in at.sidebar.info] == [f"**{preset.name}.** {preset.lesson}"]
+    assert not [c for c in at.sidebar.caption if "You changed a setting" in c.value]
+    assert dict(at.query_params) == {"scenario": preset.name}
+
+
+def test_a_scenario_link_with_a_change_says_it_is_changed() -> None:
+    at = open_with({"scenario": "Overlapping", "k": "5"})
+    run = at.session_state["em_run"]
+    preset = preset_by_name("Overlapping")
+    assert run.key[1:] == (
+        settings_tuple(preset.blobs),
+        settings_tuple(replace(preset.model, n_components=5)),
+    )
+    assert [c for c in at.sidebar.caption if "You changed a setting" in c.value]
 
 
 def test_an_upload_link_says_the_file_must_be_uploaded_again() -> None:

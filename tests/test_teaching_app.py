@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -269,3 +270,46 @@ def test_the_model_in_use_is_the_fits_own_not_its_pictures() -> None:
     assert run.timeline.states[0].params.covariance_type == "full"  # the picture's
     assert current_model(run) == ("VEV", 3)
     assert "VEV, fitted in 4 columns" in run.table["covariance_type"]
+
+
+def penguins_page(columns: tuple[str, ...], view: str) -> None:
+    """The tabs for a run on some of penguins' columns, drawn as ``view``."""
+    from emapp.build.prepare import prepare_table
+    from emapp.build.tables import choose, dataset_table
+    from emapp.build.timeline import ModelSettings, compute_timeline
+    from emapp.ui import teaching as ui
+
+    axes = (columns[2], columns[0]) if view == "columns" else None
+    data = choose(dataset_table("penguins"), list(columns), True, view, axes)
+    timeline = compute_timeline(data.X, ModelSettings(3, "full", "k-means++", 0))
+    ui.teaching_tabs(prepare_table(("penguins", columns, view), data, timeline))
+
+
+PENGUINS_3 = ("bill_len", "bill_dep", "flipper_len")
+PENGUINS_4 = (*PENGUINS_3, "body_mass")
+
+
+@pytest.mark.parametrize(
+    ("columns", "view", "drawn"),
+    [
+        (PENGUINS_3, "columns", "the chart draws two of them, flipper_len across and bill_len up"),
+        (PENGUINS_4, "columns", "the chart draws two of them, flipper_len across and bill_len up"),
+        (PENGUINS_4, "pca", "the chart shows their PCA projection, a plane through all 4"),
+    ],
+)
+@pytest.mark.parametrize("tab", ["Worked example", "k-means vs EM"])
+def test_a_fit_in_more_columns_than_drawn_says_what_the_chart_shows(
+    columns: tuple[str, ...], view: str, drawn: str, tab: str
+) -> None:
+    """The tabs said "EM ran in all the table's columns and the chart shows a projection of
+    them" also for two chosen columns drawn as they are, and for a few of the columns."""
+    at = AppTest.from_function(penguins_page, args=(columns, view), default_timeout=120).run()
+    assert not at.exception
+    open_tab(at, tab)
+    # The words are markdown-escaped (column names may come from an upload).
+    said = [re.sub(r"\\(.)", r"\1", i.value) for i in at.info if "EM ran in" in i.value]
+    assert said == [
+        f"EM ran in the {len(columns)} chosen columns and {drawn}, so "
+        f"{'a worked example' if tab == 'Worked example' else 'k-means'} on the picture would "
+        "not be EM's own numbers. Choose one or two columns in the sidebar to see it."
+    ]

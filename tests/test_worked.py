@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from dataclasses import astuple
 
 import numpy as np
 import pytest
 
 from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.describe import table_data
+from emapp.build.geometry import square_ranges
+from emapp.build.labels import label_box
 from emapp.build.timeline import REG_COVAR, ModelSettings, compute_timeline
 from emapp.build.worked import (
     LINE_BREAK,
+    POINT_LABEL_PX,
+    POINT_PANEL_PX,
+    RING_PX,
     TERMS_PER_LINE,
     component_table,
     log_component_densities,
@@ -21,9 +28,11 @@ from emapp.build.worked import (
     number,
     point_e_step,
     point_figure,
+    point_latex,
     probability,
     responsibilities,
     responsibility_latex,
+    subscript,
     sum_to_one_latex,
     vector,
     worked_example,
@@ -194,12 +203,58 @@ def test_point_figure_rings_the_picked_point(X, timeline) -> None:
     assert ring.text == ("x₁₃",)
 
 
-# Column names from an uploaded file are plain text: Plotly must show them as written.
-MARKUP = ("<b>x</b> %{meta}", "![i](http://e.invalid/a.png) $y$")
-ESCAPED = ("&lt;b&gt;x&lt;/b&gt; &#37;{meta}", "![i](http://e.invalid/a.png) &#36;y&#36;")
+def test_points_and_coordinates_have_different_names() -> None:
+    """ "x₁" was point 1 in the worked example (x₁ = (2.033, 3.249)) and the first coordinate
+    on the axes and in the parameter table: points are x₁, x₂, ..., coordinates x and y."""
+    from emapp.ui.runs import blob_run
+
+    run = blob_run(astuple(BlobSettings()), astuple(ModelSettings()))
+    assert run.feature_names == ("x", "y")
+    layout = run.figure.to_dict()["layout"]
+    titles = [
+        axis["title"]["text"]
+        for axis in layout.values()
+        if isinstance(axis, dict) and isinstance(axis.get("title"), dict)
+    ]
+    figure = point_figure(run.X, run.timeline.states[3].params, 0, run.feature_names)
+    titles += [figure.layout.xaxis.title.text, figure.layout.yaxis.title.text]
+    header = table_data(run.timeline, run.version, run.feature_names)["header"]
+    points = [f"x{subscript(i)}" for i in range(1, 10)]
+    assert not [word for word in [*titles, *header] for p in points if p in word]
+    assert figure.data[-1].text == ("x₁",)
+    assert point_latex(point_e_step(run.X, run.timeline.states[0].params, 0)).startswith("x_{1} =")
 
 
-def test_point_figure_shows_markup_in_names_as_written(X, timeline) -> None:
-    figure = point_figure(X, timeline.states[1].params, 0, MARKUP)
-    assert figure.layout.xaxis.title.text == ESCAPED[0]
-    assert figure.layout.yaxis.title.text == ESCAPED[1]
+def label_corners(place: str, text: str, centre: np.ndarray, per_pixel: float) -> np.ndarray:
+    """The label's box in data units (rows: left-bottom, right-top), as Plotly draws it."""
+    box = label_box(place, "0" * len(text), RING_PX, POINT_LABEL_PX)
+    return centre + box.reshape(2, 2) * per_pixel
+
+
+def test_the_points_label_sits_beside_its_ring_inside_the_map_off_the_means() -> None:
+    """Plotly's fixed "top right" put the teacher's "x₁" (default blobs, Iteration 2) above
+    the map's top edge at 1024x768, over the data and away from its ring."""
+    X = make_blobs(BlobSettings())
+    params = compute_timeline(X, ModelSettings()).states[3].params
+    x_range, y_range = square_ranges(X)
+    low, high = np.array([x_range[0], y_range[0]]), np.array([x_range[1], y_range[1]])
+    for point in range(40):
+        ring = point_figure(X, params, point).data[-1]
+        for side in POINT_PANEL_PX:
+            per_pixel = (x_range[1] - x_range[0]) / side
+            corners = label_corners(ring.textposition, ring.text[0], X[point], per_pixel)
+            assert np.all(corners[0] >= low) and np.all(corners[1] <= high), (point, side)
+            inside = np.all((params.means >= corners[0]) & (params.means <= corners[1]), axis=1)
+            assert not inside.any(), (point, side)
+    assert point_figure(X, params, 0).data[-1].textposition != "top right"
+
+
+def test_the_points_label_takes_the_emptiest_side() -> None:
+    """Points on the right of the picked point, none on its left: the label goes left (the
+    old fixed "top right" sat on them)."""
+    rng = np.random.default_rng(0)
+    cloud = rng.uniform([0.3, -4.0], [4.0, 4.0], (200, 2))
+    X = np.vstack([[[0.0, 0.0]], cloud, [[-4.0, -4.0], [-4.0, 4.0]]])
+    params = initial_params(X, 2, "full", "k-means++", random_state=0)
+    place = point_figure(X, params, 0).data[-1].textposition
+    assert place.endswith("left"), place

@@ -11,6 +11,15 @@ import numpy as np
 # many "spread units" apart, so blobs overlap a little at spread 1 and a lot at spread 3.
 MIN_CENTRE_DISTANCE = 4.0
 MAX_CENTRE_TRIES = 200
+# The blobs' coordinates, as the axes, the parameter table and the downloads name them: x
+# across and y up (one column: x). Not x₁ and x₂: the formulas call point i x_i, so "x₁"
+# would name both the first point and the first coordinate.
+COORDINATES = ("x", "y")
+
+
+def coordinate_names(dimensions: int) -> tuple[str, ...]:
+    """The names of the blobs' ``dimensions`` coordinates (1 or 2)."""
+    return COORDINATES[:dimensions]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from emapp.build.blobs import COORDINATES
 from emapp.build.colors import component_hex, mean_symbol, point_colors
 from emapp.build.figures import (
     AXIS_STYLE,
@@ -81,7 +82,7 @@ def density_grid(
 def density_figure(
     X: np.ndarray,
     params: MixtureParams,
-    feature_names: Sequence[str] = ("x₁", "x₂"),
+    feature_names: Sequence[str] = COORDINATES,
     resp: np.ndarray | None = None,
     log_scale: bool = False,
     show_points: bool = True,

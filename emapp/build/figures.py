@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from emapp.build.blobs import COORDINATES
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols, point_colors, shade
 from emapp.build.geometry import N_STDS, ellipse_xy, view_ranges
 
@@ -644,7 +645,7 @@ def figure_layout(
 
 
 def build_figure(
-    X: np.ndarray, timeline: Timeline, feature_names: Sequence[str] = ("x₁", "x₂")
+    X: np.ndarray, timeline: Timeline, feature_names: Sequence[str] = COORDINATES
 ) -> dict:
     """The animated figure as a plain dict: base traces showing state 0, one frame per state.
 

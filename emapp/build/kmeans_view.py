@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
+from emapp.build.blobs import COORDINATES
 from emapp.build.colors import component_hex, hex_to_rgb, mean_symbols, point_colors
 from emapp.build.figures import AXIS_STYLE, FONT, TITLE_SIZE, ellipse_colour, marker_size
 from emapp.build.geometry import ellipse_axes, ellipse_xy, square_ranges
@@ -303,7 +304,7 @@ def ellipse_traces(params: MixtureParams) -> list[go.Scatter]:
 
 
 def comparison_figure(
-    X: np.ndarray, comparison: Comparison, feature_names: Sequence[str] = ("x₁", "x₂")
+    X: np.ndarray, comparison: Comparison, feature_names: Sequence[str] = COORDINATES
 ) -> go.Figure:
     """k-means (hard colours over its regions) beside EM (soft colours and ellipses)."""
     X = np.asarray(X, dtype=float)

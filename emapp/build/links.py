@@ -6,7 +6,11 @@ scenario picked, the model (K, covariance type, initialisation, seeds) and the p
 Opening it gives the same settings, hence the same cached run (same run key and version).
 
 Only settings that differ from the defaults are written, so the default page has no query
-string. :func:`decode` accepts any query string: a valid one gives its settings; anything
+string. A link naming a scenario starts from that scenario's settings instead: its other
+settings are the changes made since choosing it, so an unchanged scenario's link is
+``?scenario=Overlapping`` and opens that scenario, not the default data.
+
+:func:`decode` accepts any query string: a valid one gives its settings; anything
 else (an unknown key, a number out of range or off the slider's steps, a wrong type, a huge
 or repeated value, markup) gives the defaults and a one-line note in plain text, never an
 error. An uploaded file cannot travel in a link: the link keeps the source, and the note
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from emapp.build.blobs import BlobSettings
 from emapp.build.colors import MAX_COMPONENTS
 from emapp.build.covariance_models import MODEL_CHOICES
-from emapp.build.presets import PRESET_NAMES
+from emapp.build.presets import PRESET_NAMES, preset_by_name
 from emapp.build.projection import VIEWS
 from emapp.build.tables import MAX_FIT_COLUMNS
 from emapp.build.timeline import CLICK_INIT, ModelSettings
@@ -148,6 +152,15 @@ class BadLink(ValueError):
     """A query string that cannot be used; the message is a short reason in plain words."""
 
 
+def base_settings(scenario: str | None) -> LinkSettings:
+    """What a link's settings are written against: the named scenario's data and model
+    (on blobs, as the scenario sets them), or the defaults without a scenario."""
+    if scenario is None:
+        return LinkSettings()
+    preset = preset_by_name(scenario)
+    return LinkSettings(blobs=preset.blobs, model=preset.model, scenario=scenario)
+
+
 # -- encoding ----------------------------------------------------------------------------------
 
 
@@ -168,8 +181,9 @@ def _written(value: object) -> str:
 
 def encode(settings: LinkSettings) -> dict[str, str | list[str]]:
     """The query string (as ``st.query_params`` takes it) for ``settings``: only what
-    differs from the defaults, so the default page's URL stays clean."""
-    default = LinkSettings()
+    differs from the defaults (or from its scenario's settings), so the default page's URL
+    stays clean."""
+    default = base_settings(settings.scenario)
     params: dict[str, str | list[str]] = {}
     if settings.source != default.source:
         params["source"] = next(k for k, v in SOURCES.items() if v == settings.source)
@@ -262,7 +276,7 @@ def _covariance(text: str, name: str) -> str:
     raise BadLink(f"“{name}” is not one of the covariance models")
 
 
-def _blobs(query: Mapping[str, Sequence[str]]) -> BlobSettings:
+def _blobs(query: Mapping[str, Sequence[str]], base: BlobSettings) -> BlobSettings:
     values: dict[str, object] = {}
     for name, param in BLOB_PARAMS.items():
         text = _single(query, param)
@@ -277,10 +291,10 @@ def _blobs(query: Mapping[str, Sequence[str]]) -> BlobSettings:
             number = _int(text, param, BLOB_RANGES[key])
             # BlobSettings keeps the rotation as a float, as the sidebar gives it.
             values[name] = float(number) if name == "rotation" else number
-    return replace(BlobSettings(), **values)
+    return replace(base, **values)
 
 
-def _model(query: Mapping[str, Sequence[str]]) -> ModelSettings:
+def _model(query: Mapping[str, Sequence[str]], base: ModelSettings) -> ModelSettings:
     values: dict[str, object] = {}
     for name, param in MODEL_PARAMS.items():
         text = _single(query, param)
@@ -293,7 +307,7 @@ def _model(query: Mapping[str, Sequence[str]]) -> ModelSettings:
         else:
             key = "model_seed" if name == "seed" else name
             values[name] = _int(text, param, MODEL_RANGES[key])
-    return replace(ModelSettings(), **values)
+    return replace(base, **values)
 
 
 def _choices(query: Mapping[str, Sequence[str]], columns: Sequence[str]) -> TableChoices | None:
@@ -381,7 +395,9 @@ def read_link(
 ) -> LinkSettings:
     """The settings of a query string (name -> all its values), or :class:`BadLink`.
 
-    ``columns_of(dataset)`` gives a built-in data set's column names.
+    A named scenario's settings come first and the link's other settings on top of them
+    (see :func:`base_settings`). ``columns_of(dataset)`` gives a built-in data set's column
+    names.
     """
     _check_shape(query)
     source_token = _single(query, "source")
@@ -396,10 +412,12 @@ def read_link(
     if scenario is not None:
         scenario = _choice(scenario, "scenario", PRESET_NAMES)
     speed = _single(query, "speed")
+    base = base_settings(scenario)
     settings = LinkSettings(
         source=source,
-        blobs=_blobs(query),
-        model=_model(query),
+        # A link to another source carries no blobs (nor writes them into the sidebar).
+        blobs=_blobs(query, base.blobs if source == DEFAULT_SOURCE else BlobSettings()),
+        model=_model(query, base.model),
         speed=DEFAULT_SPEED if speed is None else _speed(speed),
         scenario=scenario,
     )

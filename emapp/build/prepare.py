@@ -60,6 +60,9 @@ class PreparedRun:
     data_warning : str
         What makes the data degenerate for the model, in one sentence ("" when nothing
         does): said first in the notes of every state.
+    view : str
+        How a table in more than two columns is drawn: ``"columns"`` (two of them, named by
+        ``feature_names``) or ``"pca"`` (its PCA plane).
     """
 
     key: tuple
@@ -73,6 +76,7 @@ class PreparedRun:
     export: FitExport | None = None
     truth: np.ndarray | None = None
     data_warning: str = ""
+    view: str = "columns"
 
     @cached_property
     def descriptions(self) -> tuple[StateDescription, ...]:
@@ -221,7 +225,18 @@ def prepare_table(key: tuple, data: ChosenData, timeline: Timeline) -> PreparedR
     names, caption = projection.axis_names, " ".join(notes)
     return described(
         PreparedRun(
-            key, version, points, names, shown, figure, table, caption, export, data.truth, warning
+            key,
+            version,
+            points,
+            names,
+            shown,
+            figure,
+            table,
+            caption,
+            export,
+            data.truth,
+            warning,
+            data.view,
         )
     )
 

@@ -219,6 +219,32 @@ def describe_projection(projection: Projection, names: Sequence[str]) -> str:
     )
 
 
+def not_drawn_sentence(what: str, n_columns: int, view: str, axis_names: Sequence[str]) -> str:
+    """Why a teaching tab does not show ``what`` ("k-means on the picture") for a fit in
+    more than two columns: what EM ran in and what the chart draws of it, in plain text.
+
+    Parameters
+    ----------
+    what : str
+        What would mislead, as the end of "so ... would not be EM's own numbers".
+    n_columns : int
+        How many columns EM ran in (the chosen ones, not the table's).
+    view : str
+        How the chart draws them: ``"columns"`` (two of them) or ``"pca"``.
+    axis_names : sequence of str
+        The chart's axes: the two columns drawn, or PC1 and PC2.
+    """
+    if view == "pca":
+        drawn = f"the chart shows their PCA projection, a plane through all {n_columns}"
+    else:
+        x_name, y_name = axis_names
+        drawn = f"the chart draws two of them, {x_name} across and {y_name} up"
+    return (
+        f"EM ran in the {n_columns} chosen columns and {drawn}, so {what} would not be EM's "
+        "own numbers. Choose one or two columns in the sidebar to see it."
+    )
+
+
 def loadings(projection: Projection, axis: int, names: Sequence[str], top: int = 3) -> str:
     """``"0.52 petal_length + 0.36 sepal_length − …"``: the largest loadings of one axis."""
     row = projection.matrix[axis]

@@ -53,6 +53,16 @@ PAGE_CSS = """
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
   font-size: 1.08rem; }
 [data-testid="stSidebar"] [data-testid="stMarkdownContainer"] p { font-size: 1rem; }
+/* Streamlit 1.67 says why it refused a file ("File must be 20.0MB or smaller.") only in a
+   tooltip shown on hover; on the file's chip the words are 1-px screen-reader text. Show
+   them under the file's name, in the red of the chip's icon. */
+[data-testid="stFileChip"]:has(> [role="alert"]) { flex-wrap: wrap; height: auto; }
+[data-testid="stFileChip"] > [role="alert"] { position: static; width: 100%; height: auto;
+  margin: 0.2rem 0 0 0; overflow: visible; clip: auto; clip-path: none; white-space: normal;
+  color: #B3261E; font-size: 0.9rem; line-height: 1.3; }
+/* KaTeX draws a formula of several lines 2 px past its own box (a vlist's -2px margin): in
+   a column only as wide as the formula that cut off the M-step's last bracket. */
+.katex-display > .katex { padding-right: 2px; }
 </style>
 """
 

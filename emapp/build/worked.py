@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from emapp.build.blobs import COORDINATES
 from emapp.build.colors import NEUTRAL_HEX, component_hex, mean_symbols
 from emapp.build.figures import (
     EQUAL_SCALE_X,
@@ -32,6 +33,7 @@ from emapp.build.figures import (
     ellipse_colour,
 )
 from emapp.build.geometry import ellipse_xy, square_ranges
+from emapp.build.labels import LABEL_PLACES, box_distances, label_box
 from emapp.build.names import plotly_literal
 from emapp.build.timeline import Timeline
 from emcore import MixtureParams
@@ -416,12 +418,72 @@ def component_table(e_numbers: PointEStep) -> pd.DataFrame:
 
 # -- where the point is -----------------------------------------------------------------------
 
+# The picked point's ring and its label ("x₁₃") on the small map, in pixels.
+RING_PX = 24.0
+POINT_LABEL_PX = 22.0
+# The small map's square data panel, from the narrow column of a 1024x768 screen to a wide
+# monitor's (pixels): its label must be clear on all of them.
+POINT_PANEL_PX = (150.0, 220.0, 300.0, 380.0)
+# Air around the label's box (pixels): a grey point this near touches the label.
+LABEL_AIR_PX = 3.0
+LABEL_HALO = "0 0 3px #FFFFFF, 0 0 3px #FFFFFF, 0 0 2px #FFFFFF"
+# A mean under the label hides the component's marker: it counts as this many points.
+MEAN_COVERS = 25
+
+
+def covered(box: np.ndarray, spots: np.ndarray) -> int:
+    """How many ``spots`` (pixels from the labelled point, y up) touch ``box``."""
+    widened = box + np.array([-1.0, -1.0, 1.0, 1.0]) * LABEL_AIR_PX
+    return int(np.count_nonzero(box_distances(widened, spots) == 0))
+
+
+def label_cost(
+    box: np.ndarray, centre: np.ndarray, spots: tuple[np.ndarray, np.ndarray], ranges: np.ndarray
+) -> float:
+    """How much the label's ``box`` (pixels from the point at ``centre``) covers, at its
+    worst panel size: other points, and means (each :data:`MEAN_COVERS`); infinite where it
+    leaves the map (``ranges``: rows x and y, columns low and high)."""
+    others, means = spots
+    worst = 0.0
+    for side in POINT_PANEL_PX:
+        per_pixel = (ranges[0, 1] - ranges[0, 0]) / side  # square ranges, equal scales
+        corners = centre[:, None] + box.reshape(2, 2).T * per_pixel  # rows x, y
+        if np.any(corners[:, 0] < ranges[:, 0]) or np.any(corners[:, 1] > ranges[:, 1]):
+            return np.inf
+        count = covered(box, (others - centre) / per_pixel)
+        worst = max(worst, count + MEAN_COVERS * covered(box, (means - centre) / per_pixel))
+    return worst
+
+
+def point_label_place(
+    X: np.ndarray, point: int, means: np.ndarray, ranges: tuple[list[float], list[float]]
+) -> str:
+    """Where the picked point's label goes beside its ring: a Plotly ``textposition``.
+
+    Of the places in :data:`~emapp.build.labels.LABEL_PLACES` inside the map on every panel
+    size (:data:`POINT_PANEL_PX`), the one over the fewest other points and means at its
+    worst size; the first of equals. Plotly's fixed "top right" put "x₁" at the map's top
+    edge, over the data and away from its ring.
+    """
+    X = np.asarray(X, dtype=float)[:, :2]
+    centre = X[point]
+    spots = (np.delete(X, point, axis=0), np.asarray(means, dtype=float).reshape(-1, 2))
+    # Every character as wide as a digit: a little wide for "x" and the subscripts.
+    width = "0" * len("x" + subscript(point + 1))
+    costs = {
+        place: label_cost(
+            label_box(place, width, RING_PX, POINT_LABEL_PX), centre, spots, np.array(ranges)
+        )
+        for place, _, _ in LABEL_PLACES
+    }
+    return min(costs, key=costs.get)  # the first of the least covered
+
 
 def point_figure(
     X: np.ndarray,
     params: MixtureParams,
     point: int,
-    feature_names: tuple[str, str] = ("x₁", "x₂"),
+    feature_names: tuple[str, str] = COORDINATES,
 ) -> go.Figure:
     """A small map: the data in grey, the picked point ringed, the components' 1-sd ellipses.
 
@@ -430,6 +492,7 @@ def point_figure(
     """
     X = np.asarray(X, dtype=float)
     x_range, y_range = square_ranges(X)
+    place = point_label_place(X, point, params.means[~params.empty], (x_range, y_range))
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
@@ -474,11 +537,12 @@ def point_figure(
             y=[X[point, 1]],
             mode="markers+text",
             text=[f"x{subscript(point + 1)}"],
-            textposition="top right",
-            textfont={"size": 22, "color": MEAN_OUTLINE},
+            textposition=place,
+            # A white halo: in a dense cloud every place beside the ring is over some points.
+            textfont={"size": POINT_LABEL_PX, "color": MEAN_OUTLINE, "shadow": LABEL_HALO},
             marker={
                 "symbol": "circle-open-dot",
-                "size": 24,
+                "size": RING_PX,
                 "color": MEAN_OUTLINE,
                 "line": {"width": 3},
             },

@@ -20,7 +20,7 @@ from dataclasses import astuple, replace
 import numpy as np
 import streamlit as st
 
-from emapp.build.blobs import BlobSettings, make_blobs
+from emapp.build.blobs import BlobSettings, coordinate_names, make_blobs
 from emapp.build.colors import component_hex, mean_symbols
 from emapp.build.figures import PrebuiltFigure
 from emapp.build.names import markdown_literal
@@ -125,7 +125,7 @@ def placing_data(blobs: BlobSettings, table: ChosenData | None) -> tuple[np.ndar
     if table is not None:
         return table.X, table.feature_names
     X = make_blobs(blobs)
-    return X, ("x₁", "x₂") if X.shape[1] == 2 else ("x",)
+    return X, coordinate_names(X.shape[1])
 
 
 def placing_panel(model: ModelSettings, blobs: BlobSettings, table: ChosenData | None) -> None:

@@ -20,7 +20,7 @@ from typing import TypeVar
 import numpy as np
 import streamlit as st
 
-from emapp.build.blobs import BlobSettings, make_labelled_blobs
+from emapp.build.blobs import BlobSettings, coordinate_names, make_labelled_blobs
 from emapp.build.prepare import PreparedRun, prepare, prepare_table
 from emapp.build.tables import UPLOAD_PREFIX, ChosenData
 from emapp.build.timeline import ModelSettings, Timeline, compute_timeline
@@ -37,7 +37,7 @@ def blob_run(blob_values: tuple, model_values: tuple) -> PreparedRun:
     """The run for blob data; arguments are the settings as plain tuples (cache keys)."""
     blobs, model = BlobSettings(*blob_values), ModelSettings(*model_values)
     X, truth = make_labelled_blobs(blobs)  # the true clusters too: the page compares with them
-    names = ("x₁", "x₂") if X.shape[1] == 2 else ("x",)
+    names = coordinate_names(X.shape[1])
     with heavy_work():
         return prepare(("blobs", blob_values, model_values), X, names, model, truth)
 

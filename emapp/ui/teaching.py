@@ -26,6 +26,7 @@ from emapp.build.kmeans_view import Comparison, compare, comparison_figure, diff
 from emapp.build.names import markdown_literal
 from emapp.build.prepare import PreparedRun
 from emapp.build.presets import PRESET_NAMES, is_applied, preset_by_name, session_values
+from emapp.build.projection import not_drawn_sentence
 from emapp.build.selection_view import (
     CRITERIA,
     DEFAULT_KMAX,
@@ -163,12 +164,11 @@ def is_projection(run: PreparedRun) -> bool:
     return fitted_data(run).shape[1] > 2
 
 
-def projection_note(what: str) -> None:
-    st.info(
-        f"EM ran in all the table's columns and the chart shows a projection of them, so "
-        f"{what} would not be EM's own numbers. Choose one or two columns in the sidebar to "
-        "see it."
-    )
+def projection_note(run: PreparedRun, what: str) -> None:
+    """Why a tab does not show ``what`` for a fit in more than two columns."""
+    columns = fitted_data(run).shape[1]
+    sentence = not_drawn_sentence(what, columns, run.view, run.feature_names)
+    st.info(markdown_literal(sentence))  # it may name uploaded columns
 
 
 def current_model(run: PreparedRun) -> tuple[str, int]:
@@ -280,7 +280,7 @@ def worked_example_panel(run: PreparedRun, cursor: int | None = None) -> None:
     (:mod:`emapp.ui.follow`).
     """
     if is_projection(run):
-        projection_note("a worked example on the picture")
+        projection_note(run, "a worked example on the picture")
         return
     index = live_cursor(run, cursor)
     point, k = worked_controls(run, index)
@@ -415,7 +415,7 @@ def kmeans_panel(run: PreparedRun) -> None:
         "Both start here from the same means."
     )
     if is_projection(run):
-        projection_note("k-means on the picture")
+        projection_note(run, "k-means on the picture")
         return
     comparison, figure = cached_kmeans(run.version, run)
     metrics = st.columns(3)

@@ -280,13 +280,25 @@ def read_current(uploaded) -> Table | str:
 
 
 def upload_table() -> Table | None:
-    """The uploader; the table to use (the last readable one after an error), or None."""
+    """The uploader and its limit; the table to use (the last readable one after an error),
+    or None."""
     uploaded = st.file_uploader(
         "CSV file",
         type=["csv", "txt", "tsv"],
         key=UPLOAD_KEY,
         help="A table with a header row and numeric columns; text columns are left out.",
     )
+    # Under the uploader, said again once the outcome is known: a file the browser refuses
+    # causes no run, so the words must already be right for the table this run shows.
+    limit = st.empty()
+    limit.caption(limit_words(st.session_state.get(LAST_GOOD) is not None))
+    table = uploaded_table(uploaded)
+    limit.caption(limit_words(table is not None))
+    return table
+
+
+def uploaded_table(uploaded) -> Table | None:
+    """The table of ``uploaded``, or the last readable one (saying why, after an error)."""
     last_good: Table | None = st.session_state.get(LAST_GOOD)
     if uploaded is None:
         stop_reading()  # the student removed the file being read
@@ -312,6 +324,21 @@ def upload_table() -> Table | None:
     st.session_state[LAST_GOOD] = result
     st.caption(markdown_literal(result.summary))
     return result
+
+
+def limit_words(showing: bool) -> str:
+    """The upload limit, said under the uploader at all times.
+
+    The browser refuses a larger file before sending it, so the script never hears of it:
+    Streamlit's own "20MB per file" hint goes once a file is listed, and nothing would
+    say that the chart still shows the earlier data.
+    """
+    limit = st.get_option("server.maxUploadSize")
+    kept = ", and the page goes on showing the last data it could read" if showing else ""
+    return (
+        f"Up to {limit} MB per file: a larger file is refused (its name turns red, with "
+        f"the reason under it){kept}."
+    )
 
 
 def short_name(name: str) -> str:
