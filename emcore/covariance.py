@@ -121,26 +121,42 @@ def data_scale(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
 # as iris in millimetres at 1e8 (variance 1e-6, magnitude 1e16: 5 digits of spread left).
 IDENTICAL_VARIANCE = 1e-28
 
+# A column whose variance is below this fraction of the data's largest magnitude is rounding
+# residue too, whatever its own mean: 500 times under the noise (eps x)^2 of that magnitude,
+# where no column measured in its own units sits (light's frequency in Hz, 5e14, next to a
+# reflectance of 0.5 with variance 0.02: 1e-31 of it, a real spread, which the former test
+# at 1e-28 of the largest magnitude called constant, so select_model lost 36 of 42 cells
+# and the floor was 1e24 times the reflectance's variance). Residues of a computation that
+# should give 0 (values near 1e-14 around 0, variance 1e-29, next to columns of 1e4) are
+# 1e-37 of it.
+RESIDUE_VARIANCE = 1e-34
+
 
 def scale_from_moments(mean: np.ndarray, variances: np.ndarray) -> float:
     """:func:`data_scale` from the columns' means and variances, shape (d,) each.
 
-    A column's variance is rounding noise when it is negligible next to the largest
-    magnitude in the data, not only next to its own: the residues of a computation that
-    should give 0 (values near 1e-14 around 0) have no magnitude of their own to compare
-    with, yet a floor measured in their variance (1e-29) did nothing and EEI,9 was chosen
-    on spikes at their 13 values.
+    A column is left out when it is constant (:func:`constant_columns`): its variance is
+    rounding noise next to its own magnitude, or residue far below the rounding of the
+    data's largest magnitude (values near 1e-14 around 0 have no magnitude of their own to
+    compare with, yet a floor measured in their variance (1e-29) did nothing and EEI,9 was
+    chosen on spikes at their 13 values).
     """
     spread = ~constant_columns(mean, variances)
     return float(np.asarray(variances)[spread].min()) if spread.any() else 1.0
 
 
 def constant_columns(mean: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """Columns whose variance is 0 or rounding noise next to the data's largest magnitude
-    (see :data:`IDENTICAL_VARIANCE`), from their means and variances (d,); shape (d,) bool."""
+    """Columns whose variance is 0, rounding noise next to the column's own magnitude
+    (:data:`IDENTICAL_VARIANCE`) or residue next to the data's largest magnitude
+    (:data:`RESIDUE_VARIANCE`), from their means and variances (d,); shape (d,) bool.
+
+    Each column is judged in its own units first, so data mixing units (Hz next to a
+    fraction) keep every column that varies."""
     variances, mean = np.asarray(variances, dtype=float), np.asarray(mean, dtype=float)
-    magnitude = float((variances + mean**2).max()) if variances.size else 0.0
-    return ~((variances > IDENTICAL_VARIANCE * magnitude) & (variances > 0))
+    own = variances + mean**2
+    largest = float(own.max()) if variances.size else 0.0
+    spread = (variances > IDENTICAL_VARIANCE * own) & (variances > RESIDUE_VARIANCE * largest)
+    return ~(spread & (variances > 0))
 
 
 def safe_counts(nk: np.ndarray) -> np.ndarray:
@@ -858,15 +874,24 @@ def _add_to_statistic(per_point: np.ndarray, reg: float, family: str) -> np.ndar
     return per_point + reg
 
 
+# A component whose N_k is below this fraction of the largest is numerically empty: its
+# statistics underflow (responsibilities near exp(-740) are subnormal, and N_k times a
+# floored per-point scatter rounds to 0), and its zero volume made the shared parameters
+# NaN (VEE, EVE, VVE and VEV with a component started far from the data: a teacher's link).
+# It is empty for EM anyway (fewer than steps.EMPTY_POINTS points) and keeps its previous
+# parameters, so leaving it out of the shared ones changes nothing else.
+NEGLIGIBLE_COUNT = 1e-100
+
+
 def _active(nk: np.ndarray) -> np.ndarray | slice:
-    """Components that have any responsibility: the others take no part in shared parameters
-    (their N_k and W_k are 0) and get 0, which the caller replaces.
+    """Components with a count that is not negligible (:data:`NEGLIGIBLE_COUNT`): the
+    others take no part in shared parameters and get 0, which the caller replaces.
 
     ``slice(None)`` when every component has some (the usual case): selecting with it is a
     view and :func:`_scatter_back` has nothing to do, where a boolean mask copied every
     array and scattered the result back (5 us per M-step, measured).
     """
-    active = nk > 0
+    active = nk > NEGLIGIBLE_COUNT * nk.max() if nk.size else nk > 0
     return slice(None) if active.all() else active
 
 

@@ -30,7 +30,7 @@ from emcore.covariance import (
 from emcore.fast import FastEM, Pass, _single_threaded_blas, check_dtype
 from emcore.missing import Patterns, expected_statistics, fill_column_means, missing_patterns
 from emcore.params import MixtureParams, check_params
-from emcore.steps import EStep, e_step, m_step, total_log_likelihood
+from emcore.steps import EStep, e_step, total_log_likelihood, unchecked_m_step
 from emcore.validation import (
     check_choice,
     check_data,
@@ -407,7 +407,7 @@ class EM:
             self.e_step()
         resp = self.estep.resp
         previous = self.params
-        self.params = m_step(
+        self.params = unchecked_m_step(
             self.X,
             resp,
             previous.covariance_type,

@@ -108,9 +108,9 @@ from emcore.steps import (
     assemble_params,
     e_step,
     empty_components,
-    m_step,
     point_unit,
     total_log_likelihood,
+    unchecked_m_step,
 )
 
 # Bytes of per-chunk scratch (features, log densities) per thread: small enough to stay in
@@ -727,7 +727,7 @@ class FastEM(MomentSpace):
             if not self._moved(params, FLOAT64, again.origins).any():
                 return params
         exact = current.estep if current.dtype is None else e_step(self.X, previous)
-        return m_step(
+        return unchecked_m_step(
             self.X,
             exact.resp,
             self.model.name,

@@ -84,9 +84,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emcore.covariance import Regularization, data_scale
+from emcore.covariance import REGULARIZATIONS, Regularization, data_scale
 from emcore.params import MixtureParams
-from emcore.steps import e_step, m_step
+from emcore.steps import e_step, m_step, unchecked_m_step
+from emcore.validation import check_choice, check_positive
 
 HC_MODELS: tuple[str, ...] = ("VVV", "EII")
 HC_USES: tuple[str, ...] = ("SVD", "STD", "VARS")
@@ -460,7 +461,7 @@ def init_from_labels(
     resp = np.zeros((int(used.sum()), len(counts)))
     resp[np.arange(len(resp)), labels[used]] = 1.0
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[used]
-    return m_step(
+    return m_step(  # the public M-step: it checks the user's X, weights and settings
         X[used],
         resp,
         covariance_type,
@@ -515,11 +516,15 @@ def init_from_tree(
     """
     _check_tree_rows(tree, X)
     weights = _check_tree_weights(sample_weight, len(X))
+    # The M-step below is the engines' unchecked one (model selection makes one per cell):
+    # the settings are checked here, the responsibilities come from the tree.
+    check_positive("reg_covar", reg_covar)
+    check_choice("regularization", regularization, REGULARIZATIONS)
     if scale is None and regularization == "floor":
         # The floor EM on all the rows will use, not one measured on the tree's leaves.
         scale = data_scale(X, weights)
     leaf_weights = tree.row_weights()
-    return m_step(
+    return unchecked_m_step(
         X,
         tree.responsibilities(n_components),
         covariance_type,
@@ -993,11 +998,13 @@ def _check_points(X: object) -> np.ndarray:
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """``value`` in upper case (hc's names are case-free: "vvv" is "VVV") if it is one of
+    ``choices``, else :func:`emcore.validation.check_choice`'s sentence (which names the
+    value as given, and never compares anything but a string)."""
     upper = value.upper() if isinstance(value, str) else value
-    if upper not in choices:
-        options = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
-    return upper
+    if isinstance(upper, str) and upper in choices:
+        return upper
+    return check_choice(name, value, choices)
 
 
 def _check_tree_weights(sample_weight: object, n_rows: int) -> np.ndarray | None:
@@ -1028,6 +1035,10 @@ def _whole_counts(weights: np.ndarray | None, n_rows: int) -> np.ndarray | None:
         return np.ones(n_rows, dtype=np.int64)
     if (weights != np.round(weights)).any():
         return None
+    if weights.max() >= 2.0**53:
+        counts = _counts_by_ratio(weights)
+        if counts is not None:
+            return counts
     if weights.max() < 2.0**53:  # exact in int64, and their gcd by NumPy
         counts = weights.astype(np.int64)
         counts //= np.gcd.reduce(counts[counts > 0])
@@ -1040,6 +1051,33 @@ def _whole_counts(weights: np.ndarray | None, n_rows: int) -> np.ndarray | None:
     if sum(counts) < _INT64_TOTAL:
         return np.array(counts, dtype=np.int64)
     return np.array(counts, dtype=object)
+
+
+# Ratios to the smallest weight within this relative distance of whole numbers are taken as
+# them: 3e100 / 1e100 is 3 to 1e-16 (the floats' rounding), far inside.
+_RATIO_RTOL = 1e-12
+# Ratios up to this are told from their neighbours by _RATIO_RTOL (1e-12 x 2^32 < 0.01).
+_LARGEST_RATIO = 2.0**32
+
+
+def _counts_by_ratio(weights: np.ndarray) -> np.ndarray | None:
+    """Whole-number counts from the ratios of large whole-number weights to their smallest
+    positive one, divided by their greatest common divisor; None if a ratio is not a whole
+    number (to :data:`_RATIO_RTOL`) or exceeds :data:`_LARGEST_RATIO`.
+
+    Above 2^53 a float is a whole number but a common scale is not exact: 3 x 1e100 is not
+    3e100, so the integers' exact gcd was 1 or so, and counts of about 1e16 drew a random
+    subset instead of the start of counts {1, 2, 3, 4}.
+    """
+    smallest = weights[weights > 0].min()
+    ratios = weights / smallest
+    if ratios.max() > _LARGEST_RATIO:
+        return None
+    whole = np.round(ratios)
+    if (np.abs(ratios - whole) > _RATIO_RTOL * ratios).any():
+        return None
+    counts = whole.astype(np.int64)
+    return counts // np.gcd.reduce(counts[counts > 0])
 
 
 def _check_cut(n_components: object, n_leaves: int) -> int:

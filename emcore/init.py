@@ -57,6 +57,7 @@ from collections.abc import Callable
 import numpy as np
 
 from emcore.covariance import (
+    REGULARIZATIONS,
     CovarianceModel,
     Regularization,
     covariance_model,
@@ -65,9 +66,9 @@ from emcore.covariance import (
 )
 from emcore.hc import init_hc
 from emcore.missing import fill_column_means
-from emcore.params import MixtureParams
-from emcore.steps import data_params, m_step
-from emcore.validation import check_observed_columns
+from emcore.params import MixtureParams, check_covariance_matrices, weights_sum_to_one
+from emcore.steps import data_params, unchecked_m_step
+from emcore.validation import check_choice, check_observed_columns, check_positive
 
 RandomState = int | np.random.Generator | np.random.RandomState | None
 Initializer = Callable[
@@ -162,6 +163,7 @@ def _seed(rng: np.random.Generator) -> int:
 def init_random(
     X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
 ):
+    sample_weight = in_working_range(sample_weight)  # subnormal or huge: see there
     center, variance = weighted_moments(X, sample_weight)
     spread = np.sqrt(variance)
     spread = np.where(spread > 0, spread, 1.0)
@@ -178,6 +180,7 @@ def init_random(
 def init_random_from_data(
     X, n_components, covariance_type, rng, reg_covar, regularization, sample_weight=None
 ):
+    sample_weight = in_working_range(sample_weight)  # subnormal or huge: see there
     _, rows, weights = _sorted_rows(X, sample_weight)
     rows, weights = _distinct_values(rows, weights, n_components)
     p = None if weights is None else weights / weights.sum()
@@ -211,6 +214,7 @@ def init_kmeans_plus_plus(
     from sklearn.cluster import kmeans_plusplus
 
     # Seeded on standardised columns; the indices give the chosen points in the data's units.
+    sample_weight = in_working_range(sample_weight)  # scikit-learn's sums: see there
     _, rows, weights = _sorted_rows(X, sample_weight)
     _, chosen = kmeans_plusplus(
         standardise(rows, weights), n_components, sample_weight=weights, random_state=_seed(rng)
@@ -229,12 +233,13 @@ def init_kmeans(
     seeded = seeded_random_state(_seed(rng), "kmeans")
     kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=seeded)
     # Clustered on standardised columns; labels need no converting back, only unsorting.
+    sample_weight = in_working_range(sample_weight)  # scikit-learn's sums: see there
     order, rows, weights = _sorted_rows(X, sample_weight)
     labels = np.empty(len(X), dtype=int)
     labels[order] = kmeans.fit(standardise(rows, weights), sample_weight=weights).labels_
     resp = np.zeros((len(X), n_components))
     resp[np.arange(len(X)), labels] = 1.0
-    return m_step(
+    return unchecked_m_step(
         X,
         resp,
         covariance_type,
@@ -261,10 +266,7 @@ def check_init_method(method: object) -> str:
     ValueError
         For anything else (an unknown name, a list, None), listing the choices.
     """
-    if not (isinstance(method, str) and method in INIT_METHODS):
-        choices = ", ".join(repr(name) for name in INIT_METHODS)
-        raise ValueError(f"Unknown initialisation {method!r}. Choose one of {choices}.")
-    return method
+    return check_choice("method", method, tuple(INIT_METHODS))
 
 
 def initial_params(
@@ -308,10 +310,13 @@ def initial_params(
     Raises
     ------
     ValueError
-        For an unknown method, badly shaped or non-finite user-given values, fewer rows of
+        For an unknown method or regularization, a reg_covar that is not a finite number
+        >= 0, badly shaped or non-finite user-given values, fewer rows of
         positive weight than components, or (with NaN cells) a column with no observed value.
     """
     check_init_method(method)
+    check_positive("reg_covar", reg_covar)
+    check_choice("regularization", regularization, REGULARIZATIONS)
     model = covariance_model(covariance_type)
     X, sample_weight = _counted_rows(X, sample_weight, n_components)
     if np.isnan(X).any():  # missing values: starts see the mean-filled data (module notes)
@@ -410,8 +415,36 @@ def _counted_rows(
             f"{n_components} components were asked for; use at most as many components."
         )
     X, sample_weight = (X, sample_weight) if counted.all() else (X[counted], sample_weight[counted])
-    # Only zeros and ones: the start of the rows kept, drawn exactly as without weights.
-    return X, None if (sample_weight == 1.0).all() else sample_weight
+    # Only zeros and a common weight (ones, 1e-310, 1e300): a common factor weighs no row
+    # more than another, so the start of the rows kept, drawn exactly as without weights.
+    if (sample_weight == sample_weight[0]).all():
+        return X, None
+    return X, sample_weight
+
+
+# Weights whose largest lies in [2^-100, 2^100] are used as given; others are brought there.
+_WEIGHT_EXPONENTS = (-100, 100)
+
+
+def in_working_range(weights: np.ndarray | None) -> np.ndarray | None:
+    """Positive ``weights`` (n,) with their largest brought into ``[2^-100, 2^100]`` by a
+    power of two, ``weights`` itself when it already is (or is None).
+
+    Starts weigh points in products and sums (and scikit-learn's KMeans and kmeans++ do
+    too): subnormal weights (1e-310) lose their digits there, and a k-means start of
+    equal such weights put every point in one cluster; huge ones overflow. A start depends
+    on the weights' ratios only, and a power of two changes none of them (the product is
+    exact), so weights already in range pass bit for bit. A weight 2^1074 times smaller
+    than the largest becomes 0: it counts for nothing next to it. (The ``hc`` start brings
+    weights to one scale itself, telling whole numbers from others: see :mod:`emcore.hc`.)
+    """
+    if weights is None:
+        return None
+    exponent = int(np.frexp(weights.max())[1])
+    low, high = _WEIGHT_EXPONENTS
+    if low <= exponent <= high:
+        return weights
+    return np.ldexp(weights, -exponent)
 
 
 def _check_weights(weights: object, n_components: int) -> np.ndarray:
@@ -420,7 +453,7 @@ def _check_weights(weights: object, n_components: int) -> np.ndarray:
         raise ValueError(f"weights_init must have shape ({n_components},); got {weights.shape}.")
     if not np.isfinite(weights).all():
         raise ValueError("weights_init must be finite numbers (no NaN or infinity).")
-    if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, atol=1e-6):
+    if (weights < 0).any() or not weights_sum_to_one(weights):
         raise ValueError("weights_init must be non-negative and sum to 1.")
     return weights
 
@@ -436,6 +469,10 @@ def _check_means(means: object, n_components: int, n_features: int) -> np.ndarra
     return means
 
 
+# scikit-learn checks precisions_init's symmetry with np.allclose: relative 1e-5.
+PRECISIONS_INIT_RTOL = 1e-5
+
+
 def _check_precisions(
     precisions: object, model: CovarianceModel, n_components: int, n_features: int
 ) -> np.ndarray:
@@ -444,9 +481,9 @@ def _check_precisions(
     Raises
     ------
     ValueError
-        If their shape is not the storage's, a value is NaN or infinite (the eigenvalue
-        test below would pass NaN: ``NaN <= 0`` is False, and EM would run on NaN), or a
-        matrix is not symmetric positive-definite.
+        If their shape is not the storage's, a value is NaN or infinite (NaN compares
+        False in the matrix test below, and EM would run on NaN), or a matrix is not symmetric
+        positive definite (:func:`emcore.params.check_covariance_matrices`).
     """
     precisions = np.asarray(precisions, dtype=float)
     shape = model.shape(n_components, n_features)
@@ -455,9 +492,10 @@ def _check_precisions(
     if not np.isfinite(precisions).all():
         raise ValueError("precisions_init must be finite numbers (no NaN or infinity).")
     full = model.to_full(precisions, n_components, n_features)
-    symmetric = np.allclose(full, np.swapaxes(full, -1, -2))
-    if not symmetric or (np.linalg.eigvalsh(full) <= 0).any():
-        raise ValueError("precisions_init must be symmetric and positive-definite.")
+    # scikit-learn's tolerance (np.allclose's rtol), so what it accepts is accepted here.
+    check_covariance_matrices(
+        full, "precisions_init", PRECISIONS_INIT_RTOL, "an eigenvalue is 0 (an infinite variance)"
+    )
     return precisions
 
 

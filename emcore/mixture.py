@@ -32,7 +32,7 @@ import numpy as np
 from emcore.covariance import covariance_model, weighted_moments
 from emcore.engine import EM, singular_components
 from emcore.params import MixtureParams, check_params
-from emcore.steps import e_step, log_gaussian, log_likelihood, m_step
+from emcore.steps import e_step, log_gaussian, log_likelihood, unchecked_m_step
 from emcore.validation import check_data, check_positive, check_sample_weight
 
 # What a Gauss never lets be reassigned: a Mixture rebuilds its components from its parameters
@@ -382,7 +382,7 @@ class Mixture(Sequence[Gauss]):
                 "maximization needs responsibilities for this X: call expectation(X) first."
             )
         weights = check_sample_weight(sample_weight, len(X))
-        params = m_step(
+        params = unchecked_m_step(
             X, self.resp, self.model.name, self.reg_covar, self.params, sample_weight=weights
         )
         if self.reg_covar == 0:

@@ -91,7 +91,7 @@ from emcore.lockstep import LOCKSTEP_MAX_ELEMENTS, run_together
 from emcore.missing import fill_column_means
 from emcore.params import MixtureParams
 from emcore.sklearn_api import MIN_FIT_SAMPLES, GaussianMixture
-from emcore.steps import m_step, total_log_likelihood
+from emcore.steps import total_log_likelihood, unchecked_m_step
 from emcore.validation import (
     check_choice,
     check_data,
@@ -1280,7 +1280,7 @@ def _start_run(context: _Context, covariance_type: str, n_components: int, start
         resp[np.arange(len(context.data)), start.labels] = 1.0
         # The model's own M-step from the partition (mclust's start), on mean-filled data
         # when cells are missing, floored as EM on the data itself will floor.
-        params = m_step(
+        params = unchecked_m_step(
             context.filled,
             resp,
             covariance_type,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -214,13 +216,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):
             return self._fit_dask(X, sample_weight)
-        X = self._validate(X, reset=True)
-        weights = check_sample_weight(sample_weight, len(X))
-        self._check_parameters(X, weights)
-        warm = self._warm_start_params(X)
-        # An integer seed gives the same RandomState as scikit-learn's, 60 us sooner.
-        seeds = seeded_check_random_state(self.random_state)
-        best = self._best_run(EM, X, weights, warm, lambda: self._start(X, seeds, weights))
+        with self._inputs_kept_if_refused():
+            X = self._validate(X, reset=True)
+            weights = check_sample_weight(sample_weight, len(X))
+            self._check_parameters(X, weights)
+            warm = self._warm_start_params(X)
+            # An integer seed gives the same RandomState as scikit-learn's, 60 us sooner.
+            seeds = seeded_check_random_state(self.random_state)
+            best = self._best_run(EM, X, weights, warm, lambda: self._start(X, seeds, weights))
         self._store(best)
         return best.resp.argmax(axis=1)
 
@@ -342,6 +345,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     progress.iteration(run.iteration, change)
         if self.max_iter > 0:
             progress.end(run.log_likelihoods[-1] / run.n_samples, run.converged)
+
+    @contextmanager
+    def _inputs_kept_if_refused(self) -> Iterator[None]:
+        """Put back ``n_features_in_`` and ``feature_names_in_`` if the fit inside raises,
+        so a refused refit leaves the last good fit usable as it was.
+
+        Validating X with ``reset=True`` records the new data's columns before the later
+        checks run; a refused refit (a warm start asked to continue in 3 columns a fit made
+        in 2) then left the estimator expecting 3 columns, so the kept good fit could no
+        longer predict.
+        """
+        names = ("n_features_in_", "feature_names_in_")
+        saved = {name: getattr(self, name) for name in names if hasattr(self, name)}
+        try:
+            yield
+        except ValueError:
+            for name in names:
+                if name in saved:
+                    setattr(self, name, saved[name])
+                elif hasattr(self, name):
+                    delattr(self, name)
+            raise
 
     def _warm_start_params(self, X: np.ndarray) -> MixtureParams | None:
         """The last fit's parameters when ``warm_start`` continues it, else None."""

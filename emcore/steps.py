@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcore.covariance import (
+    REGULARIZATIONS,
     CovarianceModel,
     Regularization,
     covariance_model,
@@ -42,8 +43,14 @@ from emcore.covariance import (
     weighted_moments,
 )
 from emcore.missing import Patterns, expected_statistics, marginal_distances, missing_patterns
-from emcore.params import MixtureParams
-from emcore.validation import check_weight_shape
+from emcore.params import MixtureParams, check_params
+from emcore.validation import (
+    check_choice,
+    check_data,
+    check_positive,
+    check_sample_weight,
+    check_shape,
+)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -86,7 +93,14 @@ def log_gaussian(
     Gaussian of those coordinates (see :mod:`emcore.missing`, all patterns batched); rows
     without NaN are evaluated as complete data, with the parameters' own factors.
     ``patterns``: those of ``X`` if the caller has them (found here otherwise).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-D or its columns are not the mixture's features
+        (:func:`check_columns`).
     """
+    check_columns(X, params)
     if patterns is None:
         patterns = missing_patterns(X)
     if patterns is None:
@@ -98,6 +112,27 @@ def log_gaussian(
     for rows, n_observed, distances, log_det in marginal_distances(X, params, patterns):
         log_density[rows] = -0.5 * (n_observed[:, None] * LOG_2PI + distances) + log_det
     return log_density
+
+
+def check_columns(X: object, params: MixtureParams) -> None:
+    """Refuse ``X`` that is not 2-D or whose columns are not ``params``' features, with the
+    sentence EM and Mixture give (:func:`emcore.validation.check_data`'s).
+
+    Every function that scores data under parameters (:func:`log_gaussian`, and through
+    it :func:`weighted_log_prob`, :func:`e_step`, :func:`log_likelihood`) comes here:
+    one column against a three-column mixture broadcast into numbers, silently. Only
+    shapes are compared, so it costs nothing on the E-steps of a run.
+
+    Raises
+    ------
+    ValueError
+    """
+    shape = np.shape(X)
+    if len(shape) == 2 and shape[1] == params.n_features:
+        return
+    check_shape(shape)  # not 2-D: its own sentence
+    # The sentence lives in check_data; a stand-in row of X's width makes it say it.
+    check_data(np.zeros((1, shape[1])), n_features=params.n_features, to_fit=False)
 
 
 def _log_gaussian_complete(X: np.ndarray, params: MixtureParams) -> np.ndarray:
@@ -246,7 +281,67 @@ def m_step(
     sample_weight: np.ndarray | None = None,
     patterns: Patterns | None = None,
 ) -> MixtureParams:
-    """New parameters from the data and responsibilities.
+    """New parameters from the data and responsibilities, every input checked first.
+
+    The public M-step: bad input gets the sentence EM or GaussianMixture give for the same
+    mistake (:func:`check_m_step_inputs`). Engines whose inputs were checked once per run
+    call :func:`unchecked_m_step`, the same computation without the checks (an M-step runs
+    thousands of times per model-selection table).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Finite, or NaN for missing cells (then ``previous`` is required).
+    resp : array-like of shape (n, K)
+        Responsibilities from :func:`e_step`: numbers from 0 to 1 (0/1 for a partition).
+    covariance_type, reg_covar, previous, regularization, scale, sample_weight, patterns
+        As :func:`unchecked_m_step`; ``reg_covar`` must be a finite number >= 0,
+        ``regularization`` "floor" or "add", ``previous`` a valid :class:`MixtureParams`
+        with one component per column of ``resp``, and ``sample_weight`` frequency weights
+        (:func:`emcore.validation.check_sample_weight`).
+
+    Returns
+    -------
+    MixtureParams
+
+    Raises
+    ------
+    ValueError
+        For inputs that are not what an M-step can use (:func:`check_m_step_inputs`), if
+        every component is empty, or ``X`` has NaN cells and ``previous`` is None.
+    """
+    X, resp, sample_weight = check_m_step_inputs(
+        X, resp, sample_weight, previous, reg_covar, regularization, scale
+    )
+    return unchecked_m_step(
+        X,
+        resp,
+        covariance_type,
+        reg_covar,
+        previous,
+        regularization,
+        scale=scale,
+        sample_weight=sample_weight,
+        patterns=patterns,
+    )
+
+
+def unchecked_m_step(
+    X: np.ndarray,
+    resp: np.ndarray,
+    covariance_type: str,
+    reg_covar: float = 1e-6,
+    previous: MixtureParams | None = None,
+    regularization: Regularization = "floor",
+    *,
+    scale: float | None = None,
+    sample_weight: np.ndarray | None = None,
+    patterns: Patterns | None = None,
+) -> MixtureParams:
+    """New parameters from the data and responsibilities, for inputs already checked.
+
+    The engines' M-step (they check their data, weights and settings once per run); users
+    call :func:`m_step`, which checks its inputs and comes here.
 
     Parameters
     ----------
@@ -285,10 +380,8 @@ def m_step(
     Raises
     ------
     ValueError
-        If every component is empty, or ``X`` has NaN cells and ``previous`` is None, or
-        for inputs that do not fit together (:func:`check_m_step_inputs`).
+        If every component is empty, or ``X`` has NaN cells and ``previous`` is None.
     """
-    check_m_step_inputs(X, resp, sample_weight)
     model = covariance_model(covariance_type)
     reg_covar = effective_reg(X, reg_covar, regularization, scale, sample_weight)
     weighted = resp if sample_weight is None else resp * sample_weight[:, None]
@@ -315,24 +408,67 @@ def m_step(
 
 
 def check_m_step_inputs(
-    X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None = None
-) -> None:
-    """Refuse, with a sentence, inputs an M-step cannot use: ``X`` not 2-D, ``resp`` not
-    one row of K >= 1 responsibilities per row of ``X``, responsibilities that are negative
-    or not finite (they would make NaN weights, silently), or weights not one per row.
+    X: object,
+    resp: object,
+    sample_weight: object = None,
+    previous: MixtureParams | None = None,
+    reg_covar: object = 1e-6,
+    regularization: object = "floor",
+    scale: object = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The M-step's inputs, checked with the sentences EM and GaussianMixture give for the
+    same mistakes, else a ValueError.
 
-    Cheap next to the M-step itself (one pass over the (n, K) responsibilities).
+    ``X`` as EM checks it (:func:`emcore.validation.check_data`, NaN allowed as missing
+    cells), ``sample_weight`` as :func:`emcore.validation.check_sample_weight`,
+    ``reg_covar`` and ``regularization`` as EM's settings, ``previous`` as a start
+    (:func:`emcore.params.check_params`) with one component per column of ``resp`` and the
+    columns of ``X``. ``resp`` must be one row of K >= 1 numbers from 0 to 1 per row of
+    ``X``: responsibilities are probabilities, and with values above 1 the weighted sums
+    leave the range that :mod:`emcore.validation`'s limits on ``X`` and the weights keep
+    them in (``resp * 1e308`` gave NaN parameters, silently).
+
+    Returns
+    -------
+    X : ndarray of shape (n, d) of float64
+    resp : ndarray of shape (n, K) of float64
+    sample_weight : ndarray of shape (n,) or None
+        None for no weights or all ones, as EM keeps them.
 
     Raises
     ------
     ValueError
     """
-    X, resp = np.asarray(X), np.asarray(resp)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}.")
-    if resp.ndim != 2 or resp.shape[0] != len(X) or resp.shape[1] < 1:
+    X = check_data(X, missing="em")
+    resp = _checked_resp(resp, len(X))
+    sample_weight = check_sample_weight(sample_weight, len(X))
+    check_positive("reg_covar", reg_covar)
+    check_choice("regularization", regularization, REGULARIZATIONS)
+    if scale is not None:
+        check_positive("scale", scale)
+    if previous is not None:
+        check_params(previous, "The previous parameters")
+        check_columns(X, previous)
+        if previous.n_components != resp.shape[1]:
+            raise ValueError(
+                f"The previous parameters have {previous.n_components} components but resp "
+                f"has {resp.shape[1]} columns; pass the parameters the responsibilities came "
+                "from (one column of resp per component)."
+            )
+    return X, resp, sample_weight
+
+
+def _checked_resp(resp: object, n_samples: int) -> np.ndarray:
+    """``resp`` as a float64 array of shape (n_samples, K >= 1) of numbers from 0 to 1."""
+    try:
+        resp = np.asarray(resp, dtype=np.float64)
+    except (TypeError, ValueError):
         raise ValueError(
-            f"resp must have shape ({len(X)}, n_components): one row of responsibilities "
+            "resp must be numbers: one row of responsibilities (from 0 to 1) per row of X."
+        ) from None
+    if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] < 1:
+        raise ValueError(
+            f"resp must have shape ({n_samples}, n_components): one row of responsibilities "
             f"per row of X, at least one component; got shape {resp.shape}."
         )
     if not np.isfinite(resp).all():
@@ -342,8 +478,17 @@ def check_m_step_inputs(
         )
     if (resp < 0).any():
         raise ValueError("resp has negative responsibilities; they must be numbers >= 0.")
-    if sample_weight is not None:
-        check_weight_shape(np.shape(sample_weight), len(X))
+    if (resp > 1.0 + RESP_ROUNDING).any():
+        raise ValueError(
+            f"resp has responsibilities as large as {float(resp.max()):.3g}; they are "
+            "probabilities, numbers from 0 to 1 (from an E-step, or 0/1 for a partition). "
+            "To count a row more than once, use sample_weight."
+        )
+    return resp
+
+
+# Responsibilities computed outside emcore may exceed 1 by rounding.
+RESP_ROUNDING = 1e-9
 
 
 def data_params(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emcore import EM, Gauss, GaussianMixture, Mixture, initial_params, select_model
-from emcore.covariance import MCLUST_MODELS, data_scale
+from emcore.covariance import MCLUST_MODELS, constant_columns, data_scale, weighted_moments
 
 Z = np.random.default_rng(0).normal(size=(30, 2))
 
@@ -135,6 +135,29 @@ def test_a_column_of_rounding_residues_is_constant_not_the_datas_scale():
         for note in selection.notes
     )
     assert (selection.table["status"] != "ok").all()  # singular along the constant column
+
+
+def _light_in_hz_and_reflectance() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    wavelength = np.r_[rng.normal(450e-9, 10e-9, 100), rng.normal(650e-9, 15e-9, 100)]
+    reflectance = np.r_[rng.normal(0.30, 0.05, 100), rng.normal(0.60, 0.05, 100)]
+    return np.c_[3e8 / wavelength, reflectance]
+
+
+def test_a_column_in_small_units_next_to_one_in_huge_units_is_not_constant():
+    """Light's frequency in Hz (5e14) next to a reflectance (0.5, variance 0.02): measured
+    against the largest magnitude the reflectance's spread passed for rounding noise, so
+    select_model lost 36 of 42 cells to a "constant" column (EII,3 chosen, 12,900 BIC units
+    worse than mclust's VVI,2) and the floor gave it a variance of 1e22 (a fresh user's)."""
+    X = _light_in_hz_and_reflectance()
+    assert not constant_columns(*weighted_moments(X)).any()
+    assert data_scale(X) == pytest.approx(X[:, 1].var())
+    fitted = GaussianMixture(2, covariance_type="diag", regularization="floor").fit(X)
+    assert (fitted.covariances_[:, 1] < 0.01).all()  # was 1.05e22 each
+    selection = select_model(X, range(1, 4), ["EEI", "VVI", "VVV"])
+    assert not any("constant" in note for note in selection.notes)
+    assert (selection.table["status"] == "ok").all()
+    assert selection.best.value < 12_330  # mclust: VVI,2 at 12,317.67 in emcore's sign
 
 
 def test_an_elimination_that_overflows_in_the_agglomeration_warns_nothing():

@@ -77,4 +77,5 @@ def test_a_failed_dask_cell_says_why() -> None:
         n_init=1,
     ).table
     assert list(table["status"]) == ["failed"]
-    assert "collapsed onto repeated or too few points" in table["note"].iloc[0]
+    # The start itself is singular there (refused before any step) or the fit collapses.
+    assert "repeated or too few points" in table["note"].iloc[0]

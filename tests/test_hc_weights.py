@@ -47,6 +47,21 @@ def test_a_common_whole_number_scale_of_unequal_weights_does_not_change_the_tree
     assert np.array_equal(small.rows, big.rows)
 
 
+@pytest.mark.parametrize("scale", [1e20, 1e50, 1e90, 1e100, 3e30])
+def test_a_common_scale_that_is_not_exact_in_floats_does_not_change_the_tree(scale):
+    """Counts 1 to 4 times 1e90: 3 x 1e90 is not exactly 3e90 in floats, so the weights'
+    exact greatest common divisor is not the scale; their ratios are the counts."""
+    counts = np.resize([1.0, 2.0, 3.0, 4.0], len(X))
+    small = hc_tree(X, sample_weight=counts, random_state=0)
+    big = hc_tree(X, sample_weight=counts * scale, random_state=0)
+    assert np.array_equal(small.merges, big.merges)
+    assert np.array_equal(small.rows, big.rows)
+    ours = init_from_tree(X, big, 3, "full", sample_weight=counts * scale)
+    theirs = init_from_tree(X, small, 3, "full", sample_weight=counts)
+    np.testing.assert_allclose(ours.means, theirs.means, rtol=1e-12)
+    np.testing.assert_allclose(ours.covariances, theirs.covariances, rtol=1e-10)
+
+
 @pytest.mark.parametrize("ratio", [1e12, 1e19, 1e100])
 def test_huge_whole_number_counts_are_drawn_from_not_overflowed(ratio):
     """A count beyond int64 (weights 1 and 10^19): 2,000 leaves drawn from the copies,

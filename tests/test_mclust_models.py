@@ -10,6 +10,8 @@ steps' numbers.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -373,7 +375,8 @@ def test_with_reg_covar_0_a_collapse_is_one_clear_sentence(name: str) -> None:
     emcore's sentence, never a LinAlgError or NaN from inside the M-step."""
     repeated = np.vstack([IRIS[:3]] * 10)
     model = GaussianMixture(3, covariance_type=name, reg_covar=0, random_state=0)
-    with pytest.raises(ValueError, match="collapsed onto repeated or too few points"):
+    # Said when the fit collapses or, with a k-means start that is already singular, at once.
+    with pytest.raises(ValueError, match="repeated or too few points"):
         model.fit(repeated)
 
 
@@ -415,3 +418,26 @@ def test_jacobi_sweeps_find_common_principal_components(d: int) -> None:
     assert np.all(np.diff(values) <= 1e-12 * values[0])
     assert values[-1] == pytest.approx(objective(truth), rel=1e-9)
     np.testing.assert_allclose(orientation.T @ orientation, np.eye(d), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_a_component_with_a_subnormal_count_leaves_the_m_step_finite(name):
+    # A component started far from the data gets responsibilities near exp(-740): its count
+    # is subnormal (2e-321), not 0, while its floored scatter N_k * floor rounds to 0. It
+    # passed for "has points", and its zero volume made the shared parameters of 7 models
+    # NaN at the first M-step (a teacher's link with a start mean at (60, 60), VEE). It is
+    # empty (the caller keeps its previous values); the others' estimate is as without it.
+    rng = np.random.default_rng(0)
+    spreads = [np.cov(rng.normal(size=(3, 50)) * scale) for scale in (1.0, 3.0)]
+    counts = np.array([400.0, 600.0])
+    scatters = np.stack(spreads) * counts[:, None, None]
+    model = covariance_model(name)
+    alone = model.estimate_from(model.statistic_from_scatter(scatters), counts, 1e-6, "floor")
+    with_empty = np.concatenate([scatters, np.zeros((1, 3, 3))])
+    nk = np.array([*counts, 2e-321])  # reg_covar times it rounds to 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        both = model.estimate_from(model.statistic_from_scatter(with_empty), nk, 1e-6, "floor")
+    assert np.isfinite(both).all()
+    shared = model.mclust_name == "EEE"  # one (d, d) matrix for all components
+    np.testing.assert_allclose(both if shared else both[:2], alone, rtol=1e-9)

@@ -380,3 +380,25 @@ def test_default_start_finds_groups_along_a_narrow_column(covariance_type):
         labels = model.fit_predict(NARROW_AND_WIDE)
         found += adjusted_rand_score(SEPARATED_GROUPS, labels) > 0.9
     assert found >= 8
+
+
+def test_a_refused_refit_leaves_the_last_fit_usable():
+    # A warm start asked to continue in 3 columns a fit made in 2 was refused, but the
+    # estimator then expected 3 columns, so the kept fit could no longer predict (a fresh
+    # user's); with DataFrames its feature_names_in_ became the refused data's.
+    import pandas as pd
+
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    model = GaussianMixture(3, warm_start=True, random_state=0).fit(frame)
+    labels = model.predict(frame)
+    wider = frame.assign(c=frame["a"])
+    with pytest.raises(ValueError, match="warm_start=True continues the last fit"):
+        model.fit(wider)
+    assert model.n_features_in_ == 2
+    assert list(model.feature_names_in_) == ["a", "b"]
+    np.testing.assert_array_equal(model.predict(frame), labels)
+    cold = GaussianMixture(3, reg_covar=0.0, random_state=0).fit(X)
+    with pytest.raises(ValueError):
+        cold.fit(np.c_[np.repeat(X[:1], 60, axis=0), X[:, :1]])  # singular: refused late
+    assert cold.n_features_in_ == 2

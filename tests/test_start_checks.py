@@ -440,7 +440,7 @@ def test_reseed_refuses_what_is_not_a_seed(rng):
 
 @pytest.mark.parametrize("method", [["kmeans"], {"kmeans": 1}, None, 3])
 def test_an_init_method_that_is_not_a_name_gets_a_sentence(method):
-    with pytest.raises(ValueError, match="Choose one of"):
+    with pytest.raises(ValueError, match="method must be one of 'random', "):
         initial_params(X2, 2, method=method)
     with pytest.raises(ValueError, match="init_params must be one of"):
         GaussianMixture(2, init_params=method).fit(X2)
