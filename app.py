@@ -16,13 +16,14 @@ import streamlit as st
 from emapp.build.describe import table_data
 from emapp.build.names import markdown_literal
 from emapp.build.prepare import PreparedRun, settings_tuple
+from emapp.build.tables import in_column_names
 from emapp.ui.controls import stepping_panel
 from emapp.ui.downloads import download_buttons
 from emapp.ui.links import open_link, sync_link
 from emapp.ui.page import explanation, page_header
 from emapp.ui.placing import placing_page
 from emapp.ui.player import CHART_KEY, render_table
-from emapp.ui.runs import blob_run, table_run
+from emapp.ui.runs import blob_run, last_run, remember_run, table_run
 from emapp.ui.session import chart_first, current_view, with_reseeds
 from emapp.ui.sidebar import Settings, default_settings, sidebar, sidebar_placeholder
 from emapp.ui.teaching import presets_panel, teaching_tabs
@@ -34,16 +35,32 @@ CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "la
 def load_run(settings: Settings) -> PreparedRun | None:
     """The prepared run for the sidebar's settings, or None after saying why not."""
     model = settings_tuple(settings.model)
-    try:
-        if settings.source == "Blobs":
+    if settings.source == "Blobs":
+        try:
             return blob_run(settings_tuple(settings.blobs), model)
-        if settings.table is None:
-            st.info("Upload a CSV file in the sidebar to run EM on your own data.")
+        except ValueError as error:  # emcore explains bad settings in one sentence
+            st.error(markdown_literal(str(error)))
             return None
-        return table_run(settings.table, model)
-    except ValueError as error:  # emcore explains bad settings in one sentence
-        st.error(markdown_literal(str(error)))  # it may name an uploaded column
+    if settings.problem is not None:  # the sidebar found the chosen columns unusable
+        return kept_run(settings.source, settings.problem)
+    if settings.table is None:
+        st.info("Upload a CSV file in the sidebar to run EM on your own data.")
         return None
+    try:
+        run = table_run(settings.table, model)
+    except ValueError as error:  # e.g. fewer rows than components; may cite X's columns
+        return kept_run(settings.source, in_column_names(str(error), settings.table.feature_names))
+    remember_run(settings.source, run)
+    return run
+
+
+def kept_run(source: str, sentence: str) -> PreparedRun | None:
+    """Say why the table cannot be fitted (in its column names), and go on showing the last
+    fit this source could make, so a bad file or choice never loses the student's work."""
+    run = last_run(source)
+    kept = " The page goes on showing the last fit it could make." if run is not None else ""
+    st.error(markdown_literal(sentence + kept))  # it may name an uploaded column
+    return run
 
 
 def chosen_settings(first: bool) -> Settings:

@@ -313,3 +313,29 @@ def test_a_fit_in_more_columns_than_drawn_says_what_the_chart_shows(
         f"{'a worked example' if tab == 'Worked example' else 'k-means'} on the picture would "
         "not be EM's own numbers. Choose one or two columns in the sidebar to see it."
     ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "view", "drawn"),
+    [
+        (PENGUINS_3, "columns", "the chart draws two of them, flipper_len across and bill_len up"),
+        (PENGUINS_4, "pca", "the chart shows their PCA projection, a plane through all 4"),
+    ],
+)
+def test_the_density_tab_of_a_projected_fit_says_what_its_map_is(
+    columns: tuple[str, ...], view: str, drawn: str
+) -> None:
+    """The map of a fit in more columns than drawn is the density of the drawn plane: it said
+    each point's log p(x_i) could be read off it (tester's fault 3)."""
+    at = AppTest.from_function(penguins_page, args=(columns, view), default_timeout=120).run()
+    assert not at.exception
+    open_tab(at, "Density")
+    said = [re.sub(r"\\(.)", r"\1", i.value) for i in at.info if "EM ran in" in i.value]
+    assert said == [
+        f"EM ran in the {len(columns)} chosen columns and {drawn}, so the density at a point "
+        "on this map would not be EM's own numbers. Choose one or two columns in the sidebar "
+        "to see it."
+    ]
+    words = " ".join(m.value for m in at.markdown)
+    assert "points in dark regions are well explained" not in words
+    assert "depends on all the fitted columns" in words

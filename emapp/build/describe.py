@@ -17,6 +17,7 @@ The parameter table of every state is built here too (:func:`table_data`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -197,9 +198,33 @@ def with_refusal(text: dict, index: int, refusal: str | None) -> dict:
 # -- the parts of a description ---------------------------------------------------------------
 
 
-def signed(value: float, decimals: int = 3) -> str:
-    """``-1.5`` as ``"−1.500"``: a real minus sign reads better on a projector."""
-    return f"{value:,.{decimals}f}".replace("-", "−")
+# Numbers in the table keep this many significant digits, whatever the data's units: fixed
+# decimals printed every mean and variance of data near 1e-8 as 0.000.
+SIGNIFICANT = 4
+# Outside this range of sizes a number is written in scientific notation (4.000e−8).
+FIXED_RANGE = (1e-3, 1e6)
+
+
+def signed(value: float, decimals: int | None = None) -> str:
+    """``-1.5`` as ``"−1.500"``: a real minus sign reads better on a projector.
+
+    With ``decimals`` (the log-likelihood) that many decimals; otherwise
+    :data:`SIGNIFICANT` significant digits, in scientific notation for very small or large
+    sizes. Never ``"−0.000"``: a value that rounds to zero has no sign.
+    """
+    if decimals is not None:
+        text = f"{value:,.{decimals}f}"
+    elif not math.isfinite(value) or value == 0:
+        text = f"{value:g}"
+    elif FIXED_RANGE[0] <= abs(value) < FIXED_RANGE[1]:
+        places = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(value))))
+        text = f"{value:,.{places}f}"
+    else:
+        mantissa, exponent = f"{value:.{SIGNIFICANT - 1}e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+        text = text[1:]  # "-0.000": rounded to zero
+    return text.replace("-", "−")
 
 
 def state_label(state: Snapshot) -> str:

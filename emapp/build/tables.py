@@ -34,6 +34,7 @@ from emapp.build.names import display_names
 from emapp.build.projection import VIEWS
 from emcore import DataError, load_dataset, read_csv
 from emcore.data import dataset_labels
+from emcore.validation import LARGEST_MAGNITUDE, SMALLEST_MAGNITUDE
 
 # EM runs in every fitted column; beyond this many the fit is slow and the picture says little.
 MAX_FIT_COLUMNS = 10
@@ -286,10 +287,68 @@ def best_pair(frame: pd.DataFrame, truth: np.ndarray, columns: list[str]) -> tup
     return pairs[int(np.argmax(scores))]
 
 
+def unusable_reason(values: np.ndarray) -> str | None:
+    """Why EM can learn nothing from a column of values (NaN for missing cells), or None.
+
+    The same limits emcore checks when fitting (:mod:`emcore.validation`), said here in words
+    about the column, so the page can leave it out before a fit fails.
+    """
+    observed = np.abs(values[~np.isnan(values)])
+    if observed.size == 0:
+        # The reader reads cells it cannot use (text, infinities, beyond 10^100) as missing.
+        return (
+            "has no usable value (every cell is empty, not a number, or beyond 10^100 in "
+            "size, and so read as missing)"
+        )
+    largest = float(observed.max())
+    if 0 < largest < SMALLEST_MAGNITUDE:
+        return (
+            f"has no value larger than {largest:.3g} in size: below 10^-100 its variances "
+            "cannot be computed in floating-point numbers (rescale it, for example to other "
+            "units)"
+        )
+    if largest > LARGEST_MAGNITUDE:  # the reader makes these missing; data sets are checked
+        return f"has values as large as {largest:.3g}: beyond 10^100 variances cannot be computed"
+    return None
+
+
+def unusable_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """The columns of ``frame`` EM cannot fit, each with the reason in words."""
+    reasons = {str(c): unusable_reason(frame[c].to_numpy(dtype=float)) for c in frame.columns}
+    return {column: reason for column, reason in reasons.items() if reason is not None}
+
+
+def unusable_sentence(reasons: dict[str, str]) -> str:
+    """One sentence per unusable column, naming it as the page shows it."""
+    return " ".join(f"Column {column} {reason}." for column, reason in reasons.items())
+
+
+# How emcore names columns: by their index in X ("Column(s) 0, 2 of X (counted from 0)").
+INDEXED_COLUMNS = re.compile(r"Column\(s\) ([\d, ]+?)(?:, \.\.\.)? of X \(counted from 0\)")
+
+
+def in_column_names(message: str, names: tuple[str, ...]) -> str:
+    """``message`` with emcore's column indices replaced by the columns' names, so the page
+    never asks a student to find "column 0 of X" in a file of named columns."""
+
+    def named(match: re.Match) -> str:
+        indices = [int(i) for i in match.group(1).split(",") if i.strip()]
+        if any(i >= len(names) for i in indices):
+            return match.group(0)
+        return "Column(s) " + ", ".join(names[i] for i in indices)
+
+    return INDEXED_COLUMNS.sub(named, message)
+
+
 def default_columns(table: Table) -> list[str]:
     """The columns a table opens on: at most :data:`MAX_FIT_COLUMNS`, bookkeeping ones left
-    out (unless nothing else is left); with known classes, the two that separate them best."""
-    columns = [str(c) for c in table.frame.columns]
+    out (unless nothing else is left); with known classes, the two that separate them best.
+    Columns EM cannot fit (:func:`unusable_columns`) are never among them; with none left,
+    the list is empty."""
+    unusable = unusable_columns(table.frame)
+    columns = [str(c) for c in table.frame.columns if str(c) not in unusable]
+    if not columns:
+        return []
     skipped = bookkeeping_columns(table.frame)
     measured = [c for c in columns if c not in skipped] or columns
     measured = measured[:MAX_FIT_COLUMNS]
@@ -359,6 +418,9 @@ def choose(
         raise DataError(f"The table has no column {unknown[0]!r}.")
     if view not in VIEWS:
         raise DataError(f"Unknown picture {view!r}; choose one of {', '.join(VIEWS)}.")
+    unusable = unusable_columns(table.frame[list(columns)])
+    if unusable:  # said here, in the file's names, rather than by the fit in X's indices
+        raise DataError(f"{unusable_sentence(unusable)} Choose other columns to fit.")
     raw = table.frame[list(columns)].to_numpy(dtype=float)
     truth = table.truth
     missing = np.isnan(raw)

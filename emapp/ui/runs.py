@@ -98,3 +98,18 @@ def session_memo(slot: str, key: Hashable, compute: Callable[[], T]) -> T:
     value = compute()
     store[slot] = (key, value)
     return value
+
+
+# Session state: the last run each table source could make ({source: PreparedRun}), shown
+# again when a new file or choice cannot be fitted, so a mistake never loses the fit.
+LAST_RUNS = "last_good_runs"
+
+
+def remember_run(source: str, run: PreparedRun) -> None:
+    """Keep ``run`` as ``source``'s last good run (a reference: the run is on screen anyway)."""
+    st.session_state.setdefault(LAST_RUNS, {})[source] = run
+
+
+def last_run(source: str) -> PreparedRun | None:
+    """The last run ``source`` could make in this session, or None."""
+    return st.session_state.get(LAST_RUNS, {}).get(source)

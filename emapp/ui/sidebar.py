@@ -26,13 +26,15 @@ MAX_POINTS = 5000
 @dataclass(frozen=True)
 class Settings:
     """What the sidebar chose. ``table`` is the data and picture chosen for "Upload CSV" (once
-    a file was read) and "Real data sets"; None for blobs."""
+    a file was read) and "Real data sets"; None for blobs. ``problem`` is the sentence saying
+    why the table's chosen columns cannot be fitted (then ``table`` is None)."""
 
     source: str
     blobs: BlobSettings
     model: ModelSettings
     speed: float
     table: ChosenData | None = None
+    problem: str | None = None
 
 
 DIMENSIONS = {2: "2: points in a plane", 1: "1: points on a line"}
@@ -171,7 +173,8 @@ def sidebar() -> Settings:
     with st.sidebar:
         st.header("Data")
         source = st.radio("Data source", DATA_SOURCES, horizontal=True, key="source")
-        table = data_widget(source)
+        chosen = data_widget(source)
+        table = chosen if isinstance(chosen, ChosenData) else None
         blobs = blob_controls() if source == "Blobs" else BlobSettings()
         truth_controls(source, blobs, table)
         st.header("Model")
@@ -190,4 +193,5 @@ def sidebar() -> Settings:
                 "The address bar links to these settings, but a link cannot carry the "
                 "uploaded file: whoever opens it must upload the file again."
             )
-    return Settings(source, blobs, model, float(speed), table)
+    problem = chosen if isinstance(chosen, str) else None
+    return Settings(source, blobs, model, float(speed), table, problem)

@@ -445,6 +445,14 @@ DENSITY_TEXT = """
 the log-likelihood is log p(xᵢ): points in dark regions are well explained, points on white
 ground are surprises, and they pull the log-likelihood down.
 """
+# For a fit in more columns than drawn the map is the density of the drawn plane alone (the
+# marginal, or the projection), while log p(xᵢ) depends on every fitted column.
+PROJECTED_DENSITY_TEXT = """
+**How to read it.** The map is the fitted mixture's density in this plane alone: dark means
+the model expects many points in this view. A point's share of the log-likelihood,
+log p(xᵢ), depends on all the fitted columns, which the map does not show: a point on dark
+ground here can still be a surprise in the others.
+"""
 
 
 @st.fragment
@@ -457,6 +465,9 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
     if run.X.shape[1] != 2:
         st.info("With one column the main chart already draws the density over the histogram.")
         return
+    projected = is_projection(run)
+    if projected:  # the same note as the other tabs: the map is not EM's log p(xᵢ)
+        projection_note(run, "the density at a point on this map")
     chart, words = st.columns([2, 1], gap="large")
     with words:
         source = st.radio(
@@ -471,7 +482,7 @@ def density_panel(run: PreparedRun, cursor: int | None = None) -> None:
         show_points = st.toggle("Show the points", True, key=DENSITY_POINTS_KEY)
         index = run.timeline.last if source == "end" else live_cursor(run, cursor)
         st.caption(run.descriptions[index].label)
-        st.markdown(DENSITY_TEXT)
+        st.markdown(PROJECTED_DENSITY_TEXT if projected else DENSITY_TEXT)
     with chart:
         # Above the map it describes: in the narrow column beside it the formula was cut
         # off at 1024 pixels.

@@ -36,6 +36,8 @@ from emapp.build.tables import (
     default_columns,
     spread_ratio,
     suggest_standardise,
+    unusable_columns,
+    unusable_sentence,
     upload_digest,
     upload_name,
 )
@@ -88,8 +90,8 @@ def default_choices(table: Table) -> dict:
     return {
         COLUMNS_KEY: columns,
         VIEW_KEY: VIEWS[0],
-        X_KEY: columns[0],
-        Y_KEY: columns[1] if len(columns) > 1 else columns[0],
+        X_KEY: columns[0] if columns else None,  # no column EM can fit: nothing chosen
+        Y_KEY: columns[1] if len(columns) > 1 else (columns or [None])[0],
         STANDARDISE_KEY: suggest_standardise(table.frame[columns]),
     }
 
@@ -170,8 +172,9 @@ def standardise_control(frame: pd.DataFrame) -> bool:
     return bool(value)
 
 
-def column_controls(table: Table) -> ChosenData | None:
-    """Which columns to fit, how to draw them and whether to standardise; None if none."""
+def column_controls(table: Table) -> ChosenData | str:
+    """Which columns to fit, how to draw them and whether to standardise; or the sentence
+    saying why the chosen columns cannot be fitted (the page shows it over the last fit)."""
     choices = choices_for(table)
     options = list(table.frame.columns)
     columns = st.multiselect(
@@ -186,14 +189,26 @@ def column_controls(table: Table) -> ChosenData | None:
     )
     if len(options) > MAX_FIT_COLUMNS:
         st.caption(f"At most {MAX_FIT_COLUMNS} of the {len(options)} columns can be fitted.")
+    unusable = unusable_columns(table.frame)
+    if unusable:  # still offered (a link may name them), never chosen by default
+        st.caption(markdown_literal(f"{unusable_sentence(unusable)} Not chosen by default."))
     if not columns:
-        st.warning("Choose at least one column to fit.")
-        return None
+        return no_columns_sentence(table, unusable)
     view, axes = picture_controls(columns, choices) if len(columns) > 2 else ("columns", None)
     standardise = False
     if len(columns) > 1:
         standardise = standardise_control(table.frame[columns])
-    return choose(table, columns, standardise, view, axes)
+    try:
+        return choose(table, columns, standardise, view, axes)
+    except DataError as error:  # e.g. an unusable column chosen: said in its name
+        return str(error)
+
+
+def no_columns_sentence(table: Table, unusable: dict[str, str]) -> str:
+    """Why nothing is fitted when no column is chosen."""
+    if len(unusable) == table.frame.shape[1]:
+        return f"{unusable_sentence(unusable)} No column of this file can be fitted."
+    return "Choose at least one column to fit."
 
 
 def session_salt() -> bytes:
@@ -370,8 +385,9 @@ def dataset_picker() -> Table | None:
     return table
 
 
-def data_widget(source: str) -> ChosenData | None:
-    """The sidebar's data section for a source; None for blobs and while there is no table."""
+def data_widget(source: str) -> ChosenData | str | None:
+    """The sidebar's data section for a source; None for blobs and while there is no table,
+    or the sentence saying why the table's chosen columns cannot be fitted."""
     if source != "Upload CSV":
         stop_reading()  # the student left the uploader while a file was being read
     if source not in ("Upload CSV", "Real data sets"):
